@@ -1,0 +1,666 @@
+//! The agenda model: a meeting and its ordered, timed segments, as people write it (TOML)
+//! and as the HTTP API takes it (JSON), with validation that names where each problem is.
+//!
+//! Parsing is two steps: serde turns text into [`Agenda`] (type errors come back with the
+//! parser's own location), then [`Agenda::validate`] checks the rules a type cannot say
+//! (unique ids, positive durations, known time zone…) and reports each problem with a
+//! path such as `segment[3].duration`. For TOML the path is resolved to a line and column.
+
+use crate::duration::Secs;
+use crate::lang::Lang;
+use chrono::{NaiveDateTime, TimeZone};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::fmt;
+
+/// A whole meeting plan: the meeting itself and its segments in running order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Agenda {
+    /// Title, zone, start and the meeting-wide settings.
+    pub meeting: MeetingInfo,
+    /// The segments in running order. Called `segment` so that TOML reads `[[segment]]`.
+    #[serde(rename = "segment", default)]
+    pub segments: Vec<Segment>,
+}
+
+/// What is true of the whole meeting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingInfo {
+    /// A short stable id (letters, digits, '-'), used in URLs. Derived from the title if absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The meeting's title as shown on every screen.
+    pub title: String,
+    /// A second line, e.g. the organiser and the kind of meeting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subtitle: Option<String>,
+    /// IANA time zone in which the agenda's times are written (e.g. "Europe/Paris").
+    pub time_zone: String,
+    /// Planned start, local to `time_zone`, as "YYYY-MM-DDTHH:MM".
+    pub start: String,
+    /// The languages interpreted in the meeting; every floor language must be one of them.
+    pub languages: Vec<Lang>,
+    /// The language the agenda's `*_original` texts are in, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_language: Option<Lang>,
+    /// Default per-speech limit where a segment sets none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speech_limit: Option<Secs>,
+    /// Whether observers may raise a hand (the host can change it live).
+    #[serde(default)]
+    pub observers_may_raise_hand: bool,
+    /// Whether the next segment starts by itself when a segment's time is up.
+    #[serde(default)]
+    pub auto_advance: bool,
+    /// The coordinator who hosts the meeting (has every right).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<Person>,
+}
+
+/// What a segment is for; it decides which screens and controls make sense.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SegmentKind {
+    /// Opening words and session mechanics.
+    Intro,
+    /// Welcome words from a dignitary.
+    Welcome,
+    /// A moderated round with named speakers and a guiding question.
+    Round,
+    /// Open conversation: the speaking queue is the main instrument.
+    OpenFloor,
+    /// Closing remarks.
+    Closing,
+    /// A pause.
+    Break,
+}
+
+impl SegmentKind {
+    /// Every kind, for hints.
+    pub const NAMES: &'static str = "intro, welcome, round, open_floor, closing, break";
+}
+
+/// One timed part of the meeting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Segment {
+    /// Unique within the agenda; used to jump to it and in reports.
+    pub id: String,
+    /// What kind of segment it is.
+    pub kind: SegmentKind,
+    /// Title in the meeting's working language (English in the seed).
+    pub title: String,
+    /// The title in the agenda's original language, if translated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title_original: Option<String>,
+    /// The guiding question put to the speakers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
+    /// The guiding question in the original language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question_original: Option<String>,
+    /// Planned length.
+    pub duration: Secs,
+    /// Per-speech limit in this segment; falls back to the meeting's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speech_limit: Option<Secs>,
+    /// The person who moderates this segment (gets moderator rights during it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moderator: Option<Person>,
+    /// Named speakers, in planned order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub speakers: Vec<Person>,
+    /// Named reaction speakers, heard after the speakers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Person>,
+}
+
+/// A named person of the agenda: a host, moderator, speaker or reaction speaker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Person {
+    /// Stable id (derived from the name if absent); the same person in two segments
+    /// shares it, which is how one moderator link covers all their segments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Full name as it should appear on screens.
+    pub name: String,
+    /// Title or function, e.g. "Mayor of Sala".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Organisation or government.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affiliation: Option<String>,
+    /// Country, where it helps the audience.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// The language they will speak in (the floor language), for the booths.
+    pub language: Lang,
+}
+
+impl Person {
+    /// The person's id: the explicit one or a slug of the name.
+    pub fn key(&self) -> String {
+        self.id.clone().unwrap_or_else(|| slug(&self.name))
+    }
+}
+
+/// Lower-case ASCII slug: "Cécile Riallant" → "cecile-riallant".
+pub fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        let c = match c {
+            'à' | 'á' | 'â' | 'ä' | 'ã' | 'À' | 'Á' | 'Â' | 'Ä' => 'a',
+            'ç' | 'Ç' => 'c',
+            'è' | 'é' | 'ê' | 'ë' | 'É' | 'È' => 'e',
+            'ì' | 'í' | 'î' | 'ï' | 'Í' => 'i',
+            'ñ' | 'Ñ' => 'n',
+            'ò' | 'ó' | 'ô' | 'ö' | 'õ' | 'Ó' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' | 'Ú' => 'u',
+            c => c,
+        };
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
+}
+
+/// One problem found in an agenda.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgendaError {
+    /// Where in the document, e.g. `segment[3].duration` (empty for the whole file).
+    pub path: String,
+    /// 1-based line in the source text, where it could be found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// 1-based column in the source text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+    /// What to write instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for AgendaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let (Some(l), Some(c)) = (self.line, self.column) {
+            write!(f, "{l}:{c}: ")?;
+        }
+        if !self.path.is_empty() {
+            write!(f, "{}: ", self.path)?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, " (hint: {h})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every problem found in an agenda, in document order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} problem(s) in the agenda: {}", .0.len(), .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+pub struct AgendaErrors(pub Vec<AgendaError>);
+
+/// One step of a path into the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    Key(&'static str),
+    Index(usize),
+}
+
+fn path_text(path: &[Step]) -> String {
+    let mut s = String::new();
+    for step in path {
+        match step {
+            Step::Key(k) => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(k);
+            }
+            Step::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
+}
+
+struct Problem {
+    path: Vec<Step>,
+    message: String,
+    hint: Option<String>,
+}
+
+impl Agenda {
+    /// Parses and validates a TOML agenda; errors carry line and column.
+    pub fn from_toml(text: &str) -> Result<Agenda, AgendaErrors> {
+        let doc = match toml_edit::ImDocument::parse(text.to_string()) {
+            Ok(d) => d,
+            Err(e) => {
+                let (line, column) = e.span().map(|s| line_col(text, s.start)).unzip();
+                return Err(AgendaErrors(vec![AgendaError {
+                    path: String::new(),
+                    line,
+                    column,
+                    message: format!("not valid TOML: {}", first_line(e.message())),
+                    hint: Some("check quotes, brackets and `key = value` pairs near here".into()),
+                }]));
+            }
+        };
+        let agenda: Agenda = match toml::from_str(text) {
+            Ok(a) => a,
+            Err(e) => {
+                let (line, column) = e.span().map(|s| line_col(text, s.start)).unzip();
+                let msg = first_line(e.message()).to_string();
+                let hint = type_hint(&msg);
+                return Err(AgendaErrors(vec![AgendaError {
+                    path: String::new(),
+                    line,
+                    column,
+                    message: msg,
+                    hint,
+                }]));
+            }
+        };
+        match agenda.problems() {
+            problems if problems.is_empty() => Ok(agenda),
+            problems => Err(AgendaErrors(
+                problems
+                    .into_iter()
+                    .map(|p| {
+                        let (line, column) =
+                            locate(&doc, &p.path).map(|at| line_col(text, at)).unzip();
+                        AgendaError {
+                            path: path_text(&p.path),
+                            line,
+                            column,
+                            message: p.message,
+                            hint: p.hint,
+                        }
+                    })
+                    .collect(),
+            )),
+        }
+    }
+
+    /// Parses and validates a JSON agenda (the HTTP API's form); errors carry paths.
+    pub fn from_json(text: &str) -> Result<Agenda, AgendaErrors> {
+        let agenda: Agenda = serde_json::from_str(text).map_err(|e| {
+            let msg = e.to_string();
+            AgendaErrors(vec![AgendaError {
+                path: String::new(),
+                line: Some(e.line()),
+                column: Some(e.column()),
+                hint: type_hint(&msg),
+                message: msg,
+            }])
+        })?;
+        agenda.validate()?;
+        Ok(agenda)
+    }
+
+    /// Checks the rules that the types cannot express.
+    pub fn validate(&self) -> Result<(), AgendaErrors> {
+        let problems = self.problems();
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(AgendaErrors(
+            problems
+                .into_iter()
+                .map(|p| AgendaError {
+                    path: path_text(&p.path),
+                    line: None,
+                    column: None,
+                    message: p.message,
+                    hint: p.hint,
+                })
+                .collect(),
+        ))
+    }
+
+    fn problems(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        let mut push = |path: Vec<Step>, message: String, hint: Option<&str>| {
+            out.push(Problem {
+                path,
+                message,
+                hint: hint.map(str::to_string),
+            })
+        };
+        let m = &self.meeting;
+        let mp = |k: &'static str| vec![Step::Key("meeting"), Step::Key(k)];
+        if m.title.trim().is_empty() {
+            push(mp("title"), "the meeting has no title".into(), Some("title = \"…\""));
+        }
+        if let Some(id) = &m.id {
+            if !valid_id(id) {
+                push(
+                    mp("id"),
+                    format!("meeting id {id:?} may hold only a-z, 0-9 and '-'"),
+                    Some("e.g. id = \"mayors-2021-01\""),
+                );
+            }
+        }
+        let tz = m.time_zone.parse::<chrono_tz::Tz>();
+        if tz.is_err() {
+            push(
+                mp("time_zone"),
+                format!("unknown time zone {:?}", m.time_zone),
+                Some("use an IANA name such as \"Europe/Paris\" or \"America/New_York\""),
+            );
+        }
+        if NaiveDateTime::parse_from_str(&m.start, "%Y-%m-%dT%H:%M").is_err() {
+            push(
+                mp("start"),
+                format!("start {:?} is not a local date and time", m.start),
+                Some("write it as \"2021-01-22T16:00\", in the meeting's time zone"),
+            );
+        }
+        if m.languages.is_empty() {
+            push(
+                mp("languages"),
+                "the meeting lists no language".into(),
+                Some("languages = [\"en\", \"fr\"]"),
+            );
+        }
+        if let Some(l) = m.speech_limit {
+            if l.0 <= 0 {
+                push(mp("speech_limit"), "speech limit must be more than zero".into(), None);
+            }
+        }
+        let check_person = |out: &mut Vec<Problem>, path: Vec<Step>, p: &Person| {
+            if p.name.trim().is_empty() {
+                let mut at = path.clone();
+                at.push(Step::Key("name"));
+                out.push(Problem {
+                    path: at,
+                    message: "a person without a name".into(),
+                    hint: Some("name = \"…\" as it should show on screens".into()),
+                });
+            }
+            if !m.languages.is_empty() && !m.languages.contains(&p.language) {
+                let mut at = path.clone();
+                at.push(Step::Key("language"));
+                out.push(Problem {
+                    path: at,
+                    message: format!(
+                        "{} speaks {} ({}), which is not one of the meeting's languages ({})",
+                        if p.name.is_empty() { "this person" } else { &p.name },
+                        p.language.english_name(),
+                        p.language,
+                        m.languages.iter().map(|l| l.code()).collect::<Vec<_>>().join(", ")
+                    ),
+                    hint: Some("add it to meeting.languages or correct the code".into()),
+                });
+            }
+        };
+        if let Some(h) = &m.host {
+            check_person(&mut out, mp("host"), h);
+        }
+        if self.segments.is_empty() {
+            out.push(Problem {
+                path: vec![],
+                message: "the agenda has no segment".into(),
+                hint: Some("add [[segment]] tables, one per part of the meeting".into()),
+            });
+        }
+        let mut seen = HashSet::new();
+        for (i, s) in self.segments.iter().enumerate() {
+            let sp = |k: &'static str| vec![Step::Key("segment"), Step::Index(i), Step::Key(k)];
+            if s.id.trim().is_empty() || !valid_id(&s.id) {
+                out.push(Problem {
+                    path: sp("id"),
+                    message: format!("segment id {:?} must be non-empty a-z, 0-9 and '-'", s.id),
+                    hint: Some("e.g. id = \"round-1\"".into()),
+                });
+            } else if !seen.insert(s.id.as_str()) {
+                out.push(Problem {
+                    path: sp("id"),
+                    message: format!("segment id {:?} is used twice", s.id),
+                    hint: Some("every segment needs its own id".into()),
+                });
+            }
+            if s.title.trim().is_empty() {
+                out.push(Problem {
+                    path: sp("title"),
+                    message: "segment has no title".into(),
+                    hint: Some("title = \"…\"".into()),
+                });
+            }
+            if s.duration.0 <= 0 {
+                out.push(Problem {
+                    path: sp("duration"),
+                    message: format!("duration must be more than zero, not {}", s.duration),
+                    hint: Some("write a duration such as \"20m\" or \"90s\"".into()),
+                });
+            }
+            if let Some(l) = s.speech_limit {
+                if l.0 <= 0 {
+                    out.push(Problem {
+                        path: sp("speech_limit"),
+                        message: "speech limit must be more than zero".into(),
+                        hint: Some("e.g. speech_limit = \"3m\"".into()),
+                    });
+                }
+            }
+            if let Some(p) = &s.moderator {
+                check_person(&mut out, sp("moderator"), p);
+            }
+            for (key, list) in [("speakers", &s.speakers), ("reactions", &s.reactions)] {
+                for (j, p) in list.iter().enumerate() {
+                    let path = vec![
+                        Step::Key("segment"),
+                        Step::Index(i),
+                        Step::Key(key),
+                        Step::Index(j),
+                    ];
+                    check_person(&mut out, path, p);
+                }
+            }
+        }
+        out
+    }
+
+    /// The meeting's id: the explicit one or a slug of the title.
+    pub fn meeting_id(&self) -> String {
+        self.meeting.id.clone().unwrap_or_else(|| slug(&self.meeting.title))
+    }
+
+    /// The meeting's time zone (UTC if the agenda was not validated).
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.meeting.time_zone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
+    /// Planned start as Unix milliseconds (0 if the agenda was not validated).
+    pub fn planned_start_ms(&self) -> i64 {
+        let Ok(naive) = NaiveDateTime::parse_from_str(&self.meeting.start, "%Y-%m-%dT%H:%M") else {
+            return 0;
+        };
+        self.tz()
+            .from_local_datetime(&naive)
+            .earliest()
+            .map(|t| t.timestamp_millis())
+            .unwrap_or(0)
+    }
+
+    /// Planned start of each segment, Unix ms, in order, plus the planned end at the end.
+    pub fn planned_starts_ms(&self) -> Vec<i64> {
+        let mut at = self.planned_start_ms();
+        let mut out = Vec::with_capacity(self.segments.len() + 1);
+        for s in &self.segments {
+            out.push(at);
+            at += s.duration.ms();
+        }
+        out.push(at);
+        out
+    }
+
+    /// The speech limit in force in segment `i`, in ms.
+    pub fn speech_limit_ms(&self, i: usize) -> Option<i64> {
+        self.segments
+            .get(i)
+            .and_then(|s| s.speech_limit)
+            .or(self.meeting.speech_limit)
+            .map(Secs::ms)
+    }
+
+    /// A person named anywhere in the agenda, by id.
+    pub fn person(&self, id: &str) -> Option<&Person> {
+        self.people().find(|p| p.key() == id)
+    }
+
+    /// Every person named in the agenda, host first, in document order (may repeat).
+    pub fn people(&self) -> impl Iterator<Item = &Person> {
+        self.meeting.host.iter().chain(self.segments.iter().flat_map(|s| {
+            s.moderator.iter().chain(s.speakers.iter()).chain(s.reactions.iter())
+        }))
+    }
+
+    /// A one-screen summary: the segments with planned times in the meeting's zone.
+    pub fn summary(&self) -> String {
+        let tz = self.tz();
+        let starts = self.planned_starts_ms();
+        let fmt_t = |ms: i64| {
+            chrono::DateTime::from_timestamp_millis(ms)
+                .map(|t| t.with_timezone(&tz).format("%H:%M").to_string())
+                .unwrap_or_default()
+        };
+        let zone = chrono::DateTime::from_timestamp_millis(starts[0])
+            .map(|t| t.with_timezone(&tz).format("%Z").to_string())
+            .unwrap_or_default();
+        let mut out = String::new();
+        out.push_str(&format!("{}\n", self.meeting.title));
+        if let Some(s) = &self.meeting.subtitle {
+            out.push_str(&format!("{s}\n"));
+        }
+        out.push_str(&format!(
+            "{} {} ({}), languages: {}\n\n",
+            self.meeting.start.replace('T', " "),
+            zone,
+            self.meeting.time_zone,
+            self.meeting.languages.iter().map(|l| l.code()).collect::<Vec<_>>().join(", ")
+        ));
+        for (i, s) in self.segments.iter().enumerate() {
+            let who = s
+                .moderator
+                .iter()
+                .chain(s.speakers.iter())
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut title = s.title.clone();
+            if title.chars().count() > 48 {
+                title = title.chars().take(47).collect::<String>() + "…";
+            }
+            out.push_str(&format!(
+                "{:>2}. {}–{} {:>6}  {:<10} {:<48} {}\n",
+                i + 1,
+                fmt_t(starts[i]),
+                fmt_t(starts[i + 1]),
+                s.duration.to_string(),
+                format!("{:?}", s.kind).to_lowercase(),
+                title,
+                who
+            ));
+        }
+        let total = Secs((starts[self.segments.len()] - starts[0]) / 1000);
+        out.push_str(&format!(
+            "\n{} segments, {}–{} {}, total {}\n",
+            self.segments.len(),
+            fmt_t(starts[0]),
+            fmt_t(starts[self.segments.len()]),
+            zone,
+            total
+        ));
+        out
+    }
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s).trim()
+}
+
+fn type_hint(msg: &str) -> Option<String> {
+    if msg.contains("SegmentKind") || msg.contains("intro`, `welcome`") {
+        Some(format!("kind is one of {}", SegmentKind::NAMES))
+    } else if msg.contains("variant") && (msg.contains("`ar`") || msg.contains("`en`")) {
+        Some("language codes: ar, de, en, es, fr, it, pt, ru, sv, zh".into())
+    } else if msg.contains("missing field") {
+        Some("add the field named above".into())
+    } else if msg.contains("unknown field") {
+        Some("check the spelling against agendas/gfmd-mayors-2021-01-22.toml".into())
+    } else {
+        None
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line, col)
+}
+
+/// Finds the byte offset of the item at `path`, or of its closest ancestor that exists.
+fn locate(doc: &toml_edit::ImDocument<String>, path: &[Step]) -> Option<usize> {
+    use toml_edit::{Item, Value};
+    let mut best: Option<usize> = None;
+    let mut item: Option<&Item> = None;
+    let mut table: Option<&dyn toml_edit::TableLike> = Some(doc.as_table());
+    let mut value: Option<&Value> = None;
+    for step in path {
+        match step {
+            Step::Key(k) => {
+                if let Some(t) = table {
+                    if let Some((key, it)) = t.get_key_value(k) {
+                        best = key.span().map(|s| s.start).or(best);
+                        item = Some(it);
+                        value = it.as_value();
+                        table = it.as_table_like();
+                        continue;
+                    }
+                }
+                return best;
+            }
+            Step::Index(i) => {
+                if let Some(Item::ArrayOfTables(a)) = item {
+                    if let Some(t) = a.get(*i) {
+                        best = t.span().map(|s| s.start).or(best);
+                        table = Some(t);
+                        item = None;
+                        value = None;
+                        continue;
+                    }
+                }
+                if let Some(Value::Array(a)) = value {
+                    if let Some(v) = a.get(*i) {
+                        best = v.span().map(|s| s.start).or(best);
+                        table = v.as_inline_table().map(|t| t as &dyn toml_edit::TableLike);
+                        value = Some(v);
+                        item = None;
+                        continue;
+                    }
+                }
+                return best;
+            }
+        }
+    }
+    best
+}

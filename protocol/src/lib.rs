@@ -1,0 +1,26 @@
+//! Podium's wire contract: the agenda model, the live meeting state, the events that
+//! change it, and the websocket messages. No IO, no async, no clock reads.
+//!
+//! # Layout
+//!
+//! - [`agenda`]: meetings and segments as people write them (TOML) or post them (JSON),
+//!   with validation that names where each problem is.
+//! - [`state`]: the live state of a meeting and the [`state::Event`]s that change it —
+//!   the same events are the server's durable journal.
+//! - [`wire`]: client → server and server → client messages, roles and error codes.
+//! - [`lang`], [`duration`]: language codes and human-written durations.
+
+pub mod agenda;
+pub mod duration;
+pub mod lang;
+pub mod state;
+pub mod wire;
+
+pub use agenda::{Agenda, AgendaError, AgendaErrors, MeetingInfo, Person, Segment, SegmentKind};
+pub use duration::Secs;
+pub use lang::Lang;
+pub use state::*;
+pub use wire::*;
+
+/// The protocol version. A client sends it in `hello`; a different version is refused.
+pub const PROTOCOL_VERSION: u32 = 1;

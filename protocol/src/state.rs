@@ -1,0 +1,433 @@
+//! The live state of one meeting, exactly as the engine holds it and as clients receive
+//! it (minus what a role may not see), and the events that change it.
+//!
+//! Times are Unix milliseconds of the *server's* clock. A running clock is a deadline
+//! (`ends_at`), a paused or ready one a `remaining` amount: clients compute the remaining
+//! time themselves from their synchronised clock, so the server never ticks.
+
+use crate::lang::Lang;
+use serde::{Deserialize, Serialize};
+
+/// Unix time in milliseconds, server clock.
+pub type UnixMs = i64;
+
+/// Identifies a participant or observer who joined through a join link.
+pub type ParticipantId = u64;
+
+/// Identifies one raised hand (unique for the meeting's life).
+pub type HandId = u64;
+
+/// Where the meeting is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Before the host starts the meeting.
+    NotStarted,
+    /// Between start and end.
+    Running,
+    /// After the host ended it; only reports remain.
+    Ended,
+}
+
+/// A countdown clock, held as a deadline when it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Clock {
+    /// Not started yet; will count down from `remaining`.
+    Ready {
+        /// Time the clock will count down from.
+        remaining: i64,
+    },
+    /// Counting down; at `ends_at` it reaches zero and goes on into overtime (negative).
+    Running {
+        /// Server time at which the remaining time is zero.
+        ends_at: UnixMs,
+    },
+    /// Stopped with `remaining` left (negative when paused in overtime).
+    Paused {
+        /// Time left when it was paused.
+        remaining: i64,
+    },
+}
+
+impl Clock {
+    /// Remaining milliseconds at `now`; negative means overtime.
+    pub fn remaining(&self, now: UnixMs) -> i64 {
+        match *self {
+            Clock::Ready { remaining } | Clock::Paused { remaining } => remaining,
+            Clock::Running { ends_at } => ends_at - now,
+        }
+    }
+
+    /// Whether it counts down now.
+    pub fn is_running(&self) -> bool {
+        matches!(self, Clock::Running { .. })
+    }
+}
+
+/// Who holds or held the floor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpeakerInfo {
+    /// The agenda person id for named speakers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
+    /// The participant id for people called from the queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participant: Option<ParticipantId>,
+    /// Display name.
+    pub name: String,
+    /// Delegation or affiliation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegation: Option<String>,
+    /// The floor language of this speech.
+    pub language: Lang,
+}
+
+/// The speech in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Speech {
+    /// Who speaks.
+    pub speaker: SpeakerInfo,
+    /// Segment index in which the speech is held.
+    pub segment: usize,
+    /// When the floor was given.
+    pub started_at: UnixMs,
+    /// The hand the floor was given from, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_hand: Option<HandId>,
+    /// The speech clock; counts down from the per-speech limit (or `Ready` with the
+    /// segment's remaining time when there is no limit, so it still shows something).
+    pub clock: Clock,
+    /// The limit in force, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_ms: Option<i64>,
+    /// Time the clock started from plus every adjustment: `granted − remaining` is the
+    /// time actually spoken, pauses excluded, without tracking pauses separately.
+    pub granted_ms: i64,
+}
+
+/// A finished speech, for the history and the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpeechRecord {
+    /// Who spoke.
+    pub speaker: SpeakerInfo,
+    /// Segment index.
+    pub segment: usize,
+    /// When the floor was given.
+    pub started_at: UnixMs,
+    /// When the speech ended.
+    pub ended_at: UnixMs,
+    /// Time actually spoken, pauses excluded.
+    pub spoken_ms: i64,
+    /// The limit in force, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_ms: Option<i64>,
+    /// Whether the speaker went past the limit.
+    pub over_limit: bool,
+}
+
+/// A raised hand in the speaking queue. Order and `raised_at` come from the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hand {
+    /// Unique id of this hand.
+    pub id: HandId,
+    /// Who raised it.
+    pub participant: ParticipantId,
+    /// Their display name.
+    pub name: String,
+    /// Their delegation.
+    pub delegation: String,
+    /// The language they will speak in.
+    pub language: Lang,
+    /// A point of order goes ahead of ordinary hands.
+    pub point_of_order: bool,
+    /// Server time when it was raised.
+    pub raised_at: UnixMs,
+}
+
+/// How a hand left the queue, for the queue history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HandOutcome {
+    /// Given the floor.
+    Called,
+    /// Lowered by its owner.
+    Lowered,
+    /// Removed by the host or moderator.
+    Removed,
+    /// Cleared with the whole queue.
+    Cleared,
+}
+
+/// One hand that has left the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandRecord {
+    /// The hand as it was.
+    pub hand: Hand,
+    /// Segment index in which it was raised.
+    pub segment: Option<usize>,
+    /// When it left the queue.
+    pub left_at: UnixMs,
+    /// Why it left.
+    pub outcome: HandOutcome,
+}
+
+/// A participant or observer known to the meeting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Participant {
+    /// Assigned by the server at join.
+    pub id: ParticipantId,
+    /// Display name.
+    pub name: String,
+    /// Delegation (government, city, organisation).
+    pub delegation: String,
+    /// Preferred floor language.
+    pub language: Lang,
+    /// Observers may raise a hand only where the meeting allows it.
+    pub observer: bool,
+}
+
+/// Actual times of one segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SegmentTimes {
+    /// When it first became current.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<UnixMs>,
+    /// When it was last left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<UnixMs>,
+    /// Total time it was current (it may be revisited).
+    #[serde(default)]
+    pub elapsed_ms: i64,
+}
+
+/// A short text on the speaker's screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpeakerMessage {
+    /// Increments with every message so a screen can tell a new one from an old one.
+    pub n: u64,
+    /// The text, at most 200 characters.
+    pub text: String,
+    /// When it was sent.
+    pub at: UnixMs,
+}
+
+/// A signal from an interpreter (to the speaker or to the host).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterpreterSignal {
+    /// Increments with every signal of this kind.
+    pub n: u64,
+    /// The booth's language, if the interpreter said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Lang>,
+    /// When it was sent.
+    pub at: UnixMs,
+}
+
+/// The whole live state of a meeting. The engine owns it; clients get projections of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeetingState {
+    /// Before, during or after the meeting.
+    pub phase: Phase,
+    /// Index of the current segment while running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<usize>,
+    /// The current segment's clock.
+    pub segment_clock: Clock,
+    /// When the current segment's clock last started running (to add up elapsed time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_entered_at: Option<UnixMs>,
+    /// Actual times, one entry per agenda segment.
+    pub segments: Vec<SegmentTimes>,
+    /// When the host started the meeting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<UnixMs>,
+    /// When the host ended it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<UnixMs>,
+    /// The speech in progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speech: Option<Speech>,
+    /// Finished speeches, oldest first.
+    pub history: Vec<SpeechRecord>,
+    /// The speaking queue in calling order.
+    pub queue: Vec<Hand>,
+    /// Whether ordinary hands may be raised (points of order always may).
+    pub queue_open: bool,
+    /// Whether those who have not spoken yet go ahead of those who have.
+    pub not_yet_spoken_first: bool,
+    /// Whether observers may raise a hand.
+    pub observers_may_raise_hand: bool,
+    /// Whether the next segment starts by itself when time is up.
+    pub auto_advance: bool,
+    /// Hands that have left the queue, oldest first (for the report).
+    pub hand_history: Vec<HandRecord>,
+    /// Everyone who joined through a join link, by id order.
+    pub participants: Vec<Participant>,
+    /// The last message sent to the speaker's screen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker_message: Option<SpeakerMessage>,
+    /// The last "please slow down" signal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow_down: Option<InterpreterSignal>,
+    /// The last "no interpretation" alert, for the host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_interpretation: Option<InterpreterSignal>,
+    /// The last "done" signal from a speaker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker_done: Option<InterpreterSignal>,
+    /// Next hand id to assign.
+    pub next_hand: HandId,
+}
+
+/// Which clock a clock command acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockTarget {
+    /// The segment clock.
+    Segment,
+    /// The current speech's clock.
+    Speech,
+}
+
+/// A fact the engine has accepted. Events are the journal: replaying them in order from
+/// the initial state rebuilds the state exactly, so each carries every value it needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// The meeting began, in its first segment.
+    MeetingStarted {
+        /// Server time.
+        at: UnixMs,
+    },
+    /// A segment became current (the previous one, if any, ended); its clock runs.
+    SegmentEntered {
+        /// Agenda index.
+        index: usize,
+        /// Server time.
+        at: UnixMs,
+    },
+    /// The meeting ended.
+    MeetingEnded {
+        /// Server time.
+        at: UnixMs,
+    },
+    /// A clock began or resumed counting down.
+    ClockStarted {
+        /// Which clock.
+        target: ClockTarget,
+        /// Server time.
+        at: UnixMs,
+    },
+    /// A clock was paused.
+    ClockPaused {
+        /// Which clock.
+        target: ClockTarget,
+        /// Server time.
+        at: UnixMs,
+    },
+    /// Time was added (positive) or removed (negative).
+    ClockAdjusted {
+        /// Which clock.
+        target: ClockTarget,
+        /// Milliseconds added.
+        delta_ms: i64,
+    },
+    /// Someone was given the floor (any speech in progress ended first).
+    FloorGiven {
+        /// Who.
+        speaker: SpeakerInfo,
+        /// The hand it was given from.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from_hand: Option<HandId>,
+        /// The per-speech limit in force.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit_ms: Option<i64>,
+        /// Server time.
+        at: UnixMs,
+    },
+    /// The speech in progress ended.
+    SpeechEnded {
+        /// Server time.
+        at: UnixMs,
+    },
+    /// A participant joined.
+    ParticipantJoined {
+        /// The new participant.
+        participant: Participant,
+    },
+    /// A hand went up; its place is computed from the queue rules on apply.
+    HandRaised {
+        /// The hand.
+        hand: Hand,
+    },
+    /// A hand left the queue without being called.
+    HandLeft {
+        /// Which hand.
+        hand: HandId,
+        /// Lowered or removed.
+        outcome: HandOutcome,
+        /// Server time.
+        at: UnixMs,
+    },
+    /// The host moved a hand to a new place (0 = first).
+    HandMoved {
+        /// Which hand.
+        hand: HandId,
+        /// New index in the queue.
+        to: usize,
+    },
+    /// The queue was closed to or reopened for ordinary hands.
+    QueueOpenChanged {
+        /// Open now?
+        open: bool,
+    },
+    /// Every hand was taken down.
+    QueueCleared {
+        /// Server time.
+        at: UnixMs,
+    },
+    /// The "not yet spoken first" priority was switched.
+    PriorityChanged {
+        /// On now?
+        not_yet_spoken_first: bool,
+    },
+    /// Observers' hands were allowed or forbidden.
+    ObserverHandsChanged {
+        /// Allowed now?
+        allowed: bool,
+    },
+    /// Auto-advance was switched.
+    AutoAdvanceChanged {
+        /// On now?
+        on: bool,
+    },
+    /// A message for the speaker's screen.
+    SpeakerMessageSent {
+        /// The text.
+        text: String,
+        /// Server time.
+        at: UnixMs,
+    },
+    /// An interpreter asked the speaker to slow down.
+    SlowDownRequested {
+        /// The booth's language.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        language: Option<Lang>,
+        /// Server time.
+        at: UnixMs,
+    },
+    /// An interpreter told the host that interpretation is not coming through.
+    NoInterpretationReported {
+        /// The booth's language.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        language: Option<Lang>,
+        /// Server time.
+        at: UnixMs,
+    },
+    /// A speaker signalled that they are done.
+    SpeakerDone {
+        /// Server time.
+        at: UnixMs,
+    },
+}

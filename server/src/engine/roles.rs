@@ -1,0 +1,148 @@
+//! Who may do what: every command has an explicit set of roles allowed, checked before
+//! any rule. Segment moderators hold host rights only during the segments they moderate.
+
+use super::Rejection;
+use podium_protocol::{Agenda, Command, MeetingState, ParticipantId, Role};
+
+/// The sender of a command, as the shell authenticated it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Actor {
+    /// The coordinator.
+    Host,
+    /// A named segment moderator (agenda person id).
+    Moderator(String),
+    /// A named speaker (agenda person id).
+    Speaker(String),
+    /// A participant who joined.
+    Participant(ParticipantId),
+    /// An observer who joined.
+    Observer(ParticipantId),
+    /// An interpreter.
+    Interpreter,
+    /// The room screen.
+    Projector,
+}
+
+impl Actor {
+    /// The actor's role.
+    pub fn role(&self) -> Role {
+        match self {
+            Actor::Host => Role::Host,
+            Actor::Moderator(_) => Role::Moderator,
+            Actor::Speaker(_) => Role::Speaker,
+            Actor::Participant(_) => Role::Participant,
+            Actor::Observer(_) => Role::Observer,
+            Actor::Interpreter => Role::Interpreter,
+            Actor::Projector => Role::Projector,
+        }
+    }
+}
+
+/// Which group of roles a command belongs to.
+enum Allowed {
+    /// The host alone.
+    HostOnly,
+    /// The host, or the moderator of the current segment.
+    Chair,
+    /// Participants, and observers where the meeting allows it.
+    Hands,
+    /// Participants and observers (lowering one's own hand).
+    OwnHand,
+    /// Interpreters.
+    Booth,
+    /// A named speaker.
+    Speaker,
+}
+
+fn allowed(command: &Command) -> Allowed {
+    use Command::*;
+    match command {
+        StartMeeting | EndMeeting | SetObserverHands { .. } | SetAutoAdvance { .. } => {
+            Allowed::HostOnly
+        }
+        NextSegment
+        | PreviousSegment
+        | GoToSegment { .. }
+        | StartClock { .. }
+        | PauseClock { .. }
+        | ResumeClock { .. }
+        | AdjustClock { .. }
+        | GiveFloor { .. }
+        | GiveFloorToHand { .. }
+        | EndSpeech
+        | RemoveHand { .. }
+        | MoveHand { .. }
+        | CloseQueue
+        | ReopenQueue
+        | ClearQueue
+        | SetPriority { .. }
+        | MessageSpeaker { .. } => Allowed::Chair,
+        RaiseHand { .. } => Allowed::Hands,
+        LowerHand { .. } => Allowed::OwnHand,
+        SlowDown { .. } | NoInterpretation { .. } => Allowed::Booth,
+        Done => Allowed::Speaker,
+    }
+}
+
+fn moderates(agenda: &Agenda, segment: Option<usize>, person: &str) -> bool {
+    segment
+        .and_then(|i| agenda.segments.get(i))
+        .and_then(|s| s.moderator.as_ref())
+        .is_some_and(|m| m.key() == person)
+}
+
+/// Checks that `actor` may send `command` now.
+pub fn authorize(
+    agenda: &Agenda,
+    state: &MeetingState,
+    command: &Command,
+    actor: &Actor,
+) -> Result<(), Rejection> {
+    let role = actor.role().as_str();
+    let deny = |what: &str| Err(Rejection::Forbidden(format!("a {role} cannot {what}")));
+    match (allowed(command), actor) {
+        (_, Actor::Host) if !matches!(allowed(command), Allowed::Booth | Allowed::Speaker) => {
+            Ok(())
+        }
+        (Allowed::Chair, Actor::Moderator(p)) => {
+            if !moderates(agenda, state.current, p) {
+                return Err(Rejection::Forbidden(
+                    "you moderate other segments: you can run the clocks, the floor and the \
+                     queue only while one of your segments is on"
+                        .into(),
+                ));
+            }
+            if let Command::GoToSegment { segment } = command {
+                let target = agenda.segments.iter().position(|s| &s.id == segment);
+                if target.is_some() && !moderates(agenda, target, p) {
+                    return Err(Rejection::Forbidden(format!(
+                        "you can jump only between your own segments; ask the host to go to \
+                         {segment:?}"
+                    )));
+                }
+            }
+            Ok(())
+        }
+        (Allowed::Hands, Actor::Participant(_)) => Ok(()),
+        (Allowed::Hands, Actor::Observer(_)) => {
+            if state.observers_may_raise_hand {
+                Ok(())
+            } else {
+                Err(Rejection::Forbidden(
+                    "observers may not raise a hand in this meeting unless the host allows it"
+                        .into(),
+                ))
+            }
+        }
+        (Allowed::OwnHand, Actor::Participant(_) | Actor::Observer(_)) => Ok(()),
+        (Allowed::Booth, Actor::Interpreter) => Ok(()),
+        (Allowed::Speaker, Actor::Speaker(_)) => Ok(()),
+        (Allowed::HostOnly, _) => deny("do this: only the host can"),
+        (Allowed::Chair, _) => deny("run the meeting: only the host or the segment's moderator can"),
+        (Allowed::Hands | Allowed::OwnHand, _) => {
+            deny("raise or lower a hand: join as a participant to ask for the floor")
+        }
+        (Allowed::Booth, _) => deny("send interpreter signals"),
+        (Allowed::Speaker, _) => deny("signal done: only a speaker can"),
+    }
+}

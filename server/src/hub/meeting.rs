@@ -1,0 +1,316 @@
+//! One task per live meeting: it owns the engine and serialises everything that happens
+//! to the meeting — validate → apply → persist → publish → acknowledge.
+//!
+//! Inputs wait in a channel while a journal write is in flight; the next loop turn takes
+//! them all at once, applies them, and writes their events in one batch (group commit).
+//! Architecture invariant: nothing is published or acknowledged before the store has
+//! said the batch is durable; a failed write reloads the engine from the store.
+
+use super::views::{Published, Statics};
+use super::{grant_of, recover_engine, Grant};
+use crate::clock::now_ms;
+use crate::engine::{Actor, Engine};
+use crate::metrics::Metrics;
+use crate::store::{Batch, StoreHandle, TokenRow};
+use crate::tokens;
+use dashmap::DashMap;
+use podium_protocol::{Command, ErrorCode, Event, Lang, Role};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
+
+/// A snapshot is written every this many events, so recovery replays at most this many.
+pub const SNAPSHOT_EVERY: u64 = 1000;
+/// Inputs taken in one turn (and so, at most, in one journal transaction).
+const MAX_BATCH: usize = 512;
+/// Inputs that may wait for the meeting task before senders wait too.
+const INBOX: usize = 4096;
+
+/// An answer to a connection: `Ok(seq)` for an ack, or a typed error.
+pub type Reply = Result<u64, (ErrorCode, String)>;
+
+/// Where a connection receives its replies; `id` is the client's request id.
+pub type ReplyTx = mpsc::Sender<(u64, Reply)>;
+
+/// What a meeting task is asked to do.
+pub enum Input {
+    /// A command from an authenticated actor.
+    Command {
+        /// Who sends it.
+        actor: Actor,
+        /// What to do.
+        command: Command,
+        /// The client's request id, echoed in the reply.
+        id: u64,
+        /// Where the reply goes.
+        reply: ReplyTx,
+    },
+    /// Someone joins through a join link.
+    Join {
+        /// Participant or observer.
+        role: Role,
+        /// Display name.
+        name: String,
+        /// Delegation.
+        delegation: String,
+        /// Floor language.
+        language: Lang,
+        /// The new participant's grant and personal token, or why not.
+        reply: oneshot::Sender<Result<(Grant, String), (ErrorCode, String)>>,
+    },
+    /// A copy of the engine, for reports.
+    Inspect(oneshot::Sender<Engine>),
+    /// One participant's record (for a resuming connection's `welcome`).
+    Participant(u64, oneshot::Sender<Option<podium_protocol::Participant>>),
+    /// Stop the task (archive, delete).
+    Stop,
+}
+
+/// How the rest of the server reaches a meeting task.
+#[derive(Clone)]
+pub struct MeetingHandle {
+    /// Inputs to the task.
+    tx: mpsc::Sender<Input>,
+    /// The latest published state; connections subscribe here.
+    published: watch::Receiver<Arc<Published>>,
+    /// The agenda, for names in `welcome` and for reports.
+    agenda: Arc<podium_protocol::Agenda>,
+}
+
+impl MeetingHandle {
+    /// Sends an input; `false` if the task has stopped.
+    pub async fn send(&self, input: Input) -> bool {
+        self.tx.send(input).await.is_ok()
+    }
+
+    /// A subscription to the published state, current value marked seen.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Published>> {
+        let mut rx = self.published.clone();
+        rx.mark_unchanged();
+        rx
+    }
+
+    /// The meeting's agenda.
+    pub fn agenda(&self) -> &Arc<podium_protocol::Agenda> {
+        &self.agenda
+    }
+
+    /// A participant's record, if the task runs and knows them.
+    pub async fn participant(&self, id: u64) -> Option<podium_protocol::Participant> {
+        let (tx, rx) = oneshot::channel();
+        if !self.send(Input::Participant(id, tx)).await {
+            return None;
+        }
+        rx.await.ok().flatten()
+    }
+
+    /// A copy of the engine, if the task runs.
+    pub async fn inspect(&self) -> Option<Engine> {
+        let (tx, rx) = oneshot::channel();
+        if !self.send(Input::Inspect(tx)).await {
+            return None;
+        }
+        rx.await.ok()
+    }
+
+    /// Asks the task to stop.
+    pub fn stop(&self) {
+        let _ = self.tx.try_send(Input::Stop);
+    }
+}
+
+/// Starts the task of one meeting.
+pub fn spawn(
+    id: String,
+    engine: Engine,
+    store: StoreHandle,
+    grants: Arc<DashMap<[u8; 32], Grant>>,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+    tracker: &TaskTracker,
+) -> MeetingHandle {
+    let statics = Arc::new(Statics::new(&id, engine.agenda()));
+    let agenda = engine.agenda().clone();
+    let first = Published::encode(statics.clone(), engine.seq(), now_ms(), "", engine.state());
+    let (pub_tx, published) = watch::channel(Arc::new(first));
+    let (tx, rx) = mpsc::channel(INBOX);
+    let task = MeetingTask { id: id.clone(), engine, store, grants, metrics, statics, pub_tx };
+    tracker.spawn(
+        task.run(rx, shutdown).instrument(tracing::info_span!("meeting", id = %id)),
+    );
+    MeetingHandle { tx, published, agenda }
+}
+
+struct MeetingTask {
+    id: String,
+    engine: Engine,
+    store: StoreHandle,
+    grants: Arc<DashMap<[u8; 32], Grant>>,
+    metrics: Arc<Metrics>,
+    statics: Arc<Statics>,
+    pub_tx: watch::Sender<Arc<Published>>,
+}
+
+/// A reply held back until the batch is durable.
+enum Pending {
+    Ack(ReplyTx, u64, u64),
+    Joined(oneshot::Sender<Result<(Grant, String), (ErrorCode, String)>>, Grant, String),
+}
+
+impl MeetingTask {
+    async fn run(mut self, mut rx: mpsc::Receiver<Input>, shutdown: CancellationToken) {
+        tracing::info!(seq = self.engine.seq(), "meeting task started");
+        let mut inbox = Vec::with_capacity(MAX_BATCH);
+        loop {
+            let sleep = self.engine.next_deadline().map(|d| {
+                tokio::time::sleep(Duration::from_millis((d - now_ms()).max(0) as u64))
+            });
+            tokio::select! {
+                _ = shutdown.cancelled() => {
+                    // Finish what was already handed to us, then stop.
+                    while let Ok(input) = rx.try_recv() {
+                        inbox.push(input);
+                    }
+                    self.turn(&mut inbox).await;
+                    break;
+                }
+                n = rx.recv_many(&mut inbox, MAX_BATCH) => {
+                    if n == 0 || !self.turn(&mut inbox).await {
+                        break;
+                    }
+                }
+                _ = async { sleep.unwrap().await }, if sleep.is_some() => {
+                    let now = now_ms();
+                    let events = self.engine.handle_timeout(now);
+                    if !events.is_empty() {
+                        tracing::info!(?events, "deadline fired");
+                        self.persist_and_publish(events, Vec::new(), Vec::new()).await;
+                    }
+                }
+            }
+        }
+        tracing::info!(seq = self.engine.seq(), "meeting task stopped");
+    }
+
+    /// Applies a turn's inputs; returns `false` when the task must stop.
+    async fn turn(&mut self, inbox: &mut Vec<Input>) -> bool {
+        let mut events: Vec<Event> = Vec::new();
+        let mut pending = Vec::new();
+        let mut tokens = Vec::new();
+        let mut keep_going = true;
+        for input in inbox.drain(..) {
+            let now = now_ms();
+            match input {
+                Input::Command { actor, command, id, reply } => {
+                    match self.engine.apply(&command, &actor, now) {
+                        Ok(evs) => {
+                            events.extend(evs);
+                            pending.push(Pending::Ack(reply, id, self.engine.seq()));
+                        }
+                        Err(rejection) => {
+                            self.metrics.command_rejected();
+                            let _ = reply.try_send((id, Err((rejection.code(), rejection.to_string()))));
+                        }
+                    }
+                }
+                Input::Join { role, name, delegation, language, reply } => {
+                    let observer = role == Role::Observer;
+                    match self.engine.join(&name, &delegation, language, observer) {
+                        Ok((pid, evs)) => {
+                            events.extend(evs);
+                            let token = tokens::new_token();
+                            let row = TokenRow {
+                                hash: tokens::hash(&token),
+                                meeting: self.id.clone(),
+                                role,
+                                person: None,
+                                participant: Some(pid),
+                                link_token: None,
+                            };
+                            pending.push(Pending::Joined(reply, grant_of(&row), token));
+                            tokens.push(row);
+                        }
+                        Err(rejection) => {
+                            let _ = reply.send(Err((rejection.code(), rejection.to_string())));
+                        }
+                    }
+                }
+                Input::Inspect(reply) => {
+                    let _ = reply.send(self.engine.clone());
+                }
+                Input::Participant(pid, reply) => {
+                    let found = self.engine.state().participants.iter().find(|p| p.id == pid);
+                    let _ = reply.send(found.cloned());
+                }
+                Input::Stop => keep_going = false,
+            }
+        }
+        if !events.is_empty() {
+            self.persist_and_publish(events, tokens, pending).await;
+        }
+        keep_going
+    }
+
+    async fn persist_and_publish(
+        &mut self,
+        events: Vec<Event>,
+        tokens: Vec<TokenRow>,
+        pending: Vec<Pending>,
+    ) {
+        let seq = self.engine.seq();
+        let first_seq = seq + 1 - events.len() as u64;
+        let encoded: Vec<String> =
+            events.iter().map(|e| serde_json::to_string(e).expect("event serialises")).collect();
+        let events_json = encoded.join(",");
+        let now = now_ms();
+        let published =
+            Published::encode(self.statics.clone(), seq, now, &events_json, self.engine.state());
+        let snapshot = ((first_seq - 1) / SNAPSHOT_EVERY != seq / SNAPSHOT_EVERY)
+            .then(|| (seq, published.staff.state.clone()));
+        let batch = Batch { meeting: self.id.clone(), first_seq, events: encoded, tokens, snapshot };
+        let new_grants: Vec<_> = batch.tokens.iter().map(|r| (r.hash, grant_of(r))).collect();
+        match self.store.commit(batch).await {
+            Ok(()) => {
+                for (hash, grant) in new_grants {
+                    self.grants.insert(hash, grant);
+                }
+                self.pub_tx.send_replace(Arc::new(published));
+                for p in pending {
+                    match p {
+                        Pending::Ack(reply, id, seq) => {
+                            self.metrics.command_accepted();
+                            if reply.try_send((id, Ok(seq))).is_err() {
+                                self.metrics.reply_dropped();
+                            }
+                        }
+                        Pending::Joined(reply, grant, token) => {
+                            let _ = reply.send(Ok((grant, token)));
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "journal write failed; reloading the meeting from the store");
+                let msg = "the server could not save this change; it was not applied, try again";
+                for p in pending {
+                    match p {
+                        Pending::Ack(reply, id, _) => {
+                            let _ = reply.try_send((id, Err((ErrorCode::Internal, msg.into()))));
+                        }
+                        Pending::Joined(reply, _, _) => {
+                            let _ = reply.send(Err((ErrorCode::Internal, msg.into())));
+                        }
+                    }
+                }
+                let agenda = self.engine.agenda().clone();
+                match recover_engine(&self.store, &self.id, agenda).await {
+                    Ok(engine) => self.engine = engine,
+                    Err(e) => tracing::error!(error = %e, "reload failed; keeping memory state"),
+                }
+            }
+        }
+    }
+}

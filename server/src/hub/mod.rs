@@ -1,0 +1,348 @@
+//! The registry of live meetings and of the tokens that open them.
+//!
+//! One [`meeting`] task per live meeting owns its engine; the hub only finds meetings
+//! (a `DashMap` by id) and grants (a `DashMap` by token hash), creates, archives and
+//! deletes them. Architecture invariant: no DashMap guard is ever held across `.await` —
+//! every lookup clones what it needs (handles are cheap clones) and drops the guard.
+
+pub mod meeting;
+pub mod views;
+
+use crate::engine::{Actor, Engine};
+use crate::metrics::Metrics;
+use crate::store::{
+    MeetingStatus, StoreError, StoreHandle, StoredMeeting, TokenRow,
+};
+use crate::tokens;
+use dashmap::DashMap;
+use meeting::{Input, MeetingHandle};
+use podium_protocol::{Agenda, MeetingState, Role};
+use serde::Serialize;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// What a token grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// The meeting it opens.
+    pub meeting: String,
+    /// The role.
+    pub role: Role,
+    /// Agenda person id for moderators and speakers.
+    pub person: Option<String>,
+    /// Participant id for personal tokens; `None` on a join link.
+    pub participant: Option<u64>,
+}
+
+impl Grant {
+    /// The engine actor for this grant, unless it is a join link (which must `join` first).
+    pub fn actor(&self) -> Option<Actor> {
+        Some(match self.role {
+            Role::Host => Actor::Host,
+            Role::Moderator => Actor::Moderator(self.person.clone()?),
+            Role::Speaker => Actor::Speaker(self.person.clone()?),
+            Role::Participant => Actor::Participant(self.participant?),
+            Role::Observer => Actor::Observer(self.participant?),
+            Role::Interpreter => Actor::Interpreter,
+            Role::Projector => Actor::Projector,
+        })
+    }
+}
+
+/// A printable role link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Link {
+    /// Meeting id.
+    pub meeting: String,
+    /// Meeting title.
+    pub title: String,
+    /// Role granted.
+    pub role: Role,
+    /// The person's name for moderator and speaker links.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speaker: Option<String>,
+    /// The agenda person id for moderator and speaker links.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
+    /// The full URL, token in the fragment.
+    pub url: String,
+}
+
+/// Builds the role-link token rows of a new meeting: host, one per moderator, one per
+/// speaker or reaction speaker, participant and observer join links, interpreter, projector.
+pub fn role_tokens(meeting: &str, agenda: &Agenda) -> Vec<TokenRow> {
+    let mut rows = Vec::new();
+    let mut add = |role: Role, person: Option<String>| {
+        if rows.iter().any(|r: &TokenRow| r.role == role && r.person == person) {
+            return;
+        }
+        let token = tokens::new_token();
+        rows.push(TokenRow {
+            hash: tokens::hash(&token),
+            meeting: meeting.to_string(),
+            role,
+            person,
+            participant: None,
+            link_token: Some(token),
+        });
+    };
+    add(Role::Host, None);
+    for s in &agenda.segments {
+        if let Some(m) = &s.moderator {
+            add(Role::Moderator, Some(m.key()));
+        }
+    }
+    for s in &agenda.segments {
+        for p in s.speakers.iter().chain(&s.reactions) {
+            add(Role::Speaker, Some(p.key()));
+        }
+    }
+    for role in [Role::Participant, Role::Observer, Role::Interpreter, Role::Projector] {
+        add(role, None);
+    }
+    rows
+}
+
+/// The links of a meeting from its token rows, in the order they were made.
+pub fn links(base_url: &str, meeting: &str, agenda: &Agenda, rows: &[TokenRow]) -> Vec<Link> {
+    rows.iter()
+        .filter_map(|r| {
+            let token = r.link_token.as_ref()?;
+            Some(Link {
+                meeting: meeting.to_string(),
+                title: agenda.meeting.title.clone(),
+                role: r.role,
+                speaker: r.person.as_deref().and_then(|p| agenda.person(p)).map(|p| p.name.clone()),
+                person: r.person.clone(),
+                url: format!("{}/m/{}/{}#{}", base_url.trim_end_matches('/'), meeting, r.role.as_str(), token),
+            })
+        })
+        .collect()
+}
+
+/// Errors of the hub's management operations.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    /// The store failed or refused.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Stored events or snapshots do not decode.
+    #[error("meeting {meeting}: stored journal does not decode at seq {seq}: {problem}")]
+    Journal {
+        /// Meeting id.
+        meeting: String,
+        /// Position.
+        seq: u64,
+        /// What failed.
+        problem: String,
+    },
+    /// No such meeting.
+    #[error("no meeting has the id {0:?}")]
+    NoSuchMeeting(String),
+}
+
+/// All live meetings of this process.
+pub struct Hub {
+    /// The durable store, shared by all meeting tasks.
+    store: StoreHandle,
+    /// Live meetings by id.
+    meetings: DashMap<String, MeetingHandle>,
+    /// Every grant of every live meeting, by token hash.
+    grants: Arc<DashMap<[u8; 32], Grant>>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Stops meeting tasks (and connections) at shutdown.
+    shutdown: CancellationToken,
+    /// Tracks meeting and connection tasks so shutdown can wait for them.
+    pub tracker: TaskTracker,
+}
+
+/// Rebuilds a meeting's engine from its snapshot and journal tail.
+pub async fn recover_engine(
+    store: &StoreHandle,
+    id: &str,
+    agenda: Arc<Agenda>,
+) -> Result<Engine, HubError> {
+    let mid = id.to_string();
+    let rec = store.run(move |s| s.recover(&mid)).await??;
+    let journal = |seq: u64, problem: String| HubError::Journal { meeting: id.into(), seq, problem };
+    let mut engine = match rec.snapshot {
+        Some((seq, json)) => {
+            let state: MeetingState =
+                serde_json::from_str(&json).map_err(|e| journal(seq, e.to_string()))?;
+            Engine::restore(agenda, state, seq)
+        }
+        None => Engine::new(agenda),
+    };
+    for (seq, json) in rec.tail {
+        if seq != engine.seq() + 1 {
+            return Err(journal(seq, format!("expected seq {}", engine.seq() + 1)));
+        }
+        let event = serde_json::from_str(&json).map_err(|e| journal(seq, e.to_string()))?;
+        engine.replay(&[event]);
+    }
+    Ok(engine)
+}
+
+impl Hub {
+    /// Opens the hub over a store: loads every live meeting (snapshot + journal tail) and
+    /// starts its task. Archived meetings stay on disk only.
+    pub async fn open(
+        store: StoreHandle,
+        metrics: Arc<Metrics>,
+        shutdown: CancellationToken,
+    ) -> Result<Arc<Hub>, HubError> {
+        let hub = Arc::new(Hub {
+            store,
+            meetings: DashMap::new(),
+            grants: Arc::new(DashMap::new()),
+            metrics,
+            shutdown,
+            tracker: TaskTracker::new(),
+        });
+        let stored = hub.store.run(|s| s.meetings()).await??;
+        for m in stored {
+            if m.status == MeetingStatus::Live {
+                hub.load(m).await?;
+            }
+        }
+        Ok(hub)
+    }
+
+    async fn load(&self, m: StoredMeeting) -> Result<(), HubError> {
+        let agenda = Arc::new(m.agenda);
+        let engine = recover_engine(&self.store, &m.id, agenda).await?;
+        let mid = m.id.clone();
+        let rows = self.store.run(move |s| s.tokens(&mid)).await??;
+        for r in rows {
+            self.grants.insert(r.hash, grant_of(&r));
+        }
+        self.start(m.id, engine);
+        Ok(())
+    }
+
+    fn start(&self, id: String, engine: Engine) {
+        let handle = meeting::spawn(
+            id.clone(),
+            engine,
+            self.store.clone(),
+            self.grants.clone(),
+            self.metrics.clone(),
+            self.shutdown.clone(),
+            &self.tracker,
+        );
+        self.meetings.insert(id, handle);
+        self.metrics.set_meetings(self.meetings.len());
+    }
+
+    /// Creates a meeting from a validated agenda; returns its id and role tokens.
+    pub async fn create(&self, agenda: Agenda, now: i64) -> Result<(String, Vec<TokenRow>), HubError> {
+        let id = agenda.meeting_id();
+        let rows = role_tokens(&id, &agenda);
+        let stored = StoredMeeting {
+            id: id.clone(),
+            agenda: agenda.clone(),
+            status: MeetingStatus::Live,
+            created_at: now,
+        };
+        let to_store = rows.clone();
+        self.store.run(move |s| s.create_meeting(&stored, &to_store)).await??;
+        for r in &rows {
+            self.grants.insert(r.hash, grant_of(r));
+        }
+        self.start(id.clone(), Engine::new(Arc::new(agenda)));
+        Ok((id, rows))
+    }
+
+    /// Every stored meeting, live or archived.
+    pub async fn list(&self) -> Result<Vec<StoredMeeting>, HubError> {
+        Ok(self.store.run(|s| s.meetings()).await??)
+    }
+
+    /// The role tokens of a meeting (for links).
+    pub async fn tokens(&self, id: &str) -> Result<Vec<TokenRow>, HubError> {
+        let mid = id.to_string();
+        Ok(self.store.run(move |s| s.tokens(&mid)).await??)
+    }
+
+    /// Archives a meeting: it stops taking commands and is no longer loaded at start.
+    pub async fn archive(&self, id: &str) -> Result<(), HubError> {
+        let mid = id.to_string();
+        self.store.run(move |s| s.set_status(&mid, MeetingStatus::Archived)).await??;
+        self.unload(id);
+        Ok(())
+    }
+
+    /// Deletes a meeting and everything stored about it.
+    pub async fn delete(&self, id: &str) -> Result<(), HubError> {
+        let mid = id.to_string();
+        self.store.run(move |s| s.delete(&mid)).await??;
+        self.unload(id);
+        Ok(())
+    }
+
+    fn unload(&self, id: &str) {
+        if let Some((_, h)) = self.meetings.remove(id) {
+            h.stop();
+        }
+        self.grants.retain(|_, g| g.meeting != id);
+        self.metrics.set_meetings(self.meetings.len());
+    }
+
+    /// The engine of a meeting, live or archived (read from the store), for reports.
+    pub async fn engine(&self, id: &str) -> Result<Engine, HubError> {
+        if let Some(h) = self.meeting(id) {
+            if let Some(e) = h.inspect().await {
+                return Ok(e);
+            }
+        }
+        let stored = self.list().await?;
+        let m = stored
+            .into_iter()
+            .find(|m| m.id == id)
+            .ok_or_else(|| HubError::NoSuchMeeting(id.into()))?;
+        recover_engine(&self.store, id, Arc::new(m.agenda)).await
+    }
+
+    /// A live meeting's handle.
+    pub fn meeting(&self, id: &str) -> Option<MeetingHandle> {
+        self.meetings.get(id).map(|h| h.clone())
+    }
+
+    /// Number of live meetings.
+    pub fn meeting_count(&self) -> usize {
+        self.meetings.len()
+    }
+
+    /// What a token grants, if anything.
+    pub fn grant(&self, token: &str) -> Option<Grant> {
+        if !tokens::well_formed(token) {
+            return None;
+        }
+        self.grants.get(&tokens::hash(token)).map(|g| g.clone())
+    }
+
+    /// The store, for reports and management.
+    pub fn store(&self) -> &StoreHandle {
+        &self.store
+    }
+
+    /// Sends an input to a meeting; `false` if the meeting is gone.
+    pub async fn send(&self, meeting: &str, input: Input) -> bool {
+        match self.meeting(meeting) {
+            Some(h) => h.send(input).await,
+            None => false,
+        }
+    }
+}
+
+/// The grant a stored token row gives.
+pub fn grant_of(r: &TokenRow) -> Grant {
+    Grant {
+        meeting: r.meeting.clone(),
+        role: r.role,
+        person: r.person.clone(),
+        participant: r.participant,
+    }
+}

@@ -1,0 +1,162 @@
+//! What each role sees, encoded once per change and shared by every connection.
+//!
+//! Two projections: *staff* (host and moderators) see the whole state; everyone else sees
+//! it without the participant register, the hand history and the host's alerts. Each is
+//! serialised once per change into shared bytes ([`Utf8Bytes`]), so sending a change to
+//! ten thousand connections copies no JSON.
+
+use axum::extract::ws::Utf8Bytes;
+use podium_protocol::{
+    Agenda, Clock, Hand, InterpreterSignal, MeetingState, Participant, Phase, Role,
+    SegmentTimes, SpeakerMessage, Speech, SpeechRecord,
+};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// The public projection: the same shape as [`MeetingState`], private parts emptied.
+#[derive(Serialize)]
+struct PublicView<'a> {
+    phase: Phase,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current: Option<usize>,
+    segment_clock: &'a Clock,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    segment_entered_at: Option<i64>,
+    segments: &'a [SegmentTimes],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    started_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ended_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    speech: Option<&'a Speech>,
+    history: &'a [SpeechRecord],
+    queue: &'a [Hand],
+    queue_open: bool,
+    not_yet_spoken_first: bool,
+    observers_may_raise_hand: bool,
+    auto_advance: bool,
+    hand_history: [(); 0],
+    participants: &'a [Participant],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    speaker_message: Option<&'a SpeakerMessage>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    slow_down: Option<&'a InterpreterSignal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    speaker_done: Option<&'a InterpreterSignal>,
+    next_hand: u64,
+}
+
+fn public_json(s: &MeetingState) -> String {
+    serde_json::to_string(&PublicView {
+        phase: s.phase,
+        current: s.current,
+        segment_clock: &s.segment_clock,
+        segment_entered_at: s.segment_entered_at,
+        segments: &s.segments,
+        started_at: s.started_at,
+        ended_at: s.ended_at,
+        speech: s.speech.as_ref(),
+        history: &s.history,
+        queue: &s.queue,
+        queue_open: s.queue_open,
+        not_yet_spoken_first: s.not_yet_spoken_first,
+        observers_may_raise_hand: s.observers_may_raise_hand,
+        auto_advance: s.auto_advance,
+        hand_history: [],
+        participants: &[],
+        speaker_message: s.speaker_message.as_ref(),
+        slow_down: s.slow_down.as_ref(),
+        speaker_done: s.speaker_done.as_ref(),
+        next_hand: s.next_hand,
+    })
+    .expect("state serialises")
+}
+
+/// One projection of one state: its JSON, and the `change` message that carries it.
+pub struct Projection {
+    /// The state JSON alone (for snapshots).
+    pub state: String,
+    /// The whole `change` message, shared by every connection of this projection.
+    pub change: Utf8Bytes,
+}
+
+/// A published state, both projections. Connections hold it through a `watch`.
+pub struct Published {
+    /// Journal position of this state.
+    pub seq: u64,
+    /// For host and moderators. Its `state` is also the store's snapshot text.
+    pub staff: Projection,
+    /// For everyone else.
+    pub public: Projection,
+    /// `{"type":"snapshot"` prefix pieces that do not change: the agenda JSON and plan.
+    pub statics: Arc<Statics>,
+}
+
+/// The parts of a snapshot that never change for a meeting.
+pub struct Statics {
+    /// Meeting id.
+    pub meeting: String,
+    /// The agenda as JSON.
+    pub agenda_json: String,
+    /// Planned starts and end as JSON.
+    pub planned_json: String,
+}
+
+impl Statics {
+    /// Encodes the agenda once.
+    pub fn new(meeting: &str, agenda: &Agenda) -> Statics {
+        Statics {
+            meeting: meeting.to_string(),
+            agenda_json: serde_json::to_string(agenda).expect("agenda serialises"),
+            planned_json: serde_json::to_string(&agenda.planned_starts_ms())
+                .expect("numbers serialise"),
+        }
+    }
+}
+
+fn change(seq: u64, now: i64, events_json: &str, state: String) -> Projection {
+    let msg = format!(
+        r#"{{"type":"change","seq":{seq},"server_time":{now},"events":[{events_json}],"state":{state}}}"#
+    );
+    Projection { state, change: Utf8Bytes::from(msg) }
+}
+
+impl Published {
+    /// Encodes a state for every role. `events_json` is the comma-joined JSON of the
+    /// events that led here (may be empty).
+    pub fn encode(
+        statics: Arc<Statics>,
+        seq: u64,
+        now: i64,
+        events_json: &str,
+        state: &MeetingState,
+    ) -> Published {
+        let staff = serde_json::to_string(state).expect("state serialises");
+        Published {
+            seq,
+            staff: change(seq, now, events_json, staff),
+            public: change(seq, now, events_json, public_json(state)),
+            statics,
+        }
+    }
+
+    /// The projection for a role.
+    pub fn for_role(&self, role: Role) -> &Projection {
+        if role.is_staff() {
+            &self.staff
+        } else {
+            &self.public
+        }
+    }
+
+    /// A `snapshot` message for a role, sent once when a connection starts.
+    pub fn snapshot(&self, role: Role, now: i64) -> Utf8Bytes {
+        Utf8Bytes::from(format!(
+            r#"{{"type":"snapshot","seq":{},"server_time":{now},"agenda":{},"planned":{},"state":{}}}"#,
+            self.seq,
+            self.statics.agenda_json,
+            self.statics.planned_json,
+            self.for_role(role).state
+        ))
+    }
+}

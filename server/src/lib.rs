@@ -1,0 +1,175 @@
+//! Podium's server: a live session facilitation server for timed, multi-round,
+//! interpreted meetings.
+//!
+//! # Layout
+//!
+//! - [`engine`]: the meeting rules as a pure state machine (sans-IO): `apply(command,
+//!   actor, now)` → events or a typed rejection. No tokio, no clock, no sockets.
+//! - [`hub`]: the registry of live meetings; [`hub::meeting`] is the one task per meeting
+//!   that owns its engine (validate → apply → persist → publish), [`hub::views`] encodes
+//!   each change once per role projection.
+//! - [`ws`]: one task per websocket connection, a single `select!` loop.
+//! - [`http`]: health, metrics, admin API, reports, static client.
+//! - [`store`]: the SQLite journal and snapshots, behind a small trait, with group commit.
+//! - [`report`]: planned vs actual, speeches and queue statistics, as JSON and CSV.
+//! - [`tokens`]: capability tokens (128 random bits, looked up by hash).
+//! - [`web`]: the browser client, embedded in the binary.
+//! - [`clock`], [`metrics`]: the shell's one clock read; counters for `/metrics`.
+//!
+//! [`run`] serves a listener until its shutdown token is cancelled, so tests can drive a
+//! whole server on `127.0.0.1:0`.
+
+pub mod clock;
+pub mod engine;
+pub mod http;
+pub mod hub;
+pub mod metrics;
+pub mod offline;
+pub mod report;
+pub mod store;
+pub mod tokens;
+pub mod web;
+pub mod ws;
+
+use hub::{Hub, HubError, Link};
+use metrics::Metrics;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use store::{sqlite::SqliteStore, StoreHandle};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// The bundled default meeting: the GFMD Mayors Mechanism meeting of 22 January 2021.
+pub const DEFAULT_AGENDA: &str = include_str!("../../agendas/gfmd-mayors-2021-01-22.toml");
+
+/// Per-connection limits. Defaults suit a real meeting; tests shorten the timeouts.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest message (and frame) a client may send. Larger: close 1009.
+    pub max_message: usize,
+    /// tungstenite's read buffer per connection (its default, 128 KiB, costs 1.3 GB at 10k).
+    pub read_buffer: usize,
+    /// A send that takes longer means the client stopped reading: drop it.
+    pub send_timeout: Duration,
+    /// Time to send `hello` after connecting.
+    pub hello_timeout: Duration,
+    /// Replies that may wait for one connection.
+    pub reply_queue: usize,
+    /// Token bucket per connection.
+    pub rate: ws::ratelimit::RateLimit,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message: 16 * 1024,
+            read_buffer: 4 * 1024,
+            send_timeout: Duration::from_secs(10),
+            hello_timeout: Duration::from_secs(15),
+            reply_queue: 256,
+            rate: Default::default(),
+        }
+    }
+}
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the SQLite file lives.
+    pub data_dir: PathBuf,
+    /// Base of printed links; default `http://<bound address>`.
+    pub public_url: Option<String>,
+    /// Guards the admin API. Never logged.
+    pub admin_token: String,
+    /// Per-connection limits.
+    pub limits: Arc<Limits>,
+}
+
+/// Errors when opening the server.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The data directory cannot be created.
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The store or a meeting failed to load.
+    #[error(transparent)]
+    Hub(#[from] HubError),
+    /// The store failed to open.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+}
+
+/// An opened server: the hub over its store, ready to serve.
+pub struct Podium {
+    /// The meetings.
+    pub hub: Arc<Hub>,
+    /// Settings.
+    pub config: Arc<Config>,
+    /// Cancelled to stop everything.
+    pub shutdown: CancellationToken,
+}
+
+impl Podium {
+    /// Opens the store in `config.data_dir` and loads every live meeting.
+    pub async fn open(config: Config, shutdown: CancellationToken) -> Result<Podium, OpenError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|source| OpenError::DataDir { path: config.data_dir.clone(), source })?;
+        let store = SqliteStore::open(&config.data_dir)?;
+        let handle = StoreHandle::spawn(Box::new(store));
+        let hub = Hub::open(handle, Arc::new(Metrics::default()), shutdown.clone()).await?;
+        Ok(Podium { hub, config: Arc::new(config), shutdown })
+    }
+
+    /// Creates the meeting of `agenda` unless the store already holds a meeting.
+    pub async fn ensure_meeting(&self, agenda: podium_protocol::Agenda) -> Result<bool, HubError> {
+        if !self.hub.list().await?.is_empty() {
+            return Ok(false);
+        }
+        self.hub.create(agenda, clock::now_ms()).await?;
+        Ok(true)
+    }
+
+    /// Every role link of every live meeting.
+    pub async fn links(&self, base_url: &str) -> Result<Vec<Link>, HubError> {
+        let mut out = Vec::new();
+        for m in self.hub.list().await? {
+            if m.status != store::MeetingStatus::Live {
+                continue;
+            }
+            let rows = self.hub.tokens(&m.id).await?;
+            out.extend(hub::links(base_url, &m.id, &m.agenda, &rows));
+        }
+        Ok(out)
+    }
+
+    /// The base URL for links served from `addr`.
+    pub fn base_url(&self, addr: std::net::SocketAddr) -> String {
+        self.config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"))
+    }
+}
+
+/// Serves HTTP and websockets on `listener` until `podium.shutdown` is cancelled, then
+/// closes every websocket with a Close frame, lets every meeting task write what it was
+/// given, and returns.
+pub async fn run(listener: TcpListener, podium: Podium) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    let state = http::AppState {
+        hub: podium.hub.clone(),
+        config: podium.config.clone(),
+        base_url: podium.base_url(addr).into(),
+        shutdown: podium.shutdown.clone(),
+    };
+    let shutdown = podium.shutdown.clone();
+    axum::serve(listener, http::router(state))
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await?;
+    podium.hub.tracker.close();
+    podium.hub.tracker.wait().await;
+    Ok(())
+}

@@ -1,0 +1,263 @@
+//! The `podium` command line: serve meetings, print links, check agendas, export reports.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use podium_protocol::Agenda;
+use podium_server::{Config, Limits, Podium};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(name = "podium", version, about = "Live session facilitation server for timed, interpreted meetings")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the server. With no meeting in the data directory it creates the bundled one.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// Data directory (holds podium.sqlite).
+        #[arg(long, default_value = "podium-data")]
+        data: PathBuf,
+        /// Agenda for the first meeting (TOML); default: the bundled GFMD meeting.
+        #[arg(long)]
+        agenda: Option<PathBuf>,
+        /// Base URL for printed links, if clients reach the server by another address.
+        #[arg(long)]
+        public_url: Option<String>,
+        /// Admin token for the HTTP API (default: a new random one, printed).
+        #[arg(long, env = "PODIUM_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
+    },
+    /// Print the role links of every live meeting.
+    Links {
+        /// Data directory.
+        #[arg(long, default_value = "podium-data")]
+        data: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+        /// Base URL (default: the one the server last listened on).
+        #[arg(long)]
+        base_url: Option<String>,
+    },
+    /// Agenda files.
+    Agenda {
+        #[command(subcommand)]
+        command: AgendaCmd,
+    },
+    /// Export a meeting's report: planned vs actual, speeches, queue statistics.
+    Report {
+        /// Data directory.
+        #[arg(long, default_value = "podium-data")]
+        data: PathBuf,
+        /// Meeting id.
+        meeting: String,
+        /// Output format.
+        #[arg(long, default_value = "json", value_parser = ["json", "csv"])]
+        format: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgendaCmd {
+    /// Validate an agenda file and print a summary, or every error with its location.
+    Check {
+        /// The TOML file.
+        file: PathBuf,
+    },
+}
+
+/// Where `serve` records the URL it listens on, for `podium links`.
+const BASE_URL_FILE: &str = "base-url";
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Cmd::Agenda { command: AgendaCmd::Check { file } } => Ok(check(&file)),
+        Cmd::Serve { bind, data, agenda, public_url, admin_token } => {
+            runtime()?.block_on(serve(bind, data, agenda, public_url, admin_token))?;
+            Ok(0)
+        }
+        Cmd::Links { data, json, base_url } => {
+            runtime()?.block_on(print_links(data, json, base_url))?;
+            Ok(0)
+        }
+        Cmd::Report { data, meeting, format } => {
+            let text = runtime()?.block_on(podium_server::report::export(&data, &meeting, &format))?;
+            print!("{text}");
+            Ok(0)
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("start the runtime")
+}
+
+fn check(file: &Path) -> i32 {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{}: cannot read: {e}", file.display());
+            return 1;
+        }
+    };
+    match Agenda::from_toml(&text) {
+        Ok(agenda) => {
+            print!("{}", agenda.summary());
+            println!("{}: ok", file.display());
+            0
+        }
+        Err(errors) => {
+            for e in &errors.0 {
+                eprintln!("{}:{e}", file.display());
+            }
+            eprintln!("{}: {} problem(s)", file.display(), errors.0.len());
+            1
+        }
+    }
+}
+
+fn load_agenda(file: Option<&Path>) -> Result<Agenda> {
+    let (name, text) = match file {
+        Some(f) => (
+            f.display().to_string(),
+            std::fs::read_to_string(f).with_context(|| format!("read {}", f.display()))?,
+        ),
+        None => ("the bundled agenda".to_string(), podium_server::DEFAULT_AGENDA.to_string()),
+    };
+    Agenda::from_toml(&text).map_err(|errors| {
+        let lines: Vec<String> = errors.0.iter().map(|e| format!("  {name}:{e}")).collect();
+        anyhow::anyhow!("{name} has problems:\n{}", lines.join("\n"))
+    })
+}
+
+/// Raises the soft open-file limit to the hard one: each websocket is a file.
+fn raise_nofile() {
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
+async fn serve(
+    bind: String,
+    data: PathBuf,
+    agenda_file: Option<PathBuf>,
+    public_url: Option<String>,
+    admin_token: Option<String>,
+) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,podium_server=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    raise_nofile();
+    let agenda = load_agenda(agenda_file.as_deref())?;
+    let generated = admin_token.is_none();
+    let admin_token = admin_token.unwrap_or_else(podium_server::tokens::new_token);
+    let shutdown = CancellationToken::new();
+    let config = Config {
+        data_dir: data.clone(),
+        public_url,
+        admin_token: admin_token.clone(),
+        limits: Arc::new(Limits::default()),
+    };
+    let podium = Podium::open(config, shutdown.clone()).await?;
+    let created = podium.ensure_meeting(agenda).await?;
+    let listener = tokio::net::TcpListener::bind(&bind)
+        .await
+        .with_context(|| format!("listen on {bind} (is another server running there?)"))?;
+    let addr = listener.local_addr()?;
+    let base = podium.base_url(addr);
+    let _ = std::fs::write(data.join(BASE_URL_FILE), &base);
+    println!("Podium {} listening on {base}", env!("CARGO_PKG_VERSION"));
+    println!(
+        "Data: {}{}",
+        podium_server::store::sqlite::SqliteStore::path(&data).display(),
+        if created { " (new meeting created)" } else { "" }
+    );
+    if generated {
+        println!("Admin token (HTTP API, new each start; set PODIUM_ADMIN_TOKEN to keep one): {admin_token}");
+    }
+    print_link_table(&podium.links(&base).await?);
+    println!("Press Ctrl-C to stop.");
+    tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+            }
+            tracing::info!("shutting down: closing connections and writing the journal");
+            shutdown.cancel();
+        }
+    });
+    podium_server::run(listener, podium).await?;
+    println!("Podium stopped cleanly.");
+    Ok(())
+}
+
+fn print_link_table(links: &[podium_server::hub::Link]) {
+    let mut meeting = "";
+    for l in links {
+        if l.meeting != meeting {
+            meeting = &l.meeting;
+            println!("\nMeeting {:?} ({})", l.title, l.meeting);
+        }
+        let who = match (l.role, &l.speaker) {
+            (podium_protocol::Role::Participant, _) => "participants join here".to_string(),
+            (podium_protocol::Role::Observer, _) => "observers join here".to_string(),
+            (_, Some(name)) => name.clone(),
+            _ => String::new(),
+        };
+        println!("  {:<12} {:<28} {}", l.role.as_str(), who, l.url);
+    }
+    println!();
+}
+
+async fn print_links(data: PathBuf, json: bool, base_url: Option<String>) -> Result<()> {
+    if !podium_server::store::sqlite::SqliteStore::path(&data).exists() {
+        anyhow::bail!(
+            "{} holds no Podium database: run `podium serve --data {}` first",
+            data.display(),
+            data.display()
+        );
+    }
+    let base = base_url
+        .or_else(|| std::fs::read_to_string(data.join(BASE_URL_FILE)).ok())
+        .unwrap_or_else(|| "http://127.0.0.1:8080".into());
+    let links = podium_server::offline::links_offline(&data, base.trim()).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&links)?);
+    } else {
+        print_link_table(&links);
+    }
+    Ok(())
+}

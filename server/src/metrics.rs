@@ -1,0 +1,129 @@
+//! Counters for `GET /metrics`, in the Prometheus text format. Plain atomics: the hot
+//! path (every message sent) only does a relaxed add.
+
+use podium_protocol::Role;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+
+/// Process-wide counters.
+#[derive(Default)]
+pub struct Metrics {
+    /// Open websocket connections, by role (index of [`Role::ALL`]).
+    connections: [AtomicI64; 7],
+    /// Live meetings.
+    meetings: AtomicI64,
+    /// Commands accepted (durable and acknowledged).
+    accepted: AtomicU64,
+    /// Commands rejected by the rules or roles.
+    rejected: AtomicU64,
+    /// Messages sent to clients.
+    messages_sent: AtomicU64,
+    /// Bytes of those messages.
+    bytes_sent: AtomicU64,
+    /// Changes a slow connection skipped (it got a later state instead).
+    states_skipped: AtomicU64,
+    /// Connections dropped because they stopped reading.
+    slow_dropped: AtomicU64,
+    /// Messages refused by the rate limit.
+    rate_limited: AtomicU64,
+    /// Connections closed for sustained abuse.
+    abuse_closed: AtomicU64,
+    /// Malformed, unknown or oversized messages.
+    bad_messages: AtomicU64,
+    /// Replies lost because a connection's reply queue was full.
+    replies_dropped: AtomicU64,
+}
+
+fn role_index(role: Role) -> usize {
+    Role::ALL.iter().position(|r| *r == role).unwrap_or(0)
+}
+
+impl Metrics {
+    /// A connection authenticated with `role`.
+    pub fn connected(&self, role: Role) {
+        self.connections[role_index(role)].fetch_add(1, Relaxed);
+    }
+    /// It closed.
+    pub fn disconnected(&self, role: Role) {
+        self.connections[role_index(role)].fetch_sub(1, Relaxed);
+    }
+    /// Live meetings now.
+    pub fn set_meetings(&self, n: usize) {
+        self.meetings.store(n as i64, Relaxed);
+    }
+    /// A command was accepted.
+    pub fn command_accepted(&self) {
+        self.accepted.fetch_add(1, Relaxed);
+    }
+    /// A command was rejected.
+    pub fn command_rejected(&self) {
+        self.rejected.fetch_add(1, Relaxed);
+    }
+    /// A message of `bytes` went out.
+    pub fn sent(&self, bytes: usize) {
+        self.messages_sent.fetch_add(1, Relaxed);
+        self.bytes_sent.fetch_add(bytes as u64, Relaxed);
+    }
+    /// A connection skipped `n` intermediate states.
+    pub fn skipped(&self, n: u64) {
+        self.states_skipped.fetch_add(n, Relaxed);
+    }
+    /// A connection was dropped for not reading.
+    pub fn slow_dropped(&self) {
+        self.slow_dropped.fetch_add(1, Relaxed);
+    }
+    /// A message was refused by the rate limit.
+    pub fn rate_limited(&self) {
+        self.rate_limited.fetch_add(1, Relaxed);
+    }
+    /// A connection was closed for abuse.
+    pub fn abuse_closed(&self) {
+        self.abuse_closed.fetch_add(1, Relaxed);
+    }
+    /// A malformed message arrived.
+    pub fn bad_message(&self) {
+        self.bad_messages.fetch_add(1, Relaxed);
+    }
+    /// A reply could not be queued.
+    pub fn reply_dropped(&self) {
+        self.replies_dropped.fetch_add(1, Relaxed);
+    }
+    /// Connections dropped for not reading, so far.
+    pub fn slow_dropped_total(&self) -> u64 {
+        self.slow_dropped.load(Relaxed)
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "# HELP podium_connections Open websocket connections by role.");
+        let _ = writeln!(out, "# TYPE podium_connections gauge");
+        for role in Role::ALL {
+            let _ = writeln!(
+                out,
+                "podium_connections{{role=\"{}\"}} {}",
+                role.as_str(),
+                self.connections[role_index(role)].load(Relaxed)
+            );
+        }
+        let counters: [(&str, &str, &str, u64); 11] = [
+            ("podium_meetings", "gauge", "Live meetings.", self.meetings.load(Relaxed) as u64),
+            ("podium_commands_accepted_total", "counter", "Commands accepted.", self.accepted.load(Relaxed)),
+            ("podium_commands_rejected_total", "counter", "Commands rejected.", self.rejected.load(Relaxed)),
+            ("podium_messages_sent_total", "counter", "Messages sent to clients.", self.messages_sent.load(Relaxed)),
+            ("podium_bytes_sent_total", "counter", "Bytes sent to clients.", self.bytes_sent.load(Relaxed)),
+            ("podium_states_skipped_total", "counter", "States slow clients skipped.", self.states_skipped.load(Relaxed)),
+            ("podium_slow_clients_dropped_total", "counter", "Connections dropped for not reading.", self.slow_dropped.load(Relaxed)),
+            ("podium_rate_limited_total", "counter", "Messages refused by the rate limit.", self.rate_limited.load(Relaxed)),
+            ("podium_abuse_closed_total", "counter", "Connections closed for sustained abuse.", self.abuse_closed.load(Relaxed)),
+            ("podium_bad_messages_total", "counter", "Malformed or unknown messages.", self.bad_messages.load(Relaxed)),
+            ("podium_replies_dropped_total", "counter", "Replies lost to full reply queues.", self.replies_dropped.load(Relaxed)),
+        ];
+        for (name, kind, help, value) in counters {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            let _ = writeln!(out, "{name} {value}");
+        }
+        out
+    }
+}

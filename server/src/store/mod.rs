@@ -1,0 +1,246 @@
+//! Durable storage: meetings, their capability tokens, the append-only journal of engine
+//! events and periodic snapshots.
+//!
+//! [`Store`] is the small synchronous trait an engine must provide (SQLite today, see
+//! [`sqlite`]); [`StoreHandle`] runs it on one dedicated thread and gives the async world
+//! *group commit*: every commit request that arrives while a transaction is being written
+//! goes into the next transaction together, so one fsync covers many commands.
+//!
+//! Architecture invariant: a meeting task acknowledges or publishes nothing until
+//! [`StoreHandle::commit`] has returned `Ok` for the events concerned.
+
+pub mod sqlite;
+
+use podium_protocol::{Agenda, Role};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use tokio::sync::oneshot;
+
+/// What can go wrong with the store. Messages name the file and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The file exists but is not a usable Podium database.
+    #[error("{path}: {problem}. Podium will not overwrite it: move it away or restore a backup, then start again")]
+    Corrupt {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        problem: String,
+    },
+    /// The file could not be opened or created.
+    #[error("{path}: cannot open the database: {source}")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// The cause.
+        source: rusqlite::Error,
+    },
+    /// A query failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// Stored data did not decode.
+    #[error("stored data is damaged: {0}")]
+    Decode(String),
+    /// A meeting id is taken.
+    #[error("a meeting with the id {0:?} exists already; choose another id")]
+    Exists(String),
+    /// A meeting is not in the store.
+    #[error("no meeting has the id {0:?}")]
+    NoSuchMeeting(String),
+    /// A journal write failed; nothing of the batch was stored.
+    #[error("journal write failed: {0}")]
+    Write(String),
+    /// The writer thread has stopped (the server is shutting down).
+    #[error("the store is closed")]
+    Closed,
+}
+
+/// Lifecycle of a stored meeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeetingStatus {
+    /// Loaded at start and open for commands.
+    Live,
+    /// Read-only: not loaded at start, still reportable.
+    Archived,
+}
+
+impl MeetingStatus {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MeetingStatus::Live => "live",
+            MeetingStatus::Archived => "archived",
+        }
+    }
+}
+
+/// A capability token's row. Role-link tokens keep their text so that links can be
+/// printed again; participants' personal tokens are stored as a hash only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    /// SHA-256 of the token: the lookup key.
+    pub hash: [u8; 32],
+    /// The meeting it opens.
+    pub meeting: String,
+    /// The role it grants.
+    pub role: Role,
+    /// Agenda person id for moderator and speaker links.
+    pub person: Option<String>,
+    /// Participant id for personal tokens.
+    pub participant: Option<u64>,
+    /// The token itself, for role links only (never for personal tokens).
+    pub link_token: Option<String>,
+}
+
+/// A meeting as stored, without its journal.
+#[derive(Debug, Clone)]
+pub struct StoredMeeting {
+    /// Meeting id.
+    pub id: String,
+    /// The agenda.
+    pub agenda: Agenda,
+    /// Live or archived.
+    pub status: MeetingStatus,
+    /// Creation time, Unix ms.
+    pub created_at: i64,
+}
+
+/// Events (JSON) to append for one meeting, with what must become durable with them.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    /// Meeting id.
+    pub meeting: String,
+    /// Sequence number of the first event (the journal position before it + 1).
+    pub first_seq: u64,
+    /// The events, each already JSON.
+    pub events: Vec<String>,
+    /// Tokens created by these events (participants' personal tokens).
+    pub tokens: Vec<TokenRow>,
+    /// A snapshot of the state after the last event: (seq, state JSON).
+    pub snapshot: Option<(u64, String)>,
+}
+
+/// What a meeting needs to come back after a restart.
+#[derive(Debug, Clone)]
+pub struct Recovered {
+    /// The latest snapshot: (seq, state JSON), if one was taken.
+    pub snapshot: Option<(u64, String)>,
+    /// Events after the snapshot, in order: (seq, JSON).
+    pub tail: Vec<(u64, String)>,
+}
+
+/// The operations Podium needs from a storage engine.
+pub trait Store: Send {
+    /// Adds a meeting with its role-link tokens.
+    fn create_meeting(
+        &mut self,
+        meeting: &StoredMeeting,
+        tokens: &[TokenRow],
+    ) -> Result<(), StoreError>;
+    /// Every meeting, oldest first.
+    fn meetings(&mut self) -> Result<Vec<StoredMeeting>, StoreError>;
+    /// Every token of a meeting.
+    fn tokens(&mut self, meeting: &str) -> Result<Vec<TokenRow>, StoreError>;
+    /// Appends batches atomically (one transaction for all).
+    fn commit(&mut self, batches: &[Batch]) -> Result<(), StoreError>;
+    /// The snapshot and journal tail of a meeting.
+    fn recover(&mut self, meeting: &str) -> Result<Recovered, StoreError>;
+    /// Changes a meeting's status.
+    fn set_status(&mut self, meeting: &str, status: MeetingStatus) -> Result<(), StoreError>;
+    /// Deletes a meeting, its tokens, journal and snapshots.
+    fn delete(&mut self, meeting: &str) -> Result<(), StoreError>;
+}
+
+type Job = Box<dyn FnOnce(&mut dyn Store) + Send>;
+
+enum Request {
+    Commit(Batch, oneshot::Sender<Result<(), String>>),
+    Run(Job),
+}
+
+/// The async front of a [`Store`]: one writer thread, group commit.
+#[derive(Clone)]
+pub struct StoreHandle {
+    /// Requests to the writer thread. std mpsc: the thread blocks on it, senders never do.
+    tx: mpsc::Sender<Request>,
+}
+
+/// Most batches that go into one transaction.
+const MAX_GROUP: usize = 512;
+
+impl StoreHandle {
+    /// Starts the writer thread that owns `store`.
+    pub fn spawn(mut store: Box<dyn Store>) -> StoreHandle {
+        let (tx, rx) = mpsc::channel::<Request>();
+        std::thread::Builder::new()
+            .name("podium-store".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut pending = vec![first];
+                    while pending.len() < MAX_GROUP {
+                        match rx.try_recv() {
+                            Ok(r) => pending.push(r),
+                            Err(_) => break,
+                        }
+                    }
+                    let mut batches = Vec::new();
+                    let mut replies = Vec::new();
+                    for r in pending {
+                        match r {
+                            Request::Commit(b, reply) => {
+                                batches.push(b);
+                                replies.push(reply);
+                            }
+                            Request::Run(job) => {
+                                // Keep order: what was asked before the job is written first.
+                                flush(store.as_mut(), &mut batches, &mut replies);
+                                job(store.as_mut());
+                            }
+                        }
+                    }
+                    flush(store.as_mut(), &mut batches, &mut replies);
+                }
+            })
+            .expect("spawn the store thread");
+        StoreHandle { tx }
+    }
+
+    /// Makes a batch durable. Returns once it is on disk (or failed).
+    pub async fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Request::Commit(batch, reply)).map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?.map_err(StoreError::Write)
+    }
+
+    /// Runs `f` on the writer thread, after everything sent before it.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Store) -> T + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        let job: Job = Box::new(move |s| {
+            let _ = reply.send(f(s));
+        });
+        self.tx.send(Request::Run(job)).map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)
+    }
+}
+
+fn flush(
+    store: &mut dyn Store,
+    batches: &mut Vec<Batch>,
+    replies: &mut Vec<oneshot::Sender<Result<(), String>>>,
+) {
+    if batches.is_empty() {
+        return;
+    }
+    let result = store.commit(batches).map_err(|e| e.to_string());
+    if let Err(e) = &result {
+        tracing::error!(error = %e, batches = batches.len(), "journal write failed");
+    }
+    for r in replies.drain(..) {
+        let _ = r.send(result.clone());
+    }
+    batches.clear();
+}

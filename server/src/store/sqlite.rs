@@ -1,0 +1,280 @@
+//! The SQLite store: one file, WAL mode, `synchronous=FULL`.
+//!
+//! With WAL and FULL, a transaction is durable when `COMMIT` returns: the WAL is fsynced
+//! at every commit. Group commit (see [`super::StoreHandle`]) makes that one fsync per
+//! batch of commands rather than one per command.
+
+use super::{
+    Batch, MeetingStatus, Recovered, Store, StoreError, StoredMeeting, TokenRow,
+};
+use podium_protocol::{Agenda, Role};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use std::path::{Path, PathBuf};
+
+/// The file name inside the data directory.
+pub const FILE_NAME: &str = "podium.sqlite";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meetings (
+    id TEXT PRIMARY KEY,
+    agenda TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'live',
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    hash BLOB PRIMARY KEY,
+    meeting TEXT NOT NULL,
+    role TEXT NOT NULL,
+    person TEXT,
+    participant INTEGER,
+    link_token TEXT
+);
+CREATE INDEX IF NOT EXISTS tokens_meeting ON tokens(meeting);
+CREATE TABLE IF NOT EXISTS events (
+    meeting TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (meeting, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snapshots (
+    meeting TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    state TEXT NOT NULL
+);
+";
+
+/// A Podium database in one SQLite file.
+pub struct SqliteStore {
+    /// The connection; used by one thread only.
+    conn: Connection,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) `dir/podium.sqlite`. A file that is not a healthy Podium
+    /// database is refused with [`StoreError::Corrupt`] and left untouched.
+    pub fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
+        let path = dir.join(FILE_NAME);
+        let existed = path.exists();
+        let corrupt = |e: &dyn std::fmt::Display| StoreError::Corrupt {
+            path: path.clone(),
+            problem: e.to_string(),
+        };
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| StoreError::Open { path: path.clone(), source })?;
+        if existed {
+            // Read before any write: a damaged file must stay exactly as it was.
+            let check: String = conn
+                .query_row("PRAGMA quick_check", [], |r| r.get(0))
+                .map_err(|e| corrupt(&e))?;
+            if check != "ok" {
+                return Err(corrupt(&format!("integrity check failed: {check}")));
+            }
+            let has_meetings: bool = conn
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='meetings'",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map(|n| n > 0)
+                .map_err(|e| corrupt(&e))?;
+            let empty: bool = conn
+                .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+                .map(|n| n == 0)
+                .map_err(|e| corrupt(&e))?;
+            if !has_meetings && !empty {
+                return Err(corrupt(&"this SQLite file is not a Podium database"));
+            }
+        }
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| corrupt(&e))?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(SqliteStore { conn })
+    }
+
+    /// The database file for a data directory.
+    pub fn path(dir: &Path) -> PathBuf {
+        dir.join(FILE_NAME)
+    }
+}
+
+fn role_of(s: &str) -> Result<Role, StoreError> {
+    Role::parse(s).ok_or_else(|| StoreError::Decode(format!("unknown role {s:?} in tokens")))
+}
+
+impl Store for SqliteStore {
+    fn create_meeting(
+        &mut self,
+        meeting: &StoredMeeting,
+        tokens: &[TokenRow],
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        let exists: Option<String> = tx
+            .query_row("SELECT id FROM meetings WHERE id = ?1", [&meeting.id], |r| r.get(0))
+            .optional()?;
+        if exists.is_some() {
+            return Err(StoreError::Exists(meeting.id.clone()));
+        }
+        let agenda =
+            serde_json::to_string(&meeting.agenda).map_err(|e| StoreError::Decode(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO meetings (id, agenda, status, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![meeting.id, agenda, meeting.status.as_str(), meeting.created_at],
+        )?;
+        insert_tokens(&tx, tokens)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn meetings(&mut self) -> Result<Vec<StoredMeeting>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, agenda, status, created_at FROM meetings ORDER BY created_at, id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, agenda, status, created_at) = row?;
+            let agenda: Agenda = serde_json::from_str(&agenda)
+                .map_err(|e| StoreError::Decode(format!("agenda of {id}: {e}")))?;
+            let status = match status.as_str() {
+                "archived" => MeetingStatus::Archived,
+                _ => MeetingStatus::Live,
+            };
+            out.push(StoredMeeting { id, agenda, status, created_at });
+        }
+        Ok(out)
+    }
+
+    fn tokens(&mut self, meeting: &str) -> Result<Vec<TokenRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT hash, role, person, participant, link_token FROM tokens WHERE meeting = ?1 ORDER BY rowid",
+        )?;
+        let rows = stmt.query_map([meeting], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (hash, role, person, participant, link_token) = row?;
+            let hash: [u8; 32] = hash
+                .try_into()
+                .map_err(|_| StoreError::Decode("a token hash is not 32 bytes".into()))?;
+            out.push(TokenRow {
+                hash,
+                meeting: meeting.to_string(),
+                role: role_of(&role)?,
+                person,
+                participant: participant.map(|p| p as u64),
+                link_token,
+            });
+        }
+        Ok(out)
+    }
+
+    fn commit(&mut self, batches: &[Batch]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut ins =
+                tx.prepare_cached("INSERT INTO events (meeting, seq, event) VALUES (?1, ?2, ?3)")?;
+            for b in batches {
+                for (i, e) in b.events.iter().enumerate() {
+                    ins.execute(params![b.meeting, (b.first_seq + i as u64) as i64, e])?;
+                }
+            }
+            let mut snap = tx.prepare_cached(
+                "INSERT INTO snapshots (meeting, seq, state) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(meeting) DO UPDATE SET seq = excluded.seq, state = excluded.state",
+            )?;
+            for b in batches {
+                if let Some((seq, state)) = &b.snapshot {
+                    snap.execute(params![b.meeting, *seq as i64, state])?;
+                }
+            }
+        }
+        for b in batches {
+            insert_tokens(&tx, &b.tokens)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn recover(&mut self, meeting: &str) -> Result<Recovered, StoreError> {
+        let snapshot: Option<(i64, String)> = self
+            .conn
+            .query_row(
+                "SELECT seq, state FROM snapshots WHERE meeting = ?1",
+                [meeting],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let after = snapshot.as_ref().map(|s| s.0).unwrap_or(0);
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, event FROM events WHERE meeting = ?1 AND seq > ?2 ORDER BY seq",
+        )?;
+        let tail = stmt
+            .query_map(params![meeting, after], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Recovered { snapshot: snapshot.map(|(s, j)| (s as u64, j)), tail })
+    }
+
+    fn set_status(&mut self, meeting: &str, status: MeetingStatus) -> Result<(), StoreError> {
+        let n = self.conn.execute(
+            "UPDATE meetings SET status = ?2 WHERE id = ?1",
+            params![meeting, status.as_str()],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NoSuchMeeting(meeting.into()));
+        }
+        Ok(())
+    }
+
+    fn delete(&mut self, meeting: &str) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        let n = tx.execute("DELETE FROM meetings WHERE id = ?1", [meeting])?;
+        if n == 0 {
+            return Err(StoreError::NoSuchMeeting(meeting.into()));
+        }
+        for table in ["tokens", "events", "snapshots"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE meeting = ?1"), [meeting])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn insert_tokens(tx: &rusqlite::Transaction<'_>, tokens: &[TokenRow]) -> Result<(), StoreError> {
+    let mut ins = tx.prepare_cached(
+        "INSERT INTO tokens (hash, meeting, role, person, participant, link_token)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for t in tokens {
+        ins.execute(params![
+            &t.hash[..],
+            t.meeting,
+            t.role.as_str(),
+            t.person,
+            t.participant.map(|p| p as i64),
+            t.link_token
+        ])?;
+    }
+    Ok(())
+}

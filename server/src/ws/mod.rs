@@ -1,0 +1,390 @@
+//! One websocket connection: authenticate, send the snapshot, then one `select!` loop
+//! over shutdown, the client's messages, the meeting's published state and replies.
+//!
+//! A connection reads the meeting's state through a `watch`: if it falls behind it simply
+//! gets the latest state next (the ones in between are skipped, never queued), so a slow
+//! client costs no memory. A send that does not complete within the send timeout means
+//! the client stopped reading: the connection is dropped, and nobody else waits for it.
+
+pub mod ratelimit;
+
+use crate::clock::now_ms;
+use crate::hub::meeting::{Input, ReplyTx};
+use crate::hub::{Grant, Hub};
+use crate::Limits;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use podium_protocol::{
+    ClientMessage, ErrorCode, Identity, Role, ServerMessage, PROTOCOL_VERSION,
+};
+use ratelimit::{Bucket, Verdict};
+use serde::Deserialize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+/// Close codes used by the server.
+pub mod close {
+    /// Server shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+    /// Sustained abuse (rate), or a hello that never came.
+    pub const POLICY: u16 = 1008;
+    /// A frame over the size limit.
+    pub const TOO_BIG: u16 = 1009;
+}
+
+static CONNECTION_IDS: AtomicU64 = AtomicU64::new(1);
+
+/// Serves one upgraded websocket until it closes.
+pub async fn serve(socket: WebSocket, hub: Arc<Hub>, limits: Arc<Limits>, shutdown: CancellationToken) {
+    let n = CONNECTION_IDS.fetch_add(1, Ordering::Relaxed);
+    let span = tracing::info_span!("conn", n, meeting = tracing::field::Empty, role = tracing::field::Empty);
+    Connection { socket, hub, limits, shutdown }.run().instrument(span).await
+}
+
+struct Connection {
+    socket: WebSocket,
+    hub: Arc<Hub>,
+    limits: Arc<Limits>,
+    shutdown: CancellationToken,
+}
+
+/// Why the loop ended.
+enum End {
+    /// Send a close frame with this code and reason.
+    Close(u16, &'static str),
+    /// Just drop the socket (client gone or not reading).
+    Drop,
+}
+
+fn text(msg: &ServerMessage) -> Message {
+    Message::Text(Utf8Bytes::from(serde_json::to_string(msg).expect("message serialises")))
+}
+
+fn error(id: Option<u64>, code: ErrorCode, message: impl Into<String>) -> ServerMessage {
+    ServerMessage::Error { id, code, message: message.into() }
+}
+
+impl Connection {
+    async fn send(&mut self, msg: Message) -> Result<(), End> {
+        let len = match &msg {
+            Message::Text(t) => t.len(),
+            _ => 0,
+        };
+        match tokio::time::timeout(self.limits.send_timeout, self.socket.send(msg)).await {
+            Ok(Ok(())) => {
+                self.hub.metrics.sent(len);
+                Ok(())
+            }
+            Ok(Err(_)) => Err(End::Drop),
+            Err(_) => {
+                self.hub.metrics.slow_dropped();
+                tracing::info!("client stopped reading: dropped");
+                Err(End::Drop)
+            }
+        }
+    }
+
+    async fn close(&mut self, code: u16, reason: &'static str) {
+        let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
+        let _ = tokio::time::timeout(
+            self.limits.send_timeout,
+            self.socket.send(Message::Close(Some(frame))),
+        )
+        .await;
+    }
+
+    async fn run(mut self) {
+        let end = match self.authenticate().await {
+            Ok((grant, identity, token)) => {
+                let role = grant.role;
+                tracing::Span::current().record("meeting", grant.meeting.as_str());
+                tracing::Span::current().record("role", role.as_str());
+                self.hub.metrics.connected(role);
+                let end = self.session(grant, identity, token).await;
+                self.hub.metrics.disconnected(role);
+                end
+            }
+            Err(end) => end,
+        };
+        if let End::Close(code, reason) = end {
+            self.close(code, reason).await;
+        }
+    }
+
+    /// Waits for `hello` or `join` and answers `welcome`.
+    async fn authenticate(&mut self) -> Result<(Grant, Identity, Option<String>), End> {
+        let deadline = tokio::time::Instant::now() + self.limits.hello_timeout;
+        loop {
+            let msg = tokio::select! {
+                _ = self.shutdown.cancelled() => return Err(End::Close(close::GOING_AWAY, "server shutting down")),
+                _ = tokio::time::sleep_until(deadline) => return Err(End::Close(close::POLICY, "no hello")),
+                m = self.socket.recv() => m,
+            };
+            let raw = match msg {
+                None => return Err(End::Drop),
+                Some(Err(e)) => return Err(self.read_error(e)),
+                Some(Ok(Message::Text(t))) => t,
+                Some(Ok(Message::Close(_))) => return Err(End::Drop),
+                Some(Ok(_)) => continue,
+            };
+            let parsed = match parse(&raw) {
+                Ok(m) => m,
+                Err(e) => {
+                    self.hub.metrics.bad_message();
+                    self.send(text(&e)).await?;
+                    continue;
+                }
+            };
+            match welcome(&self.hub, parsed).await {
+                Ok(ok) => return Ok(ok),
+                Err(e) => self.send(text(&e)).await?,
+            }
+        }
+    }
+
+}
+
+/// Checks a `hello` or `join` and finds who the client is.
+async fn welcome(hub: &Hub, msg: ClientMessage) -> Result<(Grant, Identity, Option<String>), ServerMessage> {
+        let unauthorized = || {
+            error(
+                None,
+                ErrorCode::Unauthorized,
+                "this link is not valid for this meeting: ask the host for a new link",
+            )
+        };
+        let check = |protocol: u32, meeting: &str, token: &str| -> Result<Grant, ServerMessage> {
+            if protocol != PROTOCOL_VERSION {
+                return Err(error(
+                    None,
+                    ErrorCode::UnsupportedVersion,
+                    format!("this server speaks protocol {PROTOCOL_VERSION}, not {protocol}: reload the page"),
+                ));
+            }
+            let grant = hub.grant(token).ok_or_else(unauthorized)?;
+            if grant.meeting != meeting {
+                return Err(unauthorized());
+            }
+            if hub.meeting(meeting).is_none() {
+                return Err(error(None, ErrorCode::Archived, "this meeting is archived or closed: reports only"));
+            }
+            Ok(grant)
+        };
+        match msg {
+            ClientMessage::Hello { protocol, meeting, token } => {
+                let grant = check(protocol, &meeting, &token)?;
+                if grant.actor().is_none() {
+                    return Err(error(
+                        None,
+                        ErrorCode::BadRequest,
+                        "this is a join link: send `join` with your name, delegation and language",
+                    ));
+                }
+                let identity = identity(hub, &grant).await;
+                Ok((grant, identity, None))
+            }
+            ClientMessage::Join { protocol, meeting, token, name, delegation, language } => {
+                let link = check(protocol, &meeting, &token)?;
+                if link.participant.is_some() || !matches!(link.role, Role::Participant | Role::Observer) {
+                    return Err(error(None, ErrorCode::BadRequest, "only a join link can join: use `hello` with this token"));
+                }
+                let (reply, rx) = tokio::sync::oneshot::channel();
+                let input = Input::Join { role: link.role, name, delegation, language, reply };
+                if !hub.send(&meeting, input).await {
+                    return Err(error(None, ErrorCode::NoSuchMeeting, "the meeting has closed"));
+                }
+                match rx.await {
+                    Ok(Ok((grant, token))) => {
+                        let identity = identity(hub, &grant).await;
+                        Ok((grant, identity, Some(token)))
+                    }
+                    Ok(Err((code, message))) => Err(error(None, code, message)),
+                    Err(_) => Err(error(None, ErrorCode::Internal, "the meeting stopped; try again")),
+                }
+            }
+            _ => Err(error(None, ErrorCode::Unauthorized, "send `hello` (or `join`) first")),
+        }
+    }
+
+/// The `you` of a `welcome`: role, person or participant id, and display name.
+async fn identity(hub: &Hub, grant: &Grant) -> Identity {
+        let mut name = grant.role.as_str().to_string();
+        if let Some(h) = hub.meeting(&grant.meeting) {
+            if let Some(found) = grant.person.as_deref().and_then(|p| h.agenda().person(p)) {
+                name = found.name.clone();
+            }
+            if let Some(pid) = grant.participant {
+                if let Some(p) = h.participant(pid).await {
+                    name = p.name;
+                }
+            }
+        }
+        Identity { role: grant.role, person: grant.person.clone(), participant: grant.participant, name }
+}
+
+impl Connection {
+    /// The authenticated part: snapshot, then the loop.
+    async fn session(&mut self, grant: Grant, you: Identity, token: Option<String>) -> End {
+        let Some(meeting) = self.hub.meeting(&grant.meeting) else {
+            return End::Close(close::GOING_AWAY, "meeting closed");
+        };
+        let actor = grant.actor().expect("authenticated grants have an actor");
+        let role = grant.role;
+        // Subscribe before the snapshot, so no change can fall between them.
+        let mut views = meeting.subscribe();
+        let welcome = ServerMessage::Welcome {
+            protocol: PROTOCOL_VERSION,
+            meeting: grant.meeting.clone(),
+            you,
+            participant_token: token,
+            server_time: now_ms(),
+        };
+        if let Err(e) = self.send(text(&welcome)).await {
+            return e;
+        }
+        let (snapshot, mut seen) = {
+            let p = views.borrow_and_update();
+            (p.snapshot(role, now_ms()), p.seq)
+        };
+        if let Err(e) = self.send(Message::Text(snapshot)).await {
+            return e;
+        }
+        let (reply_tx, mut replies): (ReplyTx, _) = mpsc::channel(self.limits.reply_queue);
+        let mut bucket = Bucket::new(self.limits.rate, Instant::now());
+        loop {
+            let step = tokio::select! {
+                _ = self.shutdown.cancelled() => return End::Close(close::GOING_AWAY, "server shutting down"),
+                changed = views.changed() => {
+                    if changed.is_err() {
+                        return End::Close(close::GOING_AWAY, "meeting closed");
+                    }
+                    self.push_change(&mut views, role, &mut seen).await
+                }
+                Some((id, reply)) = replies.recv() => {
+                    // Show the change before acknowledging the command that made it.
+                    if views.has_changed().unwrap_or(false) {
+                        if let Err(e) = self.push_change(&mut views, role, &mut seen).await {
+                            return e;
+                        }
+                    }
+                    let msg = match reply {
+                        Ok(seq) => ServerMessage::Ack { id, seq },
+                        Err((code, message)) => error(Some(id), code, message),
+                    };
+                    self.send(text(&msg)).await
+                }
+                msg = self.socket.recv() => match msg {
+                    None | Some(Ok(Message::Close(_))) => return End::Drop,
+                    Some(Err(e)) => return self.read_error(e),
+                    Some(Ok(Message::Text(raw))) => {
+                        match bucket.take(Instant::now()) {
+                            Verdict::Allow => self.handle(&raw, &grant, &actor, &reply_tx).await,
+                            Verdict::Limit => {
+                                self.hub.metrics.rate_limited();
+                                let id = request_id(&raw);
+                                self.send(text(&error(id, ErrorCode::RateLimited, "too many messages: slow down"))).await
+                            }
+                            Verdict::Close => {
+                                self.hub.metrics.abuse_closed();
+                                tracing::warn!("closing: sustained flood");
+                                return End::Close(close::POLICY, "too many messages");
+                            }
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        self.hub.metrics.bad_message();
+                        self.send(text(&error(None, ErrorCode::BadRequest, "binary frames are not part of the protocol: send JSON text"))).await
+                    }
+                    Some(Ok(_)) => Ok(()),
+                },
+            };
+            if let Err(e) = step {
+                return e;
+            }
+        }
+    }
+
+    async fn push_change(
+        &mut self,
+        views: &mut tokio::sync::watch::Receiver<Arc<crate::hub::views::Published>>,
+        role: Role,
+        seen: &mut u64,
+    ) -> Result<(), End> {
+        let (bytes, seq) = {
+            let p = views.borrow_and_update();
+            (p.for_role(role).change.clone(), p.seq)
+        };
+        if seq <= *seen {
+            return Ok(());
+        }
+        if seq > *seen + 1 {
+            // Intermediate states were skipped; the latest one is complete.
+            self.hub.metrics.skipped(seq - *seen - 1);
+        }
+        *seen = seq;
+        self.send(Message::Text(bytes)).await
+    }
+
+    async fn handle(&mut self, raw: &str, grant: &Grant, actor: &crate::engine::Actor, reply: &ReplyTx) -> Result<(), End> {
+        let msg = match parse(raw) {
+            Ok(m) => m,
+            Err(e) => {
+                self.hub.metrics.bad_message();
+                return self.send(text(&e)).await;
+            }
+        };
+        match msg {
+            ClientMessage::Ping { id, client_time } => {
+                let pong = ServerMessage::Pong { id, client_time, server_time: now_ms() };
+                self.send(text(&pong)).await
+            }
+            ClientMessage::Command { id, command } => {
+                let input = Input::Command { actor: actor.clone(), command, id, reply: reply.clone() };
+                if self.hub.send(&grant.meeting, input).await {
+                    Ok(())
+                } else {
+                    self.send(text(&error(Some(id), ErrorCode::NoSuchMeeting, "the meeting has closed"))).await
+                }
+            }
+            ClientMessage::Hello { .. } | ClientMessage::Join { .. } => {
+                self.send(text(&error(None, ErrorCode::BadRequest, "already authenticated on this connection"))).await
+            }
+        }
+    }
+
+    fn read_error(&self, e: axum::Error) -> End {
+        let too_big = std::error::Error::source(&e)
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| e.to_string());
+        if too_big.contains("too long") || too_big.contains("Space limit") || too_big.contains("capacity") {
+            self.hub.metrics.bad_message();
+            tracing::info!("frame over the size limit: closing");
+            End::Close(close::TOO_BIG, "message too big: 16 KiB at most")
+        } else {
+            End::Drop
+        }
+    }
+}
+
+/// The request id of a raw command, when it has one.
+fn request_id(raw: &str) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Id {
+        id: Option<u64>,
+    }
+    serde_json::from_str::<Id>(raw).ok().and_then(|i| i.id)
+}
+
+/// Parses a client message, or says exactly what is wrong with it.
+fn parse(raw: &str) -> Result<ClientMessage, ServerMessage> {
+    let value: serde_json::Value = serde_json::from_str(raw).map_err(|e| {
+        error(None, ErrorCode::BadRequest, format!("not valid JSON ({e}): send one JSON object per message"))
+    })?;
+    let id = value.get("id").and_then(|v| v.as_u64());
+    ClientMessage::deserialize(&value).map_err(|e| {
+        error(id, ErrorCode::BadRequest, format!("{e}; see PROTOCOL.md for the message shapes"))
+    })
+}
