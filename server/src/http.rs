@@ -38,10 +38,19 @@ pub fn router(state: AppState) -> Router {
         .route("/api/meetings", post(create_meeting).get(list_meetings))
         .route("/api/meetings/{id}/archive", post(archive_meeting))
         .route("/api/meetings/{id}", axum::routing::delete(delete_meeting))
-        .route("/api/meetings/{id}/report.json", get(crate::report::http_json))
-        .route("/api/meetings/{id}/report.csv", get(crate::report::http_csv))
+        .route(
+            "/api/meetings/{id}/report.json",
+            get(crate::report::http_json),
+        )
+        .route(
+            "/api/meetings/{id}/report.csv",
+            get(crate::report::http_csv),
+        )
         .route("/m/{meeting}/{role}", get(|| async { web::index() }))
-        .route("/assets/{*path}", get(|Path(path): Path<String>| async move { web::asset(&path) }))
+        .route(
+            "/assets/{*path}",
+            get(|Path(path): Path<String>| async move { web::asset(&path) }),
+        )
         .with_state(state)
 }
 
@@ -78,7 +87,11 @@ async fn websocket(State(s): State<AppState>, upgrade: WebSocketUpgrade) -> Resp
 
 /// A JSON error response.
 pub fn json_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": code, "message": message.into() }))).into_response()
+    (
+        status,
+        Json(json!({ "error": code, "message": message.into() })),
+    )
+        .into_response()
 }
 
 /// The bearer token of a request, if any.
@@ -94,7 +107,11 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 fn admin(s: &AppState, headers: &HeaderMap) -> Result<(), Response> {
     match bearer(headers) {
         Some(t) if constant_eq(t.as_bytes(), s.config.admin_token.as_bytes()) => Ok(()),
-        Some(_) => Err(json_error(StatusCode::UNAUTHORIZED, "unauthorized", "the admin token is wrong")),
+        Some(_) => Err(json_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "the admin token is wrong",
+        )),
         None => Err(json_error(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -116,9 +133,11 @@ pub fn hub_error(e: HubError) -> Response {
             "exists",
             format!("a meeting with the id {id:?} exists already; set meeting.id to another id"),
         ),
-        HubError::Store(StoreError::NoSuchMeeting(id)) | HubError::NoSuchMeeting(id) => {
-            json_error(StatusCode::NOT_FOUND, "no_such_meeting", format!("no meeting has the id {id:?}"))
-        }
+        HubError::Store(StoreError::NoSuchMeeting(id)) | HubError::NoSuchMeeting(id) => json_error(
+            StatusCode::NOT_FOUND,
+            "no_such_meeting",
+            format!("no meeting has the id {id:?}"),
+        ),
         e => {
             tracing::error!(error = %e, "request failed");
             json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
@@ -135,7 +154,11 @@ async fn create_meeting(State(s): State<AppState>, headers: HeaderMap, body: Str
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("json"))
         || body.trim_start().starts_with('{');
-    let parsed = if is_json { Agenda::from_json(&body) } else { Agenda::from_toml(&body) };
+    let parsed = if is_json {
+        Agenda::from_json(&body)
+    } else {
+        Agenda::from_toml(&body)
+    };
     let agenda = match parsed {
         Ok(a) => a,
         Err(errors) => {
@@ -155,7 +178,10 @@ async fn create_meeting(State(s): State<AppState>, headers: HeaderMap, body: Str
         Ok((id, rows)) => {
             tracing::info!(meeting = %id, "meeting created");
             let links = links(&s.base_url, &id, &agenda, &rows);
-            (StatusCode::CREATED, Json(json!({ "meeting": id, "title": title, "links": links })))
+            (
+                StatusCode::CREATED,
+                Json(json!({ "meeting": id, "title": title, "links": links })),
+            )
                 .into_response()
         }
         Err(e) => hub_error(e),

@@ -118,12 +118,18 @@ pub struct Podium {
 impl Podium {
     /// Opens the store in `config.data_dir` and loads every live meeting.
     pub async fn open(config: Config, shutdown: CancellationToken) -> Result<Podium, OpenError> {
-        std::fs::create_dir_all(&config.data_dir)
-            .map_err(|source| OpenError::DataDir { path: config.data_dir.clone(), source })?;
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| OpenError::DataDir {
+            path: config.data_dir.clone(),
+            source,
+        })?;
         let store = SqliteStore::open(&config.data_dir)?;
         let handle = StoreHandle::spawn(Box::new(store));
         let hub = Hub::open(handle, Arc::new(Metrics::default()), shutdown.clone()).await?;
-        Ok(Podium { hub, config: Arc::new(config), shutdown })
+        Ok(Podium {
+            hub,
+            config: Arc::new(config),
+            shutdown,
+        })
     }
 
     /// Creates the meeting of `agenda` unless the store already holds a meeting.
@@ -150,7 +156,10 @@ impl Podium {
 
     /// The base URL for links served from `addr`.
     pub fn base_url(&self, addr: std::net::SocketAddr) -> String {
-        self.config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"))
+        self.config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"))
     }
 }
 

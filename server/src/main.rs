@@ -9,7 +9,11 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
-#[command(name = "podium", version, about = "Live session facilitation server for timed, interpreted meetings")]
+#[command(
+    name = "podium",
+    version,
+    about = "Live session facilitation server for timed, interpreted meetings"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -91,17 +95,34 @@ fn main() {
 
 fn run(cli: Cli) -> Result<i32> {
     match cli.command {
-        Cmd::Agenda { command: AgendaCmd::Check { file } } => Ok(check(&file)),
-        Cmd::Serve { bind, data, agenda, public_url, admin_token } => {
+        Cmd::Agenda {
+            command: AgendaCmd::Check { file },
+        } => Ok(check(&file)),
+        Cmd::Serve {
+            bind,
+            data,
+            agenda,
+            public_url,
+            admin_token,
+        } => {
             runtime()?.block_on(serve(bind, data, agenda, public_url, admin_token))?;
             Ok(0)
         }
-        Cmd::Links { data, json, base_url } => {
+        Cmd::Links {
+            data,
+            json,
+            base_url,
+        } => {
             runtime()?.block_on(print_links(data, json, base_url))?;
             Ok(0)
         }
-        Cmd::Report { data, meeting, format } => {
-            let text = runtime()?.block_on(podium_server::report::export(&data, &meeting, &format))?;
+        Cmd::Report {
+            data,
+            meeting,
+            format,
+        } => {
+            let text =
+                runtime()?.block_on(podium_server::report::export(&data, &meeting, &format))?;
             print!("{text}");
             Ok(0)
         }
@@ -109,7 +130,10 @@ fn run(cli: Cli) -> Result<i32> {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("start the runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start the runtime")
 }
 
 fn check(file: &Path) -> i32 {
@@ -142,7 +166,10 @@ fn load_agenda(file: Option<&Path>) -> Result<Agenda> {
             f.display().to_string(),
             std::fs::read_to_string(f).with_context(|| format!("read {}", f.display()))?,
         ),
-        None => ("the bundled agenda".to_string(), podium_server::DEFAULT_AGENDA.to_string()),
+        None => (
+            "the bundled agenda".to_string(),
+            podium_server::DEFAULT_AGENDA.to_string(),
+        ),
     };
     Agenda::from_toml(&text).map_err(|errors| {
         let lines: Vec<String> = errors.0.iter().map(|e| format!("  {name}:{e}")).collect();
@@ -154,7 +181,10 @@ fn load_agenda(file: Option<&Path>) -> Result<Agenda> {
 fn raise_nofile() {
     // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
     unsafe {
-        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
             lim.rlim_cur = lim.rlim_max;
             libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
@@ -199,7 +229,11 @@ async fn serve(
     println!(
         "Data: {}{}",
         podium_server::store::sqlite::SqliteStore::path(&data).display(),
-        if created { " (new meeting created)" } else { "" }
+        if created {
+            " (new meeting created)"
+        } else {
+            ""
+        }
     );
     if generated {
         println!("Admin token (HTTP API, new each start; set PODIUM_ADMIN_TOKEN to keep one): {admin_token}");

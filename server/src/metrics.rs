@@ -96,7 +96,10 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP podium_connections Open websocket connections by role.");
+        let _ = writeln!(
+            out,
+            "# HELP podium_connections Open websocket connections by role."
+        );
         let _ = writeln!(out, "# TYPE podium_connections gauge");
         for role in Role::ALL {
             let _ = writeln!(
@@ -107,17 +110,72 @@ impl Metrics {
             );
         }
         let counters: [(&str, &str, &str, u64); 11] = [
-            ("podium_meetings", "gauge", "Live meetings.", self.meetings.load(Relaxed) as u64),
-            ("podium_commands_accepted_total", "counter", "Commands accepted.", self.accepted.load(Relaxed)),
-            ("podium_commands_rejected_total", "counter", "Commands rejected.", self.rejected.load(Relaxed)),
-            ("podium_messages_sent_total", "counter", "Messages sent to clients.", self.messages_sent.load(Relaxed)),
-            ("podium_bytes_sent_total", "counter", "Bytes sent to clients.", self.bytes_sent.load(Relaxed)),
-            ("podium_states_skipped_total", "counter", "States slow clients skipped.", self.states_skipped.load(Relaxed)),
-            ("podium_slow_clients_dropped_total", "counter", "Connections dropped for not reading.", self.slow_dropped.load(Relaxed)),
-            ("podium_rate_limited_total", "counter", "Messages refused by the rate limit.", self.rate_limited.load(Relaxed)),
-            ("podium_abuse_closed_total", "counter", "Connections closed for sustained abuse.", self.abuse_closed.load(Relaxed)),
-            ("podium_bad_messages_total", "counter", "Malformed or unknown messages.", self.bad_messages.load(Relaxed)),
-            ("podium_replies_dropped_total", "counter", "Replies lost to full reply queues.", self.replies_dropped.load(Relaxed)),
+            (
+                "podium_meetings",
+                "gauge",
+                "Live meetings.",
+                self.meetings.load(Relaxed) as u64,
+            ),
+            (
+                "podium_commands_accepted_total",
+                "counter",
+                "Commands accepted.",
+                self.accepted.load(Relaxed),
+            ),
+            (
+                "podium_commands_rejected_total",
+                "counter",
+                "Commands rejected.",
+                self.rejected.load(Relaxed),
+            ),
+            (
+                "podium_messages_sent_total",
+                "counter",
+                "Messages sent to clients.",
+                self.messages_sent.load(Relaxed),
+            ),
+            (
+                "podium_bytes_sent_total",
+                "counter",
+                "Bytes sent to clients.",
+                self.bytes_sent.load(Relaxed),
+            ),
+            (
+                "podium_states_skipped_total",
+                "counter",
+                "States slow clients skipped.",
+                self.states_skipped.load(Relaxed),
+            ),
+            (
+                "podium_slow_clients_dropped_total",
+                "counter",
+                "Connections dropped for not reading.",
+                self.slow_dropped.load(Relaxed),
+            ),
+            (
+                "podium_rate_limited_total",
+                "counter",
+                "Messages refused by the rate limit.",
+                self.rate_limited.load(Relaxed),
+            ),
+            (
+                "podium_abuse_closed_total",
+                "counter",
+                "Connections closed for sustained abuse.",
+                self.abuse_closed.load(Relaxed),
+            ),
+            (
+                "podium_bad_messages_total",
+                "counter",
+                "Malformed or unknown messages.",
+                self.bad_messages.load(Relaxed),
+            ),
+            (
+                "podium_replies_dropped_total",
+                "counter",
+                "Replies lost to full reply queues.",
+                self.replies_dropped.load(Relaxed),
+            ),
         ];
         for (name, kind, help, value) in counters {
             let _ = writeln!(out, "# HELP {name} {help}");

@@ -37,6 +37,9 @@ pub fn asset(path: &str) -> Response {
 pub fn index() -> Response {
     let mut r = file("index.html");
     // Links carry their token in the fragment; never leak the page URL to other sites.
-    r.headers_mut().insert(header::REFERRER_POLICY, "no-referrer".parse().expect("static header"));
+    r.headers_mut().insert(
+        header::REFERRER_POLICY,
+        "no-referrer".parse().expect("static header"),
+    );
     r
 }

@@ -4,8 +4,8 @@
 use super::queue;
 use super::{Actor, Rejection};
 use podium_protocol::{
-    Agenda, Clock, ClockTarget, Command, Event, Hand, Lang, MeetingState, ParticipantId,
-    Participant, Phase, SpeakerInfo, UnixMs,
+    Agenda, Clock, ClockTarget, Command, Event, Hand, Lang, MeetingState, Participant,
+    ParticipantId, Phase, SpeakerInfo, UnixMs,
 };
 
 /// Largest single time adjustment, either way.
@@ -70,7 +70,9 @@ fn clean_text(text: &str, what: &str, max: usize) -> Result<String, Rejection> {
         )));
     }
     if t.chars().any(|c| c.is_control()) {
-        return Err(Rejection::InvalidArgument(format!("the {what} has control characters")));
+        return Err(Rejection::InvalidArgument(format!(
+            "the {what} has control characters"
+        )));
     }
     Ok(t.to_string())
 }
@@ -93,7 +95,13 @@ pub fn join(
     let delegation = clean_text(delegation, "delegation", MAX_DELEGATION_CHARS)?;
     let id = state.participants.last().map(|p| p.id + 1).unwrap_or(1);
     Ok(vec![Event::ParticipantJoined {
-        participant: Participant { id, name, delegation, language, observer },
+        participant: Participant {
+            id,
+            name,
+            delegation,
+            language,
+            observer,
+        },
     }])
 }
 
@@ -122,7 +130,9 @@ pub fn decide(
                 Event::MeetingStarted { at: now },
                 Event::SegmentEntered { index: 0, at: now },
             ]),
-            Phase::Running => Err(Rejection::InvalidState("the meeting is already running".into())),
+            Phase::Running => Err(Rejection::InvalidState(
+                "the meeting is already running".into(),
+            )),
             Phase::Ended => Err(Rejection::InvalidState("the meeting has ended".into())),
         },
         NextSegment => {
@@ -146,11 +156,18 @@ pub fn decide(
             let Some(target) = agenda.segments.iter().position(|s| &s.id == segment) else {
                 return Err(Rejection::NotFound(format!(
                     "no segment has the id {segment:?}; ids are: {}",
-                    agenda.segments.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ")
+                    agenda
+                        .segments
+                        .iter()
+                        .map(|s| s.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             };
             if target == i {
-                return Err(Rejection::InvalidState(format!("{segment:?} is already on")));
+                return Err(Rejection::InvalidState(format!(
+                    "{segment:?} is already on"
+                )));
             }
             Ok(enter(state, target, now))
         }
@@ -164,26 +181,37 @@ pub fn decide(
         StartClock { target } | ResumeClock { target } => {
             running(state)?;
             if clock(state, *target)?.is_running() {
-                return Err(Rejection::InvalidState("that clock is already running".into()));
+                return Err(Rejection::InvalidState(
+                    "that clock is already running".into(),
+                ));
             }
-            one(Event::ClockStarted { target: *target, at: now })
+            one(Event::ClockStarted {
+                target: *target,
+                at: now,
+            })
         }
         PauseClock { target } => {
             running(state)?;
             if !clock(state, *target)?.is_running() {
                 return Err(Rejection::InvalidState("that clock is not running".into()));
             }
-            one(Event::ClockPaused { target: *target, at: now })
+            one(Event::ClockPaused {
+                target: *target,
+                at: now,
+            })
         }
         AdjustClock { target, seconds } => {
             running(state)?;
             clock(state, *target)?;
-            if *seconds == 0 || seconds.abs() > MAX_ADJUST_SECS {
+            if *seconds == 0 || !(-MAX_ADJUST_SECS..=MAX_ADJUST_SECS).contains(seconds) {
                 return Err(Rejection::InvalidArgument(format!(
                     "add or remove between 1 and {MAX_ADJUST_SECS} seconds, not {seconds}"
                 )));
             }
-            one(Event::ClockAdjusted { target: *target, delta_ms: seconds * 1000 })
+            one(Event::ClockAdjusted {
+                target: *target,
+                delta_ms: seconds * 1000,
+            })
         }
         GiveFloor { person } => {
             let i = running(state)?;
@@ -242,7 +270,10 @@ pub fn decide(
             }
             one(Event::SpeechEnded { at: now })
         }
-        RaiseHand { language, point_of_order } => {
+        RaiseHand {
+            language,
+            point_of_order,
+        } => {
             if state.phase == Phase::Ended {
                 return Err(Rejection::InvalidState("the meeting has ended".into()));
             }
@@ -250,7 +281,11 @@ pub fn decide(
                 return Err(Rejection::Forbidden("only participants raise hands".into()));
             };
             let p = participant(state, *id)?;
-            if state.queue.iter().any(|h| h.participant == *id && h.point_of_order == *point_of_order) {
+            if state
+                .queue
+                .iter()
+                .any(|h| h.participant == *id && h.point_of_order == *point_of_order)
+            {
                 return Err(Rejection::Duplicate(if *point_of_order {
                     "you already have a point of order in the queue".into()
                 } else {
@@ -267,7 +302,13 @@ pub fn decide(
                 return Err(Rejection::InvalidArgument(format!(
                     "{} is not interpreted in this meeting; choose one of {}",
                     language.english_name(),
-                    agenda.meeting.languages.iter().map(|l| l.code()).collect::<Vec<_>>().join(", ")
+                    agenda
+                        .meeting
+                        .languages
+                        .iter()
+                        .map(|l| l.code())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             }
             one(Event::HandRaised {
@@ -284,7 +325,9 @@ pub fn decide(
         }
         LowerHand { point_of_order } => {
             let (Actor::Participant(id) | Actor::Observer(id)) = actor else {
-                return Err(Rejection::Forbidden("only participants lower their hands".into()));
+                return Err(Rejection::Forbidden(
+                    "only participants lower their hands".into(),
+                ));
             };
             let h = state
                 .queue
@@ -314,9 +357,14 @@ pub fn decide(
                 )));
             }
             if from == *to {
-                return Err(Rejection::InvalidArgument("the hand is already there".into()));
+                return Err(Rejection::InvalidArgument(
+                    "the hand is already there".into(),
+                ));
             }
-            one(Event::HandMoved { hand: *hand, to: *to })
+            one(Event::HandMoved {
+                hand: *hand,
+                to: *to,
+            })
         }
         CloseQueue | ReopenQueue => {
             let open = matches!(command, ReopenQueue);
@@ -334,27 +382,36 @@ pub fn decide(
             }
             one(Event::QueueCleared { at: now })
         }
-        SetPriority { not_yet_spoken_first } => {
-            one(Event::PriorityChanged { not_yet_spoken_first: *not_yet_spoken_first })
-        }
+        SetPriority {
+            not_yet_spoken_first,
+        } => one(Event::PriorityChanged {
+            not_yet_spoken_first: *not_yet_spoken_first,
+        }),
         SetObserverHands { allowed } => one(Event::ObserverHandsChanged { allowed: *allowed }),
         SetAutoAdvance { on } => one(Event::AutoAdvanceChanged { on: *on }),
         MessageSpeaker { text } => one(Event::SpeakerMessageSent {
             text: clean_text(text, "message", MAX_MESSAGE_CHARS)?,
             at: now,
         }),
-        SlowDown { language } => one(Event::SlowDownRequested { language: *language, at: now }),
-        NoInterpretation { language } => {
-            one(Event::NoInterpretationReported { language: *language, at: now })
-        }
+        SlowDown { language } => one(Event::SlowDownRequested {
+            language: *language,
+            at: now,
+        }),
+        NoInterpretation { language } => one(Event::NoInterpretationReported {
+            language: *language,
+            at: now,
+        }),
         Done => {
             let Actor::Speaker(person) = actor else {
-                return Err(Rejection::Forbidden("only a speaker can signal done".into()));
+                return Err(Rejection::Forbidden(
+                    "only a speaker can signal done".into(),
+                ));
             };
             match &state.speech {
-                Some(s) if s.speaker.person.as_deref() == Some(person.as_str()) => {
-                    Ok(vec![Event::SpeakerDone { at: now }, Event::SpeechEnded { at: now }])
-                }
+                Some(s) if s.speaker.person.as_deref() == Some(person.as_str()) => Ok(vec![
+                    Event::SpeakerDone { at: now },
+                    Event::SpeechEnded { at: now },
+                ]),
                 _ => Err(Rejection::InvalidState("you do not have the floor".into())),
             }
         }

@@ -74,7 +74,11 @@ impl Engine {
     /// A meeting that has not started yet.
     pub fn new(agenda: Arc<Agenda>) -> Engine {
         let state = initial_state(&agenda);
-        Engine { agenda, state, seq: 0 }
+        Engine {
+            agenda,
+            state,
+            seq: 0,
+        }
     }
 
     /// A meeting restored from a snapshot taken at `seq`.
@@ -120,7 +124,12 @@ impl Engine {
     ) -> Result<(ParticipantId, Vec<Event>), Rejection> {
         let events = decide::join(&self.state, name, delegation, language, observer)?;
         self.replay(&events);
-        let id = self.state.participants.last().map(|p| p.id).unwrap_or_default();
+        let id = self
+            .state
+            .participants
+            .last()
+            .map(|p| p.id)
+            .unwrap_or_default();
         Ok((id, events))
     }
 
@@ -166,7 +175,11 @@ pub fn initial_state(agenda: &Agenda) -> MeetingState {
         phase: Phase::NotStarted,
         current: None,
         segment_clock: Clock::Ready {
-            remaining: agenda.segments.first().map(|s| s.duration.ms()).unwrap_or(0),
+            remaining: agenda
+                .segments
+                .first()
+                .map(|s| s.duration.ms())
+                .unwrap_or(0),
         },
         segment_entered_at: None,
         segments: vec![Default::default(); agenda.segments.len()],

@@ -15,8 +15,14 @@ pub fn find(state: &MeetingState, hand: HandId) -> Result<usize, Rejection> {
 
 /// Whether a participant has spoken (or speaks now) in this meeting.
 pub fn has_spoken(state: &MeetingState, who: ParticipantId) -> bool {
-    state.history.iter().any(|r| r.speaker.participant == Some(who))
-        || state.speech.as_ref().is_some_and(|s| s.speaker.participant == Some(who))
+    state
+        .history
+        .iter()
+        .any(|r| r.speaker.participant == Some(who))
+        || state
+            .speech
+            .as_ref()
+            .is_some_and(|s| s.speaker.participant == Some(who))
 }
 
 /// Number of points of order at the head of the queue.

@@ -55,7 +55,11 @@ pub fn apply_event(state: &mut MeetingState, agenda: &Agenda, event: &Event) {
         Event::SegmentEntered { index, at } => {
             finish_speech(state, *at);
             leave_segment(state, *at);
-            let planned = agenda.segments.get(*index).map(|s| s.duration.ms()).unwrap_or(0);
+            let planned = agenda
+                .segments
+                .get(*index)
+                .map(|s| s.duration.ms())
+                .unwrap_or(0);
             let t = &mut state.segments[*index];
             t.started_at.get_or_insert(*at);
             t.ended_at = None;
@@ -63,7 +67,9 @@ pub fn apply_event(state: &mut MeetingState, agenda: &Agenda, event: &Event) {
             let remaining = (planned - t.elapsed_ms).max(0);
             state.current = Some(*index);
             state.segment_entered_at = Some(*at);
-            state.segment_clock = Clock::Running { ends_at: at + remaining };
+            state.segment_clock = Clock::Running {
+                ends_at: at + remaining,
+            };
         }
         Event::MeetingEnded { at } => {
             finish_speech(state, *at);
@@ -75,12 +81,16 @@ pub fn apply_event(state: &mut MeetingState, agenda: &Agenda, event: &Event) {
         }
         Event::ClockStarted { target, at } => {
             if let Some(c) = clock_mut(state, *target) {
-                *c = Clock::Running { ends_at: at + c.remaining(*at) };
+                *c = Clock::Running {
+                    ends_at: at + c.remaining(*at),
+                };
             }
         }
         Event::ClockPaused { target, at } => {
             if let Some(c) = clock_mut(state, *target) {
-                *c = Clock::Paused { remaining: c.remaining(*at) };
+                *c = Clock::Paused {
+                    remaining: c.remaining(*at),
+                };
             }
         }
         Event::ClockAdjusted { target, delta_ms } => {
@@ -91,13 +101,24 @@ pub fn apply_event(state: &mut MeetingState, agenda: &Agenda, event: &Event) {
             }
             if let Some(c) = clock_mut(state, *target) {
                 *c = match *c {
-                    Clock::Running { ends_at } => Clock::Running { ends_at: ends_at + delta_ms },
-                    Clock::Paused { remaining } => Clock::Paused { remaining: remaining + delta_ms },
-                    Clock::Ready { remaining } => Clock::Ready { remaining: remaining + delta_ms },
+                    Clock::Running { ends_at } => Clock::Running {
+                        ends_at: ends_at + delta_ms,
+                    },
+                    Clock::Paused { remaining } => Clock::Paused {
+                        remaining: remaining + delta_ms,
+                    },
+                    Clock::Ready { remaining } => Clock::Ready {
+                        remaining: remaining + delta_ms,
+                    },
                 };
             }
         }
-        Event::FloorGiven { speaker, from_hand, limit_ms, at } => {
+        Event::FloorGiven {
+            speaker,
+            from_hand,
+            limit_ms,
+            at,
+        } => {
             finish_speech(state, *at);
             if let Some(id) = from_hand {
                 if let Some(i) = state.queue.iter().position(|h| h.id == *id) {
@@ -116,7 +137,9 @@ pub fn apply_event(state: &mut MeetingState, agenda: &Agenda, event: &Event) {
                 segment: state.current.unwrap_or(0),
                 started_at: *at,
                 from_hand: *from_hand,
-                clock: Clock::Running { ends_at: at + granted },
+                clock: Clock::Running {
+                    ends_at: at + granted,
+                },
                 limit_ms: *limit_ms,
                 granted_ms: granted,
             });
@@ -158,7 +181,9 @@ pub fn apply_event(state: &mut MeetingState, agenda: &Agenda, event: &Event) {
                 });
             }
         }
-        Event::PriorityChanged { not_yet_spoken_first } => {
+        Event::PriorityChanged {
+            not_yet_spoken_first,
+        } => {
             state.not_yet_spoken_first = *not_yet_spoken_first;
             if *not_yet_spoken_first {
                 queue::apply_priority(state);
@@ -168,19 +193,35 @@ pub fn apply_event(state: &mut MeetingState, agenda: &Agenda, event: &Event) {
         Event::AutoAdvanceChanged { on } => state.auto_advance = *on,
         Event::SpeakerMessageSent { text, at } => {
             let n = next_n(&state.speaker_message, |m| m.n);
-            state.speaker_message = Some(SpeakerMessage { n, text: text.clone(), at: *at });
+            state.speaker_message = Some(SpeakerMessage {
+                n,
+                text: text.clone(),
+                at: *at,
+            });
         }
         Event::SlowDownRequested { language, at } => {
             let n = next_n(&state.slow_down, |m| m.n);
-            state.slow_down = Some(InterpreterSignal { n, language: *language, at: *at });
+            state.slow_down = Some(InterpreterSignal {
+                n,
+                language: *language,
+                at: *at,
+            });
         }
         Event::NoInterpretationReported { language, at } => {
             let n = next_n(&state.no_interpretation, |m| m.n);
-            state.no_interpretation = Some(InterpreterSignal { n, language: *language, at: *at });
+            state.no_interpretation = Some(InterpreterSignal {
+                n,
+                language: *language,
+                at: *at,
+            });
         }
         Event::SpeakerDone { at } => {
             let n = next_n(&state.speaker_done, |m| m.n);
-            state.speaker_done = Some(InterpreterSignal { n, language: None, at: *at });
+            state.speaker_done = Some(InterpreterSignal {
+                n,
+                language: None,
+                at: *at,
+            });
         }
     }
 }

@@ -138,7 +138,9 @@ pub fn authorize(
         (Allowed::Booth, Actor::Interpreter) => Ok(()),
         (Allowed::Speaker, Actor::Speaker(_)) => Ok(()),
         (Allowed::HostOnly, _) => deny("do this: only the host can"),
-        (Allowed::Chair, _) => deny("run the meeting: only the host or the segment's moderator can"),
+        (Allowed::Chair, _) => {
+            deny("run the meeting: only the host or the segment's moderator can")
+        }
         (Allowed::Hands | Allowed::OwnHand, _) => {
             deny("raise or lower a hand: join as a participant to ask for the floor")
         }

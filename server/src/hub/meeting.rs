@@ -137,11 +137,24 @@ pub fn spawn(
     let first = Published::encode(statics.clone(), engine.seq(), now_ms(), "", engine.state());
     let (pub_tx, published) = watch::channel(Arc::new(first));
     let (tx, rx) = mpsc::channel(INBOX);
-    let task = MeetingTask { id: id.clone(), engine, store, grants, metrics, statics, pub_tx };
+    let task = MeetingTask {
+        id: id.clone(),
+        engine,
+        store,
+        grants,
+        metrics,
+        statics,
+        pub_tx,
+    };
     tracker.spawn(
-        task.run(rx, shutdown).instrument(tracing::info_span!("meeting", id = %id)),
+        task.run(rx, shutdown)
+            .instrument(tracing::info_span!("meeting", id = %id)),
     );
-    MeetingHandle { tx, published, agenda }
+    MeetingHandle {
+        tx,
+        published,
+        agenda,
+    }
 }
 
 struct MeetingTask {
@@ -157,7 +170,11 @@ struct MeetingTask {
 /// A reply held back until the batch is durable.
 enum Pending {
     Ack(ReplyTx, u64, u64),
-    Joined(oneshot::Sender<Result<(Grant, String), (ErrorCode, String)>>, Grant, String),
+    Joined(
+        oneshot::Sender<Result<(Grant, String), (ErrorCode, String)>>,
+        Grant,
+        String,
+    ),
 }
 
 impl MeetingTask {
@@ -165,9 +182,10 @@ impl MeetingTask {
         tracing::info!(seq = self.engine.seq(), "meeting task started");
         let mut inbox = Vec::with_capacity(MAX_BATCH);
         loop {
-            let sleep = self.engine.next_deadline().map(|d| {
-                tokio::time::sleep(Duration::from_millis((d - now_ms()).max(0) as u64))
-            });
+            let sleep = self
+                .engine
+                .next_deadline()
+                .map(|d| tokio::time::sleep(Duration::from_millis((d - now_ms()).max(0) as u64)));
             tokio::select! {
                 _ = shutdown.cancelled() => {
                     // Finish what was already handed to us, then stop.
@@ -204,19 +222,29 @@ impl MeetingTask {
         for input in inbox.drain(..) {
             let now = now_ms();
             match input {
-                Input::Command { actor, command, id, reply } => {
-                    match self.engine.apply(&command, &actor, now) {
-                        Ok(evs) => {
-                            events.extend(evs);
-                            pending.push(Pending::Ack(reply, id, self.engine.seq()));
-                        }
-                        Err(rejection) => {
-                            self.metrics.command_rejected();
-                            let _ = reply.try_send((id, Err((rejection.code(), rejection.to_string()))));
-                        }
+                Input::Command {
+                    actor,
+                    command,
+                    id,
+                    reply,
+                } => match self.engine.apply(&command, &actor, now) {
+                    Ok(evs) => {
+                        events.extend(evs);
+                        pending.push(Pending::Ack(reply, id, self.engine.seq()));
                     }
-                }
-                Input::Join { role, name, delegation, language, reply } => {
+                    Err(rejection) => {
+                        self.metrics.command_rejected();
+                        let _ =
+                            reply.try_send((id, Err((rejection.code(), rejection.to_string()))));
+                    }
+                },
+                Input::Join {
+                    role,
+                    name,
+                    delegation,
+                    language,
+                    reply,
+                } => {
                     let observer = role == Role::Observer;
                     match self.engine.join(&name, &delegation, language, observer) {
                         Ok((pid, evs)) => {
@@ -242,7 +270,12 @@ impl MeetingTask {
                     let _ = reply.send(self.engine.clone());
                 }
                 Input::Participant(pid, reply) => {
-                    let found = self.engine.state().participants.iter().find(|p| p.id == pid);
+                    let found = self
+                        .engine
+                        .state()
+                        .participants
+                        .iter()
+                        .find(|p| p.id == pid);
                     let _ = reply.send(found.cloned());
                 }
                 Input::Stop => keep_going = false,
@@ -262,15 +295,28 @@ impl MeetingTask {
     ) {
         let seq = self.engine.seq();
         let first_seq = seq + 1 - events.len() as u64;
-        let encoded: Vec<String> =
-            events.iter().map(|e| serde_json::to_string(e).expect("event serialises")).collect();
+        let encoded: Vec<String> = events
+            .iter()
+            .map(|e| serde_json::to_string(e).expect("event serialises"))
+            .collect();
         let events_json = encoded.join(",");
         let now = now_ms();
-        let published =
-            Published::encode(self.statics.clone(), seq, now, &events_json, self.engine.state());
+        let published = Published::encode(
+            self.statics.clone(),
+            seq,
+            now,
+            &events_json,
+            self.engine.state(),
+        );
         let snapshot = ((first_seq - 1) / SNAPSHOT_EVERY != seq / SNAPSHOT_EVERY)
             .then(|| (seq, published.staff.state.clone()));
-        let batch = Batch { meeting: self.id.clone(), first_seq, events: encoded, tokens, snapshot };
+        let batch = Batch {
+            meeting: self.id.clone(),
+            first_seq,
+            events: encoded,
+            tokens,
+            snapshot,
+        };
         let new_grants: Vec<_> = batch.tokens.iter().map(|r| (r.hash, grant_of(r))).collect();
         match self.store.commit(batch).await {
             Ok(()) => {

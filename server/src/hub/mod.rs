@@ -10,9 +10,7 @@ pub mod views;
 
 use crate::engine::{Actor, Engine};
 use crate::metrics::Metrics;
-use crate::store::{
-    MeetingStatus, StoreError, StoreHandle, StoredMeeting, TokenRow,
-};
+use crate::store::{MeetingStatus, StoreError, StoreHandle, StoredMeeting, TokenRow};
 use crate::tokens;
 use dashmap::DashMap;
 use meeting::{Input, MeetingHandle};
@@ -74,7 +72,10 @@ pub struct Link {
 pub fn role_tokens(meeting: &str, agenda: &Agenda) -> Vec<TokenRow> {
     let mut rows = Vec::new();
     let mut add = |role: Role, person: Option<String>| {
-        if rows.iter().any(|r: &TokenRow| r.role == role && r.person == person) {
+        if rows
+            .iter()
+            .any(|r: &TokenRow| r.role == role && r.person == person)
+        {
             return;
         }
         let token = tokens::new_token();
@@ -98,7 +99,12 @@ pub fn role_tokens(meeting: &str, agenda: &Agenda) -> Vec<TokenRow> {
             add(Role::Speaker, Some(p.key()));
         }
     }
-    for role in [Role::Participant, Role::Observer, Role::Interpreter, Role::Projector] {
+    for role in [
+        Role::Participant,
+        Role::Observer,
+        Role::Interpreter,
+        Role::Projector,
+    ] {
         add(role, None);
     }
     rows
@@ -113,9 +119,19 @@ pub fn links(base_url: &str, meeting: &str, agenda: &Agenda, rows: &[TokenRow]) 
                 meeting: meeting.to_string(),
                 title: agenda.meeting.title.clone(),
                 role: r.role,
-                speaker: r.person.as_deref().and_then(|p| agenda.person(p)).map(|p| p.name.clone()),
+                speaker: r
+                    .person
+                    .as_deref()
+                    .and_then(|p| agenda.person(p))
+                    .map(|p| p.name.clone()),
                 person: r.person.clone(),
-                url: format!("{}/m/{}/{}#{}", base_url.trim_end_matches('/'), meeting, r.role.as_str(), token),
+                url: format!(
+                    "{}/m/{}/{}#{}",
+                    base_url.trim_end_matches('/'),
+                    meeting,
+                    r.role.as_str(),
+                    token
+                ),
             })
         })
         .collect()
@@ -166,7 +182,11 @@ pub async fn recover_engine(
 ) -> Result<Engine, HubError> {
     let mid = id.to_string();
     let rec = store.run(move |s| s.recover(&mid)).await??;
-    let journal = |seq: u64, problem: String| HubError::Journal { meeting: id.into(), seq, problem };
+    let journal = |seq: u64, problem: String| HubError::Journal {
+        meeting: id.into(),
+        seq,
+        problem,
+    };
     let mut engine = match rec.snapshot {
         Some((seq, json)) => {
             let state: MeetingState =
@@ -237,7 +257,11 @@ impl Hub {
     }
 
     /// Creates a meeting from a validated agenda; returns its id and role tokens.
-    pub async fn create(&self, agenda: Agenda, now: i64) -> Result<(String, Vec<TokenRow>), HubError> {
+    pub async fn create(
+        &self,
+        agenda: Agenda,
+        now: i64,
+    ) -> Result<(String, Vec<TokenRow>), HubError> {
         let id = agenda.meeting_id();
         let rows = role_tokens(&id, &agenda);
         let stored = StoredMeeting {
@@ -247,7 +271,9 @@ impl Hub {
             created_at: now,
         };
         let to_store = rows.clone();
-        self.store.run(move |s| s.create_meeting(&stored, &to_store)).await??;
+        self.store
+            .run(move |s| s.create_meeting(&stored, &to_store))
+            .await??;
         for r in &rows {
             self.grants.insert(r.hash, grant_of(r));
         }
@@ -269,7 +295,9 @@ impl Hub {
     /// Archives a meeting: it stops taking commands and is no longer loaded at start.
     pub async fn archive(&self, id: &str) -> Result<(), HubError> {
         let mid = id.to_string();
-        self.store.run(move |s| s.set_status(&mid, MeetingStatus::Archived)).await??;
+        self.store
+            .run(move |s| s.set_status(&mid, MeetingStatus::Archived))
+            .await??;
         self.unload(id);
         Ok(())
     }

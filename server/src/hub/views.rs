@@ -7,8 +7,8 @@
 
 use axum::extract::ws::Utf8Bytes;
 use podium_protocol::{
-    Agenda, Clock, Hand, InterpreterSignal, MeetingState, Participant, Phase, Role,
-    SegmentTimes, SpeakerMessage, Speech, SpeechRecord,
+    Agenda, Clock, Hand, InterpreterSignal, MeetingState, Participant, Phase, Role, SegmentTimes,
+    SpeakerMessage, Speech, SpeechRecord,
 };
 use serde::Serialize;
 use std::sync::Arc;
@@ -118,7 +118,10 @@ fn change(seq: u64, now: i64, events_json: &str, state: String) -> Projection {
     let msg = format!(
         r#"{{"type":"change","seq":{seq},"server_time":{now},"events":[{events_json}],"state":{state}}}"#
     );
-    Projection { state, change: Utf8Bytes::from(msg) }
+    Projection {
+        state,
+        change: Utf8Bytes::from(msg),
+    }
 }
 
 impl Published {

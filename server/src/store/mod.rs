@@ -209,8 +209,12 @@ impl StoreHandle {
     /// Makes a batch durable. Returns once it is on disk (or failed).
     pub async fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Request::Commit(batch, reply)).map_err(|_| StoreError::Closed)?;
-        rx.await.map_err(|_| StoreError::Closed)?.map_err(StoreError::Write)
+        self.tx
+            .send(Request::Commit(batch, reply))
+            .map_err(|_| StoreError::Closed)?;
+        rx.await
+            .map_err(|_| StoreError::Closed)?
+            .map_err(StoreError::Write)
     }
 
     /// Runs `f` on the writer thread, after everything sent before it.
@@ -222,7 +226,9 @@ impl StoreHandle {
         let job: Job = Box::new(move |s| {
             let _ = reply.send(f(s));
         });
-        self.tx.send(Request::Run(job)).map_err(|_| StoreError::Closed)?;
+        self.tx
+            .send(Request::Run(job))
+            .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)
     }
 }

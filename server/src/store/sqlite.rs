@@ -4,9 +4,7 @@
 //! at every commit. Group commit (see [`super::StoreHandle`]) makes that one fsync per
 //! batch of commands rather than one per command.
 
-use super::{
-    Batch, MeetingStatus, Recovered, Store, StoreError, StoredMeeting, TokenRow,
-};
+use super::{Batch, MeetingStatus, Recovered, Store, StoreError, StoredMeeting, TokenRow};
 use podium_protocol::{Agenda, Role};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
@@ -65,7 +63,10 @@ impl SqliteStore {
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|source| StoreError::Open { path: path.clone(), source })?;
+        .map_err(|source| StoreError::Open {
+            path: path.clone(),
+            source,
+        })?;
         if existed {
             // Read before any write: a damaged file must stay exactly as it was.
             let check: String = conn
@@ -83,14 +84,17 @@ impl SqliteStore {
                 .map(|n| n > 0)
                 .map_err(|e| corrupt(&e))?;
             let empty: bool = conn
-                .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+                .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                    r.get::<_, i64>(0)
+                })
                 .map(|n| n == 0)
                 .map_err(|e| corrupt(&e))?;
             if !has_meetings && !empty {
                 return Err(corrupt(&"this SQLite file is not a Podium database"));
             }
         }
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| corrupt(&e))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| corrupt(&e))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
@@ -115,16 +119,25 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         let exists: Option<String> = tx
-            .query_row("SELECT id FROM meetings WHERE id = ?1", [&meeting.id], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM meetings WHERE id = ?1",
+                [&meeting.id],
+                |r| r.get(0),
+            )
             .optional()?;
         if exists.is_some() {
             return Err(StoreError::Exists(meeting.id.clone()));
         }
-        let agenda =
-            serde_json::to_string(&meeting.agenda).map_err(|e| StoreError::Decode(e.to_string()))?;
+        let agenda = serde_json::to_string(&meeting.agenda)
+            .map_err(|e| StoreError::Decode(e.to_string()))?;
         tx.execute(
             "INSERT INTO meetings (id, agenda, status, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![meeting.id, agenda, meeting.status.as_str(), meeting.created_at],
+            params![
+                meeting.id,
+                agenda,
+                meeting.status.as_str(),
+                meeting.created_at
+            ],
         )?;
         insert_tokens(&tx, tokens)?;
         tx.commit()?;
@@ -132,9 +145,9 @@ impl Store for SqliteStore {
     }
 
     fn meetings(&mut self) -> Result<Vec<StoredMeeting>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, agenda, status, created_at FROM meetings ORDER BY created_at, id")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT id, agenda, status, created_at FROM meetings ORDER BY created_at, id",
+        )?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -152,7 +165,12 @@ impl Store for SqliteStore {
                 "archived" => MeetingStatus::Archived,
                 _ => MeetingStatus::Live,
             };
-            out.push(StoredMeeting { id, agenda, status, created_at });
+            out.push(StoredMeeting {
+                id,
+                agenda,
+                status,
+                created_at,
+            });
         }
         Ok(out)
     }
@@ -233,7 +251,10 @@ impl Store for SqliteStore {
                 Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
             })?
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Recovered { snapshot: snapshot.map(|(s, j)| (s as u64, j)), tail })
+        Ok(Recovered {
+            snapshot: snapshot.map(|(s, j)| (s as u64, j)),
+            tail,
+        })
     }
 
     fn set_status(&mut self, meeting: &str, status: MeetingStatus) -> Result<(), StoreError> {
@@ -254,7 +275,10 @@ impl Store for SqliteStore {
             return Err(StoreError::NoSuchMeeting(meeting.into()));
         }
         for table in ["tokens", "events", "snapshots"] {
-            tx.execute(&format!("DELETE FROM {table} WHERE meeting = ?1"), [meeting])?;
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE meeting = ?1"),
+                [meeting],
+            )?;
         }
         tx.commit()?;
         Ok(())

@@ -13,9 +13,7 @@ use crate::hub::meeting::{Input, ReplyTx};
 use crate::hub::{Grant, Hub};
 use crate::Limits;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use podium_protocol::{
-    ClientMessage, ErrorCode, Identity, Role, ServerMessage, PROTOCOL_VERSION,
-};
+use podium_protocol::{ClientMessage, ErrorCode, Identity, Role, ServerMessage, PROTOCOL_VERSION};
 use ratelimit::{Bucket, Verdict};
 use serde::Deserialize;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,10 +36,28 @@ pub mod close {
 static CONNECTION_IDS: AtomicU64 = AtomicU64::new(1);
 
 /// Serves one upgraded websocket until it closes.
-pub async fn serve(socket: WebSocket, hub: Arc<Hub>, limits: Arc<Limits>, shutdown: CancellationToken) {
+pub async fn serve(
+    socket: WebSocket,
+    hub: Arc<Hub>,
+    limits: Arc<Limits>,
+    shutdown: CancellationToken,
+) {
     let n = CONNECTION_IDS.fetch_add(1, Ordering::Relaxed);
-    let span = tracing::info_span!("conn", n, meeting = tracing::field::Empty, role = tracing::field::Empty);
-    Connection { socket, hub, limits, shutdown }.run().instrument(span).await
+    let span = tracing::info_span!(
+        "conn",
+        n,
+        meeting = tracing::field::Empty,
+        role = tracing::field::Empty
+    );
+    Connection {
+        socket,
+        hub,
+        limits,
+        shutdown,
+    }
+    .run()
+    .instrument(span)
+    .await
 }
 
 struct Connection {
@@ -60,11 +76,17 @@ enum End {
 }
 
 fn text(msg: &ServerMessage) -> Message {
-    Message::Text(Utf8Bytes::from(serde_json::to_string(msg).expect("message serialises")))
+    Message::Text(Utf8Bytes::from(
+        serde_json::to_string(msg).expect("message serialises"),
+    ))
 }
 
 fn error(id: Option<u64>, code: ErrorCode, message: impl Into<String>) -> ServerMessage {
-    ServerMessage::Error { id, code, message: message.into() }
+    ServerMessage::Error {
+        id,
+        code,
+        message: message.into(),
+    }
 }
 
 impl Connection {
@@ -88,7 +110,10 @@ impl Connection {
     }
 
     async fn close(&mut self, code: u16, reason: &'static str) {
-        let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        };
         let _ = tokio::time::timeout(
             self.limits.send_timeout,
             self.socket.send(Message::Close(Some(frame))),
@@ -144,85 +169,131 @@ impl Connection {
             }
         }
     }
-
 }
 
 /// Checks a `hello` or `join` and finds who the client is.
-async fn welcome(hub: &Hub, msg: ClientMessage) -> Result<(Grant, Identity, Option<String>), ServerMessage> {
-        let unauthorized = || {
-            error(
-                None,
-                ErrorCode::Unauthorized,
-                "this link is not valid for this meeting: ask the host for a new link",
-            )
-        };
-        let check = |protocol: u32, meeting: &str, token: &str| -> Result<Grant, ServerMessage> {
-            if protocol != PROTOCOL_VERSION {
-                return Err(error(
+async fn welcome(
+    hub: &Hub,
+    msg: ClientMessage,
+) -> Result<(Grant, Identity, Option<String>), ServerMessage> {
+    let unauthorized = || {
+        error(
+            None,
+            ErrorCode::Unauthorized,
+            "this link is not valid for this meeting: ask the host for a new link",
+        )
+    };
+    let check = |protocol: u32, meeting: &str, token: &str| -> Result<Grant, ServerMessage> {
+        if protocol != PROTOCOL_VERSION {
+            return Err(error(
                     None,
                     ErrorCode::UnsupportedVersion,
                     format!("this server speaks protocol {PROTOCOL_VERSION}, not {protocol}: reload the page"),
                 ));
-            }
-            let grant = hub.grant(token).ok_or_else(unauthorized)?;
-            if grant.meeting != meeting {
-                return Err(unauthorized());
-            }
-            if hub.meeting(meeting).is_none() {
-                return Err(error(None, ErrorCode::Archived, "this meeting is archived or closed: reports only"));
-            }
-            Ok(grant)
-        };
-        match msg {
-            ClientMessage::Hello { protocol, meeting, token } => {
-                let grant = check(protocol, &meeting, &token)?;
-                if grant.actor().is_none() {
-                    return Err(error(
-                        None,
-                        ErrorCode::BadRequest,
-                        "this is a join link: send `join` with your name, delegation and language",
-                    ));
-                }
-                let identity = identity(hub, &grant).await;
-                Ok((grant, identity, None))
-            }
-            ClientMessage::Join { protocol, meeting, token, name, delegation, language } => {
-                let link = check(protocol, &meeting, &token)?;
-                if link.participant.is_some() || !matches!(link.role, Role::Participant | Role::Observer) {
-                    return Err(error(None, ErrorCode::BadRequest, "only a join link can join: use `hello` with this token"));
-                }
-                let (reply, rx) = tokio::sync::oneshot::channel();
-                let input = Input::Join { role: link.role, name, delegation, language, reply };
-                if !hub.send(&meeting, input).await {
-                    return Err(error(None, ErrorCode::NoSuchMeeting, "the meeting has closed"));
-                }
-                match rx.await {
-                    Ok(Ok((grant, token))) => {
-                        let identity = identity(hub, &grant).await;
-                        Ok((grant, identity, Some(token)))
-                    }
-                    Ok(Err((code, message))) => Err(error(None, code, message)),
-                    Err(_) => Err(error(None, ErrorCode::Internal, "the meeting stopped; try again")),
-                }
-            }
-            _ => Err(error(None, ErrorCode::Unauthorized, "send `hello` (or `join`) first")),
         }
+        let grant = hub.grant(token).ok_or_else(unauthorized)?;
+        if grant.meeting != meeting {
+            return Err(unauthorized());
+        }
+        if hub.meeting(meeting).is_none() {
+            return Err(error(
+                None,
+                ErrorCode::Archived,
+                "this meeting is archived or closed: reports only",
+            ));
+        }
+        Ok(grant)
+    };
+    match msg {
+        ClientMessage::Hello {
+            protocol,
+            meeting,
+            token,
+        } => {
+            let grant = check(protocol, &meeting, &token)?;
+            if grant.actor().is_none() {
+                return Err(error(
+                    None,
+                    ErrorCode::BadRequest,
+                    "this is a join link: send `join` with your name, delegation and language",
+                ));
+            }
+            let identity = identity(hub, &grant).await;
+            Ok((grant, identity, None))
+        }
+        ClientMessage::Join {
+            protocol,
+            meeting,
+            token,
+            name,
+            delegation,
+            language,
+        } => {
+            let link = check(protocol, &meeting, &token)?;
+            if link.participant.is_some()
+                || !matches!(link.role, Role::Participant | Role::Observer)
+            {
+                return Err(error(
+                    None,
+                    ErrorCode::BadRequest,
+                    "only a join link can join: use `hello` with this token",
+                ));
+            }
+            let (reply, rx) = tokio::sync::oneshot::channel();
+            let input = Input::Join {
+                role: link.role,
+                name,
+                delegation,
+                language,
+                reply,
+            };
+            if !hub.send(&meeting, input).await {
+                return Err(error(
+                    None,
+                    ErrorCode::NoSuchMeeting,
+                    "the meeting has closed",
+                ));
+            }
+            match rx.await {
+                Ok(Ok((grant, token))) => {
+                    let identity = identity(hub, &grant).await;
+                    Ok((grant, identity, Some(token)))
+                }
+                Ok(Err((code, message))) => Err(error(None, code, message)),
+                Err(_) => Err(error(
+                    None,
+                    ErrorCode::Internal,
+                    "the meeting stopped; try again",
+                )),
+            }
+        }
+        _ => Err(error(
+            None,
+            ErrorCode::Unauthorized,
+            "send `hello` (or `join`) first",
+        )),
     }
+}
 
 /// The `you` of a `welcome`: role, person or participant id, and display name.
 async fn identity(hub: &Hub, grant: &Grant) -> Identity {
-        let mut name = grant.role.as_str().to_string();
-        if let Some(h) = hub.meeting(&grant.meeting) {
-            if let Some(found) = grant.person.as_deref().and_then(|p| h.agenda().person(p)) {
-                name = found.name.clone();
-            }
-            if let Some(pid) = grant.participant {
-                if let Some(p) = h.participant(pid).await {
-                    name = p.name;
-                }
+    let mut name = grant.role.as_str().to_string();
+    if let Some(h) = hub.meeting(&grant.meeting) {
+        if let Some(found) = grant.person.as_deref().and_then(|p| h.agenda().person(p)) {
+            name = found.name.clone();
+        }
+        if let Some(pid) = grant.participant {
+            if let Some(p) = h.participant(pid).await {
+                name = p.name;
             }
         }
-        Identity { role: grant.role, person: grant.person.clone(), participant: grant.participant, name }
+    }
+    Identity {
+        role: grant.role,
+        person: grant.person.clone(),
+        participant: grant.participant,
+        name,
+    }
 }
 
 impl Connection {
@@ -328,7 +399,13 @@ impl Connection {
         self.send(Message::Text(bytes)).await
     }
 
-    async fn handle(&mut self, raw: &str, grant: &Grant, actor: &crate::engine::Actor, reply: &ReplyTx) -> Result<(), End> {
+    async fn handle(
+        &mut self,
+        raw: &str,
+        grant: &Grant,
+        actor: &crate::engine::Actor,
+        reply: &ReplyTx,
+    ) -> Result<(), End> {
         let msg = match parse(raw) {
             Ok(m) => m,
             Err(e) => {
@@ -338,19 +415,38 @@ impl Connection {
         };
         match msg {
             ClientMessage::Ping { id, client_time } => {
-                let pong = ServerMessage::Pong { id, client_time, server_time: now_ms() };
+                let pong = ServerMessage::Pong {
+                    id,
+                    client_time,
+                    server_time: now_ms(),
+                };
                 self.send(text(&pong)).await
             }
             ClientMessage::Command { id, command } => {
-                let input = Input::Command { actor: actor.clone(), command, id, reply: reply.clone() };
+                let input = Input::Command {
+                    actor: actor.clone(),
+                    command,
+                    id,
+                    reply: reply.clone(),
+                };
                 if self.hub.send(&grant.meeting, input).await {
                     Ok(())
                 } else {
-                    self.send(text(&error(Some(id), ErrorCode::NoSuchMeeting, "the meeting has closed"))).await
+                    self.send(text(&error(
+                        Some(id),
+                        ErrorCode::NoSuchMeeting,
+                        "the meeting has closed",
+                    )))
+                    .await
                 }
             }
             ClientMessage::Hello { .. } | ClientMessage::Join { .. } => {
-                self.send(text(&error(None, ErrorCode::BadRequest, "already authenticated on this connection"))).await
+                self.send(text(&error(
+                    None,
+                    ErrorCode::BadRequest,
+                    "already authenticated on this connection",
+                )))
+                .await
             }
         }
     }
@@ -359,7 +455,10 @@ impl Connection {
         let too_big = std::error::Error::source(&e)
             .map(|s| s.to_string())
             .unwrap_or_else(|| e.to_string());
-        if too_big.contains("too long") || too_big.contains("Space limit") || too_big.contains("capacity") {
+        if too_big.contains("too long")
+            || too_big.contains("Space limit")
+            || too_big.contains("capacity")
+        {
             self.hub.metrics.bad_message();
             tracing::info!("frame over the size limit: closing");
             End::Close(close::TOO_BIG, "message too big: 16 KiB at most")
@@ -381,10 +480,18 @@ fn request_id(raw: &str) -> Option<u64> {
 /// Parses a client message, or says exactly what is wrong with it.
 fn parse(raw: &str) -> Result<ClientMessage, ServerMessage> {
     let value: serde_json::Value = serde_json::from_str(raw).map_err(|e| {
-        error(None, ErrorCode::BadRequest, format!("not valid JSON ({e}): send one JSON object per message"))
+        error(
+            None,
+            ErrorCode::BadRequest,
+            format!("not valid JSON ({e}): send one JSON object per message"),
+        )
     })?;
     let id = value.get("id").and_then(|v| v.as_u64());
     ClientMessage::deserialize(&value).map_err(|e| {
-        error(id, ErrorCode::BadRequest, format!("{e}; see PROTOCOL.md for the message shapes"))
+        error(
+            id,
+            ErrorCode::BadRequest,
+            format!("{e}; see PROTOCOL.md for the message shapes"),
+        )
     })
 }

@@ -55,7 +55,13 @@ pub struct Bucket {
 impl Bucket {
     /// A full bucket.
     pub fn new(limit: RateLimit, now: Instant) -> Bucket {
-        Bucket { limit, tokens: limit.burst, at: now, strikes: 0, window_start: now }
+        Bucket {
+            limit,
+            tokens: limit.burst,
+            at: now,
+            strikes: 0,
+            window_start: now,
+        }
     }
 
     /// Takes one message arriving at `now`.

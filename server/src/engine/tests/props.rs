@@ -1,0 +1,464 @@
+//! Property tests: random sequences of joins, commands from random actors and timeouts,
+//! on non-decreasing time, never panic, keep the queue's invariants, keep the clocks
+//! consistent, and leave a journal that replays — also through JSON — to the same state.
+
+use super::*;
+use podium_protocol::{Clock, ClockTarget, Command, Event, Lang, MeetingState, Phase};
+use proptest::prelude::*;
+use proptest::sample::select;
+use std::collections::HashSet;
+
+/// One input to the engine.
+#[derive(Debug, Clone)]
+enum Op {
+    /// Someone joins (the name and delegation may be invalid).
+    Join {
+        name: &'static str,
+        delegation: &'static str,
+        language: Lang,
+        observer: bool,
+    },
+    /// Someone sends a command.
+    Apply { actor: Actor, command: Command },
+    /// The shell's timer fires.
+    Timeout,
+}
+
+const NAMES: &[&str] = &[
+    "Amina Diallo",
+    "Lucas Ferreira",
+    "Omar Haddad",
+    "Omar Haddad",
+    "",
+    "  ",
+    "bell\u{7}",
+    "Ана Петрова",
+];
+const DELEGATIONS: &[&str] = &["Government of Senegal", "City of Montevideo", "MGCY", ""];
+const SEGMENTS: &[&str] = &[
+    "intro",
+    "welcome",
+    "round-1",
+    "round-2",
+    "round-3",
+    "open-conversation",
+    "closing",
+    "x",
+];
+const PEOPLE: &[&str] = &[
+    "sophie-van-haasen",
+    "cecile-riallant",
+    "carola-gunnarsson",
+    "emilia-saiz",
+    "ahmed-skim",
+    "vittoria-zanuso",
+    "felipe-munoz",
+    "diego-morejon",
+    "nobody",
+];
+const MODERATORS: &[&str] = &[
+    "cecile-riallant",
+    "emilia-saiz",
+    "vittoria-zanuso",
+    "sophie-van-haasen",
+    "nobody",
+];
+
+fn lang() -> impl Strategy<Value = Lang> {
+    select(Lang::ALL.to_vec())
+}
+
+fn target() -> impl Strategy<Value = ClockTarget> {
+    prop_oneof![Just(ClockTarget::Segment), Just(ClockTarget::Speech)]
+}
+
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => Just("please wrap up".to_string()),
+        1 => Just(String::new()),
+        1 => Just(" \t ".to_string()),
+        1 => Just("two\nlines".to_string()),
+        1 => Just("é".repeat(200)),
+        1 => Just("x".repeat(201)),
+    ]
+}
+
+fn command() -> impl Strategy<Value = Command> {
+    use Command::*;
+    let hand = || 0u64..12;
+    proptest::strategy::Union::new_weighted(vec![
+        (2, Just(StartMeeting).boxed()),
+        (3, Just(NextSegment).boxed()),
+        (2, Just(PreviousSegment).boxed()),
+        (
+            2,
+            select(SEGMENTS)
+                .prop_map(|s| GoToSegment {
+                    segment: s.to_string(),
+                })
+                .boxed(),
+        ),
+        (1, Just(EndMeeting).boxed()),
+        (2, target().prop_map(|target| StartClock { target }).boxed()),
+        (2, target().prop_map(|target| PauseClock { target }).boxed()),
+        (
+            2,
+            target().prop_map(|target| ResumeClock { target }).boxed(),
+        ),
+        (
+            2,
+            (
+                target(),
+                prop_oneof![
+                    -3700i64..=3700,
+                    select(vec![0i64, 3601, -3601, 60, i64::MIN, i64::MAX])
+                ],
+            )
+                .prop_map(|(target, seconds)| AdjustClock { target, seconds })
+                .boxed(),
+        ),
+        (
+            3,
+            select(PEOPLE)
+                .prop_map(|p| GiveFloor {
+                    person: p.to_string(),
+                })
+                .boxed(),
+        ),
+        (
+            4,
+            proptest::option::of(hand())
+                .prop_map(|hand| GiveFloorToHand { hand })
+                .boxed(),
+        ),
+        (2, Just(EndSpeech).boxed()),
+        (
+            10,
+            (
+                proptest::option::weighted(0.3, lang()),
+                proptest::bool::weighted(0.3),
+            )
+                .prop_map(|(language, point_of_order)| RaiseHand {
+                    language,
+                    point_of_order,
+                })
+                .boxed(),
+        ),
+        (
+            3,
+            any::<bool>()
+                .prop_map(|point_of_order| LowerHand { point_of_order })
+                .boxed(),
+        ),
+        (2, hand().prop_map(|hand| RemoveHand { hand }).boxed()),
+        (
+            3,
+            (hand(), 0usize..10)
+                .prop_map(|(hand, to)| MoveHand { hand, to })
+                .boxed(),
+        ),
+        (1, Just(CloseQueue).boxed()),
+        (1, Just(ReopenQueue).boxed()),
+        (1, Just(ClearQueue).boxed()),
+        (
+            2,
+            any::<bool>()
+                .prop_map(|not_yet_spoken_first| SetPriority {
+                    not_yet_spoken_first,
+                })
+                .boxed(),
+        ),
+        (
+            1,
+            any::<bool>()
+                .prop_map(|allowed| SetObserverHands { allowed })
+                .boxed(),
+        ),
+        (
+            1,
+            any::<bool>().prop_map(|on| SetAutoAdvance { on }).boxed(),
+        ),
+        (1, text().prop_map(|text| MessageSpeaker { text }).boxed()),
+        (
+            1,
+            proptest::option::of(lang())
+                .prop_map(|language| SlowDown { language })
+                .boxed(),
+        ),
+        (
+            1,
+            proptest::option::of(lang())
+                .prop_map(|language| NoInterpretation { language })
+                .boxed(),
+        ),
+        (1, Just(Done).boxed()),
+    ])
+}
+
+fn actor() -> impl Strategy<Value = Actor> {
+    prop_oneof![
+        5 => Just(Actor::Host),
+        3 => select(MODERATORS).prop_map(|m| Actor::Moderator(m.to_string())),
+        1 => select(PEOPLE).prop_map(|p| Actor::Speaker(p.to_string())),
+        6 => (1u64..10).prop_map(Actor::Participant),
+        2 => (1u64..10).prop_map(Actor::Observer),
+        1 => Just(Actor::Interpreter),
+        1 => Just(Actor::Projector),
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        2 => (select(NAMES), select(DELEGATIONS), lang(), proptest::bool::weighted(0.25))
+            .prop_map(|(name, delegation, language, observer)| Op::Join {
+                name,
+                delegation,
+                language,
+                observer
+            }),
+        10 => (actor(), command()).prop_map(|(actor, command)| Op::Apply { actor, command }),
+        1 => Just(Op::Timeout),
+    ]
+}
+
+/// Time step before an op: often none, often seconds, sometimes up to ten minutes.
+fn step() -> impl Strategy<Value = i64> {
+    prop_oneof![2 => Just(0i64), 3 => 1i64..=30_000, 2 => 0i64..=600_000]
+}
+
+fn script() -> impl Strategy<Value = (bool, Vec<(i64, Op)>)> {
+    (
+        proptest::bool::weighted(0.8),
+        proptest::collection::vec((step(), op()), 0..60),
+    )
+}
+
+/// The invariants that must hold after every step.
+fn check_invariants(s: &MeetingState, now: i64) -> Result<(), TestCaseError> {
+    let mut keys = HashSet::new();
+    let mut ids = HashSet::new();
+    for h in &s.queue {
+        prop_assert!(
+            keys.insert((h.participant, h.point_of_order)),
+            "two such hands: {h:?}"
+        );
+        prop_assert!(ids.insert(h.id), "hand id {} twice in the queue", h.id);
+        prop_assert!(h.id < s.next_hand, "hand id {} not below next_hand", h.id);
+        prop_assert!(s.participants.iter().any(|p| p.id == h.participant));
+    }
+    for r in &s.hand_history {
+        prop_assert!(
+            ids.insert(r.hand.id),
+            "hand id {} both queued and gone, or gone twice",
+            r.hand.id
+        );
+        prop_assert!(r.left_at >= r.hand.raised_at);
+    }
+    prop_assert_eq!(s.phase == Phase::Running, s.current.is_some());
+    prop_assert!(
+        s.speech.is_none() || s.phase == Phase::Running,
+        "a speech outside the meeting"
+    );
+    for r in &s.history {
+        prop_assert!(
+            r.spoken_ms >= 0 && r.spoken_ms <= r.ended_at - r.started_at,
+            "{r:?}"
+        );
+        prop_assert_eq!(r.over_limit, r.limit_ms.is_some_and(|l| r.spoken_ms > l));
+    }
+    for t in &s.segments {
+        prop_assert!(t.elapsed_ms >= 0);
+    }
+    let ids: Vec<_> = s.participants.iter().map(|p| p.id).collect();
+    prop_assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "participant ids increase: {ids:?}"
+    );
+    // Clocks are deadlines: a running clock's remaining time is its deadline minus now, for
+    // any now; a paused (or ready) one does not move.
+    let mut clocks = vec![s.segment_clock];
+    clocks.extend(s.speech.as_ref().map(|sp| sp.clock));
+    for c in clocks {
+        for t in [now, now + 1, now + 59_999, now + 3_600_000, now - 1_000] {
+            match c {
+                Clock::Running { ends_at } => prop_assert_eq!(c.remaining(t), ends_at - t),
+                Clock::Paused { remaining } | Clock::Ready { remaining } => {
+                    prop_assert_eq!(c.remaining(t), remaining)
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Remaining time of the segment clock and the speech clock at `now`.
+fn remaining(s: &MeetingState, now: i64) -> (i64, Option<i64>) {
+    (
+        s.segment_clock.remaining(now),
+        s.speech.as_ref().map(|sp| sp.clock.remaining(now)),
+    )
+}
+
+/// Pausing, resuming or adjusting a clock changes its remaining time by exactly the
+/// adjustment at that instant, and nothing else moves it — except a segment change, a
+/// new or ended speech, the start or the end.
+fn check_clock_continuity(
+    before: &MeetingState,
+    after: &MeetingState,
+    events: &[Event],
+    now: i64,
+) -> Result<(), TestCaseError> {
+    let (seg0, sp0) = remaining(before, now);
+    let (seg1, sp1) = remaining(after, now);
+    let mut seg_delta = 0;
+    let mut sp_delta = 0;
+    let mut seg_reset = false;
+    let mut sp_reset = false;
+    for e in events {
+        match e {
+            Event::MeetingStarted { .. }
+            | Event::SegmentEntered { .. }
+            | Event::MeetingEnded { .. } => {
+                seg_reset = true;
+                sp_reset = true;
+            }
+            Event::FloorGiven { .. } | Event::SpeechEnded { .. } => sp_reset = true,
+            Event::ClockAdjusted {
+                target: ClockTarget::Segment,
+                delta_ms,
+            } => seg_delta += delta_ms,
+            Event::ClockAdjusted {
+                target: ClockTarget::Speech,
+                delta_ms,
+            } => sp_delta += delta_ms,
+            _ => {}
+        }
+    }
+    if !seg_reset {
+        prop_assert_eq!(seg1, seg0 + seg_delta, "segment clock jumped: {:?}", events);
+    }
+    if !sp_reset {
+        prop_assert_eq!(
+            sp1,
+            sp0.map(|r| r + sp_delta),
+            "speech clock jumped: {:?}",
+            events
+        );
+    }
+    Ok(())
+}
+
+/// Plays a script; returns the engine and every event it emitted, in order.
+fn play(
+    start: bool,
+    ops: &[(i64, Op)],
+    mut engine: Engine,
+    mut now: i64,
+    journal: &mut Vec<Event>,
+) -> Result<(Engine, i64), TestCaseError> {
+    if start {
+        let events = engine
+            .apply(&Command::StartMeeting, &Actor::Host, now)
+            .unwrap();
+        journal.extend(events);
+    }
+    for (dt, op) in ops {
+        now += dt;
+        let before = engine.state().clone();
+        let seq = engine.seq();
+        let result = match op {
+            Op::Join {
+                name,
+                delegation,
+                language,
+                observer,
+            } => engine
+                .join(name, delegation, *language, *observer)
+                .map(|(id, events)| {
+                    assert_eq!(engine.state().participants.last().map(|p| p.id), Some(id));
+                    events
+                }),
+            Op::Apply { actor, command } => engine.apply(command, actor, now),
+            Op::Timeout => {
+                let deadline = engine.next_deadline();
+                let events = engine.handle_timeout(now);
+                prop_assert_eq!(
+                    events.is_empty(),
+                    !deadline.is_some_and(|d| d <= now),
+                    "a timeout fires exactly when its deadline has passed"
+                );
+                Ok(events)
+            }
+        };
+        match result {
+            Ok(events) => {
+                prop_assert_eq!(engine.seq(), seq + events.len() as u64);
+                check_clock_continuity(&before, engine.state(), &events, now)?;
+                journal.extend(events);
+            }
+            Err(r) => {
+                prop_assert_eq!(
+                    engine.state(),
+                    &before,
+                    "{:?} refused ({:?}) but changed",
+                    op,
+                    r
+                );
+                prop_assert_eq!(engine.seq(), seq);
+            }
+        }
+        check_invariants(engine.state(), now)?;
+    }
+    Ok((engine, now))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Random sessions never panic, keep the invariants, and replay exactly from their
+    /// journal — directly and after a trip through JSON.
+    #[test]
+    fn random_sessions_keep_invariants_and_replay_exactly((start, ops) in script()) {
+        let mut journal = Vec::new();
+        let (engine, _) = play(start, &ops, fresh(), T0 - 60_000, &mut journal)?;
+        prop_assert_eq!(engine.seq(), journal.len() as u64);
+
+        let mut replayed = fresh();
+        replayed.replay(&journal);
+        prop_assert_eq!(replayed.state(), engine.state());
+        prop_assert_eq!(replayed.seq(), engine.seq());
+
+        let lines: Vec<String> =
+            journal.iter().map(|e| serde_json::to_string(e).unwrap()).collect();
+        let decoded: Vec<Event> =
+            lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+        prop_assert_eq!(&decoded, &journal);
+        let mut from_json = fresh();
+        from_json.replay(&decoded);
+        prop_assert_eq!(from_json.state(), engine.state());
+        prop_assert_eq!(from_json.seq(), engine.seq());
+    }
+
+    /// A snapshot (state as JSON plus seq) restored mid-session continues exactly like the
+    /// engine that never stopped.
+    #[test]
+    fn a_restored_snapshot_continues_identically(
+        (start, ops) in script(),
+        split in 0usize..60,
+    ) {
+        let split = split.min(ops.len());
+        let mut journal = Vec::new();
+        let (first, now) = play(start, &ops[..split], fresh(), T0 - 60_000, &mut journal)?;
+        let json = serde_json::to_string(first.state()).unwrap();
+        let state: MeetingState = serde_json::from_str(&json).unwrap();
+        prop_assert_eq!(&state, first.state());
+        let restored = Engine::restore(first.agenda().clone(), state, first.seq());
+        let mut j1 = Vec::new();
+        let mut j2 = Vec::new();
+        let (a, _) = play(false, &ops[split..], first, now, &mut j1)?;
+        let (b, _) = play(false, &ops[split..], restored, now, &mut j2)?;
+        prop_assert_eq!(j1, j2);
+        prop_assert_eq!(a.state(), b.state());
+        prop_assert_eq!(a.seq(), b.seq());
+    }
+}

@@ -1,0 +1,256 @@
+//! A websocket client that speaks Podium's protocol, for black-box tests, the kill -9
+//! tests and the load generator. It talks only JSON over a real socket, like any bot.
+
+use crate::clocksync::{Estimator, Sample};
+use anyhow::{anyhow, bail, Context, Result};
+use futures_util::{SinkExt, StreamExt};
+use podium_protocol::{
+    ClientMessage, Command, ErrorCode, Identity, Lang, MeetingState, ServerMessage,
+    PROTOCOL_VERSION,
+};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The raw websocket.
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How long a test waits for an expected message before failing.
+pub const WAIT: Duration = Duration::from_secs(15);
+
+/// A connected, authenticated client.
+pub struct Client {
+    /// The socket.
+    pub ws: Ws,
+    /// Who the server says we are.
+    pub you: Identity,
+    /// Participant token from `welcome` (participants and observers).
+    pub participant_token: Option<String>,
+    /// The latest state seen (from the snapshot or a change).
+    pub state: MeetingState,
+    /// Sequence number of `state`.
+    pub seq: u64,
+    /// The agenda from the snapshot.
+    pub agenda: podium_protocol::Agenda,
+    /// Next request id.
+    next_id: u64,
+    /// Added to the local clock for clock-sync tests (simulates a skewed machine).
+    pub skew_ms: f64,
+}
+
+/// Opens a websocket to a server.
+pub async fn connect(addr: SocketAddr) -> Result<Ws> {
+    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+        .await
+        .context("websocket connect")?;
+    Ok(ws)
+}
+
+/// Sends one JSON value as a text frame.
+pub async fn send_json(ws: &mut Ws, v: &impl serde::Serialize) -> Result<()> {
+    ws.send(Message::text(serde_json::to_string(v)?)).await?;
+    Ok(())
+}
+
+/// Receives the next server message (skipping pings), within [`WAIT`].
+pub async fn recv(ws: &mut Ws) -> Result<ServerMessage> {
+    loop {
+        let msg = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .map_err(|_| anyhow!("no message from the server within {WAIT:?}"))?
+            .ok_or_else(|| anyhow!("connection closed"))??;
+        match msg {
+            Message::Text(t) => return Ok(serde_json::from_str(&t)?),
+            Message::Close(f) => bail!("closed by server: {f:?}"),
+            _ => continue,
+        }
+    }
+}
+
+fn wall_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
+}
+
+impl Client {
+    async fn finish(mut ws: Ws) -> Result<Client> {
+        let (you, participant_token) = match recv(&mut ws).await? {
+            ServerMessage::Welcome {
+                you,
+                participant_token,
+                ..
+            } => (you, participant_token),
+            ServerMessage::Error { code, message, .. } => bail!("refused: {code:?}: {message}"),
+            other => bail!("expected welcome, got {other:?}"),
+        };
+        match recv(&mut ws).await? {
+            ServerMessage::Snapshot {
+                seq, state, agenda, ..
+            } => Ok(Client {
+                ws,
+                you,
+                participant_token,
+                state,
+                seq,
+                agenda,
+                next_id: 1,
+                skew_ms: 0.0,
+            }),
+            other => bail!("expected snapshot, got {other:?}"),
+        }
+    }
+
+    /// Connects with a role token (or a participant's own token).
+    pub async fn hello(addr: SocketAddr, meeting: &str, token: &str) -> Result<Client> {
+        let mut ws = connect(addr).await?;
+        let hello = ClientMessage::Hello {
+            protocol: PROTOCOL_VERSION,
+            meeting: meeting.into(),
+            token: token.into(),
+        };
+        send_json(&mut ws, &hello).await?;
+        Client::finish(ws).await
+    }
+
+    /// Joins through a join link.
+    pub async fn join(
+        addr: SocketAddr,
+        meeting: &str,
+        token: &str,
+        name: &str,
+        delegation: &str,
+        language: Lang,
+    ) -> Result<Client> {
+        let mut ws = connect(addr).await?;
+        let join = ClientMessage::Join {
+            protocol: PROTOCOL_VERSION,
+            meeting: meeting.into(),
+            token: token.into(),
+            name: name.into(),
+            delegation: delegation.into(),
+            language,
+        };
+        send_json(&mut ws, &join).await?;
+        Client::finish(ws).await
+    }
+
+    /// Takes in a message that is not the one awaited: state changes update `state`.
+    fn absorb(&mut self, msg: &ServerMessage) {
+        if let ServerMessage::Change { seq, state, .. } = msg {
+            if *seq > self.seq {
+                self.seq = *seq;
+                self.state = state.clone();
+            }
+        }
+    }
+
+    /// Sends a command without waiting; returns its request id.
+    pub async fn send_command(&mut self, command: Command) -> Result<u64> {
+        let id = self.next_id;
+        self.next_id += 1;
+        send_json(&mut self.ws, &ClientMessage::Command { id, command }).await?;
+        Ok(id)
+    }
+
+    /// Sends a command and waits for its answer: `Ok(seq)` or `Err((code, message))`.
+    pub async fn command(&mut self, command: Command) -> Result<Result<u64, (ErrorCode, String)>> {
+        let id = self.send_command(command).await?;
+        self.wait_reply(id).await
+    }
+
+    /// Waits for the answer to request `id`, absorbing changes meanwhile.
+    pub async fn wait_reply(&mut self, id: u64) -> Result<Result<u64, (ErrorCode, String)>> {
+        loop {
+            let msg = recv(&mut self.ws).await?;
+            match msg {
+                ServerMessage::Ack { id: got, seq } if got == id => return Ok(Ok(seq)),
+                ServerMessage::Error {
+                    id: Some(got),
+                    code,
+                    message,
+                } if got == id => return Ok(Err((code, message))),
+                other => self.absorb(&other),
+            }
+        }
+    }
+
+    /// Sends a command that must succeed, and waits until its change has arrived.
+    pub async fn must(&mut self, command: Command) -> Result<u64> {
+        let what = format!("{command:?}");
+        match self.command(command).await? {
+            Ok(seq) => {
+                self.wait_seq(seq).await?;
+                Ok(seq)
+            }
+            Err((code, message)) => bail!("{what} refused: {code:?}: {message}"),
+        }
+    }
+
+    /// Waits until the state has reached `seq`.
+    pub async fn wait_seq(&mut self, seq: u64) -> Result<()> {
+        while self.seq < seq {
+            let msg = recv(&mut self.ws).await?;
+            self.absorb(&msg);
+        }
+        Ok(())
+    }
+
+    /// Waits until `pred(state)` holds.
+    pub async fn wait_for(&mut self, mut pred: impl FnMut(&MeetingState) -> bool) -> Result<()> {
+        while !pred(&self.state) {
+            let msg = recv(&mut self.ws).await?;
+            self.absorb(&msg);
+        }
+        Ok(())
+    }
+
+    /// The local clock of this client (with its skew), ms.
+    pub fn local_ms(&self) -> f64 {
+        wall_ms() + self.skew_ms
+    }
+
+    /// Runs `n` ping/pong exchanges and returns the estimated offset (server − local).
+    pub async fn sync_clock(&mut self, n: usize) -> Result<f64> {
+        let mut est = Estimator::default();
+        for i in 0..n {
+            let t0 = self.local_ms();
+            let id = 1_000_000 + i as u64;
+            send_json(
+                &mut self.ws,
+                &ClientMessage::Ping {
+                    id,
+                    client_time: t0,
+                },
+            )
+            .await?;
+            loop {
+                let msg = recv(&mut self.ws).await?;
+                match msg {
+                    ServerMessage::Pong {
+                        id: got,
+                        client_time,
+                        server_time,
+                    } if got == id => {
+                        est.add(Sample {
+                            t0: client_time,
+                            server: server_time as f64,
+                            t1: self.local_ms(),
+                        });
+                        break;
+                    }
+                    other => self.absorb(&other),
+                }
+            }
+        }
+        est.offset().ok_or_else(|| anyhow!("no clock sample"))
+    }
+
+    /// Closes the connection politely.
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}

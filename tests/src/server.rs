@@ -1,0 +1,193 @@
+//! Test servers: the whole Podium server in-process on `127.0.0.1:0`, or the real
+//! `podium` binary as a child process (for kill -9 tests).
+
+use anyhow::{anyhow, Context, Result};
+use podium_server::hub::Link;
+use podium_server::{Config, Limits, Podium};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// The admin token test servers use.
+pub const ADMIN: &str = "0123456789abcdef0123456789abcdef";
+
+/// An in-process server with the bundled meeting.
+pub struct TestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its role links.
+    pub links: Vec<Link>,
+    /// Cancel to stop it.
+    pub shutdown: CancellationToken,
+    /// The server task; resolves when it has stopped.
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The hub, for metrics assertions.
+    pub hub: Arc<podium_server::hub::Hub>,
+    /// The data directory (deleted on drop).
+    pub data: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// Starts a server with default limits.
+    pub async fn start() -> Result<TestServer> {
+        TestServer::start_with(Limits::default()).await
+    }
+
+    /// Starts a server with the given limits.
+    pub async fn start_with(limits: Limits) -> Result<TestServer> {
+        let data = tempfile::tempdir()?;
+        let shutdown = CancellationToken::new();
+        let config = Config {
+            data_dir: data.path().to_path_buf(),
+            public_url: None,
+            admin_token: ADMIN.into(),
+            limits: Arc::new(limits),
+        };
+        let podium = Podium::open(config, shutdown.clone()).await?;
+        let agenda = podium_protocol::Agenda::from_toml(podium_server::DEFAULT_AGENDA)
+            .map_err(|e| anyhow!("{e}"))?;
+        podium.ensure_meeting(agenda).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let links = podium.links(&podium.base_url(addr)).await?;
+        let hub = podium.hub.clone();
+        let task = tokio::spawn(podium_server::run(listener, podium));
+        Ok(TestServer {
+            addr,
+            links,
+            shutdown,
+            task,
+            hub,
+            data,
+        })
+    }
+
+    /// The meeting id of the bundled meeting.
+    pub fn meeting(&self) -> &str {
+        &self.links[0].meeting
+    }
+
+    /// The token of the first link with this role (and person, if given).
+    pub fn token(&self, role: &str, person: Option<&str>) -> String {
+        token_of(&self.links, role, person)
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn stop(self) -> Result<()> {
+        self.shutdown.cancel();
+        self.task.await??;
+        Ok(())
+    }
+}
+
+/// The token in a link list for a role (and person).
+pub fn token_of(links: &[Link], role: &str, person: Option<&str>) -> String {
+    links
+        .iter()
+        .find(|l| l.role.as_str() == role && (person.is_none() || l.person.as_deref() == person))
+        .and_then(|l| l.url.split('#').nth(1))
+        .unwrap_or_else(|| panic!("no {role} link for {person:?}"))
+        .to_string()
+}
+
+/// The `podium` binary next to the test executable (built by `cargo build`).
+pub fn podium_bin() -> Result<PathBuf> {
+    if let Ok(p) = std::env::var("PODIUM_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe()?;
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .ok_or_else(|| anyhow!("no target dir"))?;
+    let bin = dir.join("podium");
+    if bin.exists() {
+        Ok(bin)
+    } else {
+        Err(anyhow!(
+            "{} is missing: run `cargo build -p podium-server` first (scripts/test does)",
+            bin.display()
+        ))
+    }
+}
+
+/// A `podium serve` child process.
+pub struct ChildServer {
+    /// The process.
+    pub child: std::process::Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its links (from `podium links --json`).
+    pub links: Vec<serde_json::Value>,
+}
+
+impl ChildServer {
+    /// Starts `podium serve` on a free port with `data` as its data directory, and waits
+    /// until it answers `/healthz`.
+    pub fn start(data: &Path) -> Result<ChildServer> {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+            l.local_addr()?.port()
+        };
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+        let child = std::process::Command::new(podium_bin()?)
+            .args(["serve", "--bind", &addr.to_string(), "--data"])
+            .arg(data)
+            .env("PODIUM_ADMIN_TOKEN", ADMIN)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .context("start podium serve")?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if std::net::TcpStream::connect(addr).is_ok() {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(anyhow!("podium serve did not listen on {addr} within 30 s"));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let out = std::process::Command::new(podium_bin()?)
+            .args(["links", "--json", "--data"])
+            .arg(data)
+            .output()?;
+        let links: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)
+            .with_context(|| String::from_utf8_lossy(&out.stderr).to_string())?;
+        Ok(ChildServer { child, addr, links })
+    }
+
+    /// The token for a role (and person id).
+    pub fn token(&self, role: &str, person: Option<&str>) -> String {
+        self.links
+            .iter()
+            .find(|l| l["role"] == role && (person.is_none() || l["person"].as_str() == person))
+            .and_then(|l| l["url"].as_str())
+            .and_then(|u| u.split('#').nth(1))
+            .unwrap_or_else(|| panic!("no {role} link"))
+            .to_string()
+    }
+
+    /// The meeting id.
+    pub fn meeting(&self) -> String {
+        self.links[0]["meeting"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Kills the process with SIGKILL and reaps it.
+    pub fn kill9(&mut self) -> Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
