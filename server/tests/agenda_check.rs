@@ -42,11 +42,11 @@ fn broken_agenda_gives_every_error_located_and_exit_1() {
     assert!(out.is_empty(), "no summary for a broken file: {out}");
     let expect = [
         ("4:1: meeting.time_zone: unknown time zone \"Europe/Pariss\"", "IANA"),
-        ("13:1: segment[0].duration: duration must be more than zero", "20m"),
-        ("16:1: segment[1].id: segment id \"intro\" is used twice", "own id"),
-        ("18:1: segment[1].title: segment has no title", "title"),
-        ("21:5: segment[1].speakers[0].name: a person without a name", "name"),
-        ("22:5: segment[1].speakers[1].language: Ahmed Skim speaks Arabic (ar)", "meeting.languages"),
+        ("12:1: segment[0].duration: duration must be more than zero", "20m"),
+        ("15:1: segment[1].id: segment id \"intro\" is used twice", "own id"),
+        ("17:1: segment[1].title: segment has no title", "title"),
+        ("20:5: segment[1].speakers[0].name: a person without a name", "name"),
+        ("21:26: segment[1].speakers[1].language: Ahmed Skim speaks Arabic (ar)", "meeting.languages"),
     ];
     for (line, hint) in expect {
         let found = err.lines().find(|l| l.contains(line));
@@ -61,7 +61,7 @@ fn broken_agenda_gives_every_error_located_and_exit_1() {
 fn unknown_kind_is_located_with_the_list_of_kinds() {
     let (code, _, err) = check("server/tests/data/bad-kind.toml");
     assert_eq!(code, 1);
-    assert!(err.contains("bad-kind.toml:10:8:"), "{err}");
+    assert!(err.contains("bad-kind.toml:9:8:"), "{err}");
     assert!(err.contains("keynote"), "{err}");
     assert!(err.contains("intro, welcome, round, open_floor, closing, break"), "{err}");
 }
