@@ -308,11 +308,11 @@ pub enum ServerMessage {
         /// The server's clock when encoded.
         server_time: UnixMs,
         /// The agenda (static for the meeting's life).
-        agenda: Agenda,
+        agenda: Box<Agenda>,
         /// The planned start of each segment and the planned end, Unix ms.
         planned: Vec<UnixMs>,
         /// The live state.
-        state: StateView,
+        state: Box<StateView>,
     },
     /// The meeting changed. A slow client may skip changes: `state` is always complete.
     Change {
@@ -323,7 +323,7 @@ pub enum ServerMessage {
         /// The events of the command that caused this change (informative).
         events: Vec<Event>,
         /// The live state.
-        state: StateView,
+        state: Box<StateView>,
     },
     /// The command with this id was accepted and is durable.
     Ack {

@@ -104,20 +104,14 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-fn admin(s: &AppState, headers: &HeaderMap) -> Result<(), Response> {
-    match bearer(headers) {
-        Some(t) if constant_eq(t.as_bytes(), s.config.admin_token.as_bytes()) => Ok(()),
-        Some(_) => Err(json_error(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "the admin token is wrong",
-        )),
-        None => Err(json_error(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "send the admin token printed by `podium serve` as `Authorization: Bearer <token>`",
-        )),
-    }
+/// `Some(401 response)` unless the request carries the admin token.
+fn admin_denied(s: &AppState, headers: &HeaderMap) -> Option<Response> {
+    let message = match bearer(headers) {
+        Some(t) if constant_eq(t.as_bytes(), s.config.admin_token.as_bytes()) => return None,
+        Some(_) => "the admin token is wrong",
+        None => "send the admin token printed by `podium serve` as `Authorization: Bearer <token>`",
+    };
+    Some(json_error(StatusCode::UNAUTHORIZED, "unauthorized", message))
 }
 
 /// Compares secrets without an early exit.
@@ -146,7 +140,7 @@ pub fn hub_error(e: HubError) -> Response {
 }
 
 async fn create_meeting(State(s): State<AppState>, headers: HeaderMap, body: String) -> Response {
-    if let Err(r) = admin(&s, &headers) {
+    if let Some(r) = admin_denied(&s, &headers) {
         return r;
     }
     let is_json = headers
@@ -189,7 +183,7 @@ async fn create_meeting(State(s): State<AppState>, headers: HeaderMap, body: Str
 }
 
 async fn list_meetings(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(r) = admin(&s, &headers) {
+    if let Some(r) = admin_denied(&s, &headers) {
         return r;
     }
     match s.hub.list().await {
@@ -216,7 +210,7 @@ async fn archive_meeting(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = admin(&s, &headers) {
+    if let Some(r) = admin_denied(&s, &headers) {
         return r;
     }
     match s.hub.archive(&id).await {
@@ -230,7 +224,7 @@ async fn delete_meeting(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = admin(&s, &headers) {
+    if let Some(r) = admin_denied(&s, &headers) {
         return r;
     }
     match s.hub.delete(&id).await {

@@ -143,7 +143,7 @@ impl Client {
         if let ServerMessage::Change { seq, state, .. } = msg {
             if *seq > self.seq {
                 self.seq = *seq;
-                self.state = state.clone();
+                self.state = (**state).clone();
             }
         }
     }
@@ -252,5 +252,103 @@ impl Client {
     /// Closes the connection politely.
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
+    }
+}
+
+/// Opens a websocket over a socket whose kernel receive buffer is `recv_buffer` bytes
+/// (set before connecting, so the advertised window stays small): a client that then stops
+/// reading fills the server's send path quickly, like a stalled phone would.
+pub async fn connect_small_buffer(addr: SocketAddr, recv_buffer: u32) -> Result<Ws> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_recv_buffer_size(recv_buffer)?;
+    let stream = socket.connect(addr).await.context("tcp connect")?;
+    let (ws, _) = tokio_tungstenite::client_async(
+        format!("ws://{addr}/ws"),
+        MaybeTlsStream::Plain(stream),
+    )
+    .await
+    .context("websocket handshake")?;
+    Ok(ws)
+}
+
+/// What came from the server before it closed (see [`read_until_close`]).
+#[derive(Debug, Default)]
+pub struct UntilClose {
+    /// Every message received, in order.
+    pub messages: Vec<ServerMessage>,
+    /// The close frame's code, if a close frame came (`None` if the socket just ended).
+    pub code: Option<u16>,
+    /// The read error that ended the stream, if any (e.g. a reset).
+    pub error: Option<String>,
+}
+
+/// Reads every message until the server closes the connection (within [`WAIT`]).
+pub async fn read_until_close(ws: &mut Ws) -> Result<UntilClose> {
+    let mut out = UntilClose::default();
+    loop {
+        let next = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .map_err(|_| anyhow!("the server did not close within {WAIT:?}; got {out:?}"))?;
+        match next {
+            None => return Ok(out),
+            Some(Err(e)) => {
+                out.error = Some(e.to_string());
+                return Ok(out);
+            }
+            Some(Ok(Message::Text(t))) => out.messages.push(serde_json::from_str(&t)?),
+            Some(Ok(Message::Close(f))) => {
+                out.code = f.map(|f| u16::from(f.code));
+                return Ok(out);
+            }
+            Some(Ok(_)) => continue,
+        }
+    }
+}
+
+/// The state as a non-staff role sees it: the host's state minus the participant
+/// register, the hand history and the host's alerts.
+pub fn public_view(state: &MeetingState) -> MeetingState {
+    let mut s = state.clone();
+    s.participants.clear();
+    s.hand_history.clear();
+    s.no_interpretation = None;
+    s
+}
+
+impl Client {
+    /// Sends a raw text frame (anything, valid or not).
+    pub async fn send_text(&mut self, text: impl Into<String>) -> Result<()> {
+        self.ws.send(Message::text(text.into())).await?;
+        Ok(())
+    }
+
+    /// Receives the next message that is not a `change` (changes update `state`).
+    pub async fn next_reply(&mut self) -> Result<ServerMessage> {
+        loop {
+            let msg = recv(&mut self.ws).await?;
+            match msg {
+                ServerMessage::Change { .. } => self.absorb(&msg),
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// One ping/pong round trip: proves the connection is open and served.
+    pub async fn ping(&mut self) -> Result<()> {
+        let id = 2_000_000 + self.next_id;
+        self.next_id += 1;
+        let client_time = self.local_ms();
+        send_json(&mut self.ws, &ClientMessage::Ping { id, client_time }).await?;
+        loop {
+            match self.next_reply().await? {
+                ServerMessage::Pong { id: got, .. } if got == id => return Ok(()),
+                ServerMessage::Pong { .. } => continue,
+                other => bail!("expected pong {id}, got {other:?}"),
+            }
+        }
     }
 }

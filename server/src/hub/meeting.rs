@@ -219,6 +219,7 @@ impl MeetingTask {
         let mut pending = Vec::new();
         let mut tokens = Vec::new();
         let mut keep_going = true;
+        let mut reads = Vec::new();
         for input in inbox.drain(..) {
             let now = now_ms();
             match input {
@@ -266,23 +267,26 @@ impl MeetingTask {
                         }
                     }
                 }
-                Input::Inspect(reply) => {
-                    let _ = reply.send(self.engine.clone());
-                }
-                Input::Participant(pid, reply) => {
-                    let found = self
-                        .engine
-                        .state()
-                        .participants
-                        .iter()
-                        .find(|p| p.id == pid);
-                    let _ = reply.send(found.cloned());
-                }
+                // Reads are answered after this turn's write: nothing not yet durable is seen.
+                read @ (Input::Inspect(_) | Input::Participant(..)) => reads.push(read),
                 Input::Stop => keep_going = false,
             }
         }
         if !events.is_empty() {
             self.persist_and_publish(events, tokens, pending).await;
+        }
+        for read in reads {
+            match read {
+                Input::Inspect(reply) => {
+                    let _ = reply.send(self.engine.clone());
+                }
+                Input::Participant(pid, reply) => {
+                    let state = self.engine.state();
+                    let found = state.participants.iter().find(|p| p.id == pid);
+                    let _ = reply.send(found.cloned());
+                }
+                _ => {}
+            }
         }
         keep_going
     }

@@ -35,6 +35,9 @@ pub mod close {
 
 static CONNECTION_IDS: AtomicU64 = AtomicU64::new(1);
 
+/// How long a closing connection waits for the client's Close frame at most.
+const CLOSE_LINGER: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Serves one upgraded websocket until it closes.
 pub async fn serve(
     socket: WebSocket,
@@ -81,12 +84,9 @@ fn text(msg: &ServerMessage) -> Message {
     ))
 }
 
-fn error(id: Option<u64>, code: ErrorCode, message: impl Into<String>) -> ServerMessage {
-    ServerMessage::Error {
-        id,
-        code,
-        message: message.into(),
-    }
+/// An `error` message (boxed: it travels in `Result`s, and `ServerMessage` is large).
+fn error(id: Option<u64>, code: ErrorCode, message: impl Into<String>) -> Box<ServerMessage> {
+    Box::new(ServerMessage::Error { id, code, message: message.into() })
 }
 
 impl Connection {
@@ -114,11 +114,42 @@ impl Connection {
             code,
             reason: Utf8Bytes::from_static(reason),
         };
-        let _ = tokio::time::timeout(
+        let sent = tokio::time::timeout(
             self.limits.send_timeout,
             self.socket.send(Message::Close(Some(frame))),
         )
         .await;
+        if matches!(sent, Ok(Ok(()))) {
+            self.linger().await;
+        }
+    }
+
+    /// The closing handshake: after our Close frame, read and discard what the client
+    /// still sends until its Close (or a short deadline). Dropping a socket with unread
+    /// data makes the kernel send a reset, and a reset can destroy our Close frame (and the
+    /// replies before it) in the client's receive buffer before the client reads them.
+    async fn linger(&mut self) {
+        let deadline = tokio::time::Instant::now() + CLOSE_LINGER.min(self.limits.send_timeout);
+        loop {
+            let msg = tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                _ = tokio::time::sleep_until(deadline) => return,
+                m = self.socket.recv() => m,
+            };
+            match msg {
+                Some(Ok(Message::Close(_))) | None => return,
+                Some(Ok(_)) => continue,
+                // The stream cannot be read past this error (an oversized frame): give the
+                // client until the deadline to read our Close before the socket goes.
+                Some(Err(_)) => {
+                    tokio::select! {
+                        _ = self.shutdown.cancelled() => {}
+                        _ = tokio::time::sleep_until(deadline) => {}
+                    }
+                    return;
+                }
+            }
+        }
     }
 
     async fn run(mut self) {
@@ -175,7 +206,7 @@ impl Connection {
 async fn welcome(
     hub: &Hub,
     msg: ClientMessage,
-) -> Result<(Grant, Identity, Option<String>), ServerMessage> {
+) -> Result<(Grant, Identity, Option<String>), Box<ServerMessage>> {
     let unauthorized = || {
         error(
             None,
@@ -183,7 +214,7 @@ async fn welcome(
             "this link is not valid for this meeting: ask the host for a new link",
         )
     };
-    let check = |protocol: u32, meeting: &str, token: &str| -> Result<Grant, ServerMessage> {
+    let check = |protocol: u32, meeting: &str, token: &str| -> Result<Grant, Box<ServerMessage>> {
         if protocol != PROTOCOL_VERSION {
             return Err(error(
                     None,
@@ -343,7 +374,7 @@ impl Connection {
                     }
                     let msg = match reply {
                         Ok(seq) => ServerMessage::Ack { id, seq },
-                        Err((code, message)) => error(Some(id), code, message),
+                        Err((code, message)) => *error(Some(id), code, message),
                     };
                     self.send(text(&msg)).await
                 }
@@ -384,10 +415,9 @@ impl Connection {
         role: Role,
         seen: &mut u64,
     ) -> Result<(), End> {
-        let (bytes, seq) = {
-            let p = views.borrow_and_update();
-            (p.for_role(role).change.clone(), p.seq)
-        };
+        // Hold the state while writing it, so its fan-out time counts this socket.
+        let published = views.borrow_and_update().clone();
+        let seq = published.seq;
         if seq <= *seen {
             return Ok(());
         }
@@ -396,7 +426,10 @@ impl Connection {
             self.hub.metrics.skipped(seq - *seen - 1);
         }
         *seen = seq;
-        self.send(Message::Text(bytes)).await
+        let bytes = published.for_role(role).change.clone();
+        self.send(Message::Text(bytes)).await?;
+        published.fanout.written();
+        Ok(())
     }
 
     async fn handle(
@@ -478,7 +511,7 @@ fn request_id(raw: &str) -> Option<u64> {
 }
 
 /// Parses a client message, or says exactly what is wrong with it.
-fn parse(raw: &str) -> Result<ClientMessage, ServerMessage> {
+fn parse(raw: &str) -> Result<ClientMessage, Box<ServerMessage>> {
     let value: serde_json::Value = serde_json::from_str(raw).map_err(|e| {
         error(
             None,
