@@ -341,7 +341,11 @@ impl Agenda {
         let m = &self.meeting;
         let mp = |k: &'static str| vec![Step::Key("meeting"), Step::Key(k)];
         if m.title.trim().is_empty() {
-            push(mp("title"), "the meeting has no title".into(), Some("title = \"…\""));
+            push(
+                mp("title"),
+                "the meeting has no title".into(),
+                Some("title = \"…\""),
+            );
         }
         if let Some(id) = &m.id {
             if !valid_id(id) {
@@ -376,7 +380,11 @@ impl Agenda {
         }
         if let Some(l) = m.speech_limit {
             if l.0 <= 0 {
-                push(mp("speech_limit"), "speech limit must be more than zero".into(), None);
+                push(
+                    mp("speech_limit"),
+                    "speech limit must be more than zero".into(),
+                    None,
+                );
             }
         }
         let check_person = |out: &mut Vec<Problem>, path: Vec<Step>, p: &Person| {
@@ -396,10 +404,18 @@ impl Agenda {
                     path: at,
                     message: format!(
                         "{} speaks {} ({}), which is not one of the meeting's languages ({})",
-                        if p.name.is_empty() { "this person" } else { &p.name },
+                        if p.name.is_empty() {
+                            "this person"
+                        } else {
+                            &p.name
+                        },
                         p.language.english_name(),
                         p.language,
-                        m.languages.iter().map(|l| l.code()).collect::<Vec<_>>().join(", ")
+                        m.languages
+                            .iter()
+                            .map(|l| l.code())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                     hint: Some("add it to meeting.languages or correct the code".into()),
                 });
@@ -474,7 +490,10 @@ impl Agenda {
 
     /// The meeting's id: the explicit one or a slug of the title.
     pub fn meeting_id(&self) -> String {
-        self.meeting.id.clone().unwrap_or_else(|| slug(&self.meeting.title))
+        self.meeting
+            .id
+            .clone()
+            .unwrap_or_else(|| slug(&self.meeting.title))
     }
 
     /// The meeting's time zone (UTC if the agenda was not validated).
@@ -522,9 +541,15 @@ impl Agenda {
 
     /// Every person named in the agenda, host first, in document order (may repeat).
     pub fn people(&self) -> impl Iterator<Item = &Person> {
-        self.meeting.host.iter().chain(self.segments.iter().flat_map(|s| {
-            s.moderator.iter().chain(s.speakers.iter()).chain(s.reactions.iter())
-        }))
+        self.meeting
+            .host
+            .iter()
+            .chain(self.segments.iter().flat_map(|s| {
+                s.moderator
+                    .iter()
+                    .chain(s.speakers.iter())
+                    .chain(s.reactions.iter())
+            }))
     }
 
     /// A one-screen summary: the segments with planned times in the meeting's zone.
@@ -549,7 +574,12 @@ impl Agenda {
             self.meeting.start.replace('T', " "),
             zone,
             self.meeting.time_zone,
-            self.meeting.languages.iter().map(|l| l.code()).collect::<Vec<_>>().join(", ")
+            self.meeting
+                .languages
+                .iter()
+                .map(|l| l.code())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
         for (i, s) in self.segments.iter().enumerate() {
             let who = s
@@ -588,7 +618,10 @@ impl Agenda {
 }
 
 fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn first_line(s: &str) -> &str {
@@ -614,7 +647,12 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, col)
 }
 
@@ -663,4 +701,61 @@ fn locate(doc: &toml_edit::ImDocument<String>, path: &[Step]) -> Option<usize> {
         }
     }
     best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEED: &str = include_str!("../../agendas/gfmd-mayors-2021-01-22.toml");
+
+    #[test]
+    fn seed_agenda_parses_with_its_people_and_questions() {
+        let a = Agenda::from_toml(SEED).expect("seed agenda is valid");
+        assert_eq!(a.meeting_id(), "gfmd-mayors-2021-01-22");
+        assert_eq!(a.segments.len(), 7);
+        assert_eq!(a.planned_start_ms(), 1_611_327_600_000);
+        let starts = a.planned_starts_ms();
+        assert_eq!(starts[7] - starts[0], 2 * 3600 * 1000);
+        let rounds: Vec<_> = a.segments.iter().filter(|s| s.kind == SegmentKind::Round).collect();
+        assert_eq!(rounds.len(), 3);
+        assert!(rounds.iter().all(|r| r.question.is_some() && r.question_original.is_some()));
+        assert_eq!(a.person("cecile-riallant").map(|p| p.name.as_str()), Some("Cécile Riallant"));
+        assert_eq!(a.person("emilia-saiz").map(|p| p.language), Some(Lang::Es));
+        assert_eq!(a.speech_limit_ms(0), Some(240_000));
+        assert_eq!(a.speech_limit_ms(2), Some(300_000));
+    }
+
+    #[test]
+    fn json_round_trip_and_json_errors_carry_paths() {
+        let a = Agenda::from_toml(SEED).unwrap();
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(Agenda::from_json(&json).unwrap(), a);
+        let mut bad = a.clone();
+        bad.segments[3].duration = Secs(0);
+        bad.segments[4].id = "round-1".into();
+        let errs = Agenda::from_json(&serde_json::to_string(&bad).unwrap()).unwrap_err().0;
+        let paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["segment[3].duration", "segment[4].id"]);
+        assert!(errs.iter().all(|e| e.line.is_none() && e.hint.is_some()));
+        let syntax = Agenda::from_json("{\"meeting\": ").unwrap_err().0;
+        assert_eq!(syntax.len(), 1);
+        assert_eq!(syntax[0].line, Some(1));
+    }
+
+    #[test]
+    fn toml_syntax_errors_are_located() {
+        let errs = Agenda::from_toml("[meeting]\ntitle = \"x\nstart = 1\n").unwrap_err().0;
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].line, Some(2));
+        assert!(errs[0].message.starts_with("not valid TOML"));
+    }
+
+    #[test]
+    fn slugs_strip_accents_and_punctuation() {
+        assert_eq!(slug("Cécile Riallant"), "cecile-riallant");
+        assert_eq!(slug("Jeniffer Villarreal de Hoyos"), "jeniffer-villarreal-de-hoyos");
+        assert_eq!(slug("  Felipe Muñoz (IDB) "), "felipe-munoz-idb");
+        assert_eq!(slug("António Vitorino"), "antonio-vitorino");
+    }
 }
