@@ -164,7 +164,8 @@ pub enum HandOutcome {
 pub struct HandRecord {
     /// The hand as it was.
     pub hand: Hand,
-    /// Segment index in which it was raised.
+    /// Segment current when it left the queue (the report derives the one it was raised in
+    /// from `raised_at`).
     pub segment: Option<usize>,
     /// When it left the queue.
     pub left_at: UnixMs,
