@@ -95,8 +95,8 @@ pub struct Speech {
     /// The hand the floor was given from, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_hand: Option<HandId>,
-    /// The speech clock; counts down from the per-speech limit (or `Ready` with the
-    /// segment's remaining time when there is no limit, so it still shows something).
+    /// The speech clock; counts down from the per-speech limit, or, when there is no
+    /// limit, from what is left of the segment (so it still shows something).
     pub clock: Clock,
     /// The limit in force, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]

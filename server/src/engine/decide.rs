@@ -50,7 +50,7 @@ pub fn advance(state: &MeetingState, now: UnixMs) -> Vec<Event> {
     }
 }
 
-fn clock<'a>(state: &'a MeetingState, target: ClockTarget) -> Result<&'a Clock, Rejection> {
+fn clock(state: &MeetingState, target: ClockTarget) -> Result<&Clock, Rejection> {
     match target {
         ClockTarget::Segment => Ok(&state.segment_clock),
         ClockTarget::Speech => state.speech.as_ref().map(|s| &s.clock).ok_or_else(|| {

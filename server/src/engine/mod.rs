@@ -151,7 +151,11 @@ impl Engine {
             return None;
         }
         match self.state.segment_clock {
-            Clock::Running { ends_at } => Some(ends_at),
+            // A segment entered with no time left (revisited after it was used up) does
+            // not advance by itself: the host went back to it on purpose.
+            Clock::Running { ends_at } if Some(ends_at) > self.state.segment_entered_at => {
+                Some(ends_at)
+            }
             _ => None,
         }
     }

@@ -13,7 +13,7 @@ mod seed_meeting;
 
 use super::{Actor, Engine, Rejection};
 use podium_protocol::{Agenda, Command, Event, Lang, ParticipantId};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// The bundled agenda, as shipped.
 pub const SEED_TOML: &str = include_str!("../../../../agendas/gfmd-mayors-2021-01-22.toml");
@@ -34,9 +34,13 @@ pub const ROUND_3: usize = 4;
 pub const OPEN: usize = 5;
 pub const CLOSING: usize = 6;
 
-/// The seed agenda, parsed and validated.
+/// The seed agenda, parsed and validated (once: parsing TOML is slow in debug builds).
 pub fn seed() -> Arc<Agenda> {
-    Arc::new(Agenda::from_toml(SEED_TOML).expect("the bundled agenda is valid"))
+    static SEED: OnceLock<Arc<Agenda>> = OnceLock::new();
+    SEED.get_or_init(|| {
+        Arc::new(Agenda::from_toml(SEED_TOML).expect("the bundled agenda is valid"))
+    })
+    .clone()
 }
 
 /// A fresh engine on the seed agenda.

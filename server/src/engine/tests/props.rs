@@ -28,13 +28,10 @@ const NAMES: &[&str] = &[
     "Amina Diallo",
     "Lucas Ferreira",
     "Omar Haddad",
-    "Omar Haddad",
-    "",
-    "  ",
-    "bell\u{7}",
     "Ана Петрова",
 ];
-const DELEGATIONS: &[&str] = &["Government of Senegal", "City of Montevideo", "MGCY", ""];
+const BAD_NAMES: &[&str] = &["", "  ", "bell\u{7}"];
+const DELEGATIONS: &[&str] = &["Government of Senegal", "City of Montevideo", "MGCY"];
 const SEGMENTS: &[&str] = &[
     "intro",
     "welcome",
@@ -197,11 +194,11 @@ fn command() -> impl Strategy<Value = Command> {
 
 fn actor() -> impl Strategy<Value = Actor> {
     prop_oneof![
-        5 => Just(Actor::Host),
+        8 => Just(Actor::Host),
         3 => select(MODERATORS).prop_map(|m| Actor::Moderator(m.to_string())),
         1 => select(PEOPLE).prop_map(|p| Actor::Speaker(p.to_string())),
-        6 => (1u64..10).prop_map(Actor::Participant),
-        2 => (1u64..10).prop_map(Actor::Observer),
+        6 => (1u64..9).prop_map(Actor::Participant),
+        2 => (1u64..9).prop_map(Actor::Observer),
         1 => Just(Actor::Interpreter),
         1 => Just(Actor::Projector),
     ]
@@ -209,7 +206,12 @@ fn actor() -> impl Strategy<Value = Actor> {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        2 => (select(NAMES), select(DELEGATIONS), lang(), proptest::bool::weighted(0.25))
+        4 => (
+            prop_oneof![6 => select(NAMES), 1 => select(BAD_NAMES)],
+            prop_oneof![6 => select(DELEGATIONS), 1 => Just("")],
+            lang(),
+            proptest::bool::weighted(0.25),
+        )
             .prop_map(|(name, delegation, language, observer)| Op::Join {
                 name,
                 delegation,
@@ -217,6 +219,15 @@ fn op() -> impl Strategy<Value = Op> {
                 observer
             }),
         10 => (actor(), command()).prop_map(|(actor, command)| Op::Apply { actor, command }),
+        5 => (1u64..7, proptest::option::weighted(0.2, lang()), proptest::bool::weighted(0.25))
+            .prop_map(|(who, language, point_of_order)| Op::Apply {
+                actor: Actor::Participant(who),
+                command: Command::RaiseHand { language, point_of_order },
+            }),
+        4 => proptest::option::of(0u64..12).prop_map(|hand| Op::Apply {
+            actor: Actor::Host,
+            command: Command::GiveFloorToHand { hand },
+        }),
         1 => Just(Op::Timeout),
     ]
 }
@@ -384,7 +395,7 @@ fn play(
                 let events = engine.handle_timeout(now);
                 prop_assert_eq!(
                     events.is_empty(),
-                    !deadline.is_some_and(|d| d <= now),
+                    deadline.is_none_or(|d| d > now),
                     "a timeout fires exactly when its deadline has passed"
                 );
                 Ok(events)
@@ -460,5 +471,66 @@ proptest! {
         prop_assert_eq!(j1, j2);
         prop_assert_eq!(a.state(), b.state());
         prop_assert_eq!(a.seq(), b.seq());
+    }
+}
+
+/// Queue traffic only: hands up and down, called and removed, the queue closed and
+/// reopened; no manual moves and no priority.
+fn queue_op() -> impl Strategy<Value = Op> {
+    let host = |command: Command| Op::Apply {
+        actor: Actor::Host,
+        command,
+    };
+    prop_oneof![
+        2 => (select(NAMES), lang()).prop_map(|(name, language)| Op::Join {
+            name,
+            delegation: "D",
+            language,
+            observer: false,
+        }),
+        8 => (1u64..7, proptest::option::weighted(0.2, lang()), proptest::bool::weighted(0.3))
+            .prop_map(|(who, language, point_of_order)| Op::Apply {
+                actor: Actor::Participant(who),
+                command: Command::RaiseHand { language, point_of_order },
+            }),
+        2 => (1u64..7, any::<bool>()).prop_map(|(who, point_of_order)| Op::Apply {
+            actor: Actor::Participant(who),
+            command: Command::LowerHand { point_of_order },
+        }),
+        3 => proptest::option::of(1u64..20)
+            .prop_map(move |hand| host(Command::GiveFloorToHand { hand })),
+        1 => (1u64..20).prop_map(move |hand| host(Command::RemoveHand { hand })),
+        1 => Just(host(Command::EndSpeech)),
+        1 => Just(host(Command::CloseQueue)),
+        1 => Just(host(Command::ReopenQueue)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Without manual moves or the priority, the queue is always the points of order in
+    /// the order they were raised, then the ordinary hands in the order they were raised.
+    #[test]
+    fn points_of_order_first_then_first_come_first_served(
+        ops in proptest::collection::vec((step(), queue_op()), 0..60),
+    ) {
+        let mut journal = Vec::new();
+        let mut e = at_segment(OPEN, T0);
+        let mut now = T0;
+        for (dt, op) in ops {
+            let (next, t) = play(false, &[(dt, op)], e, now, &mut journal)?;
+            e = next;
+            now = t;
+            let q = &e.state().queue;
+            let poo = q.iter().take_while(|h| h.point_of_order).count();
+            prop_assert!(q[poo..].iter().all(|h| !h.point_of_order), "{q:?}");
+            for part in [&q[..poo], &q[poo..]] {
+                prop_assert!(
+                    part.windows(2).all(|w| (w[0].raised_at, w[0].id) < (w[1].raised_at, w[1].id)),
+                    "not in raising order: {q:?}"
+                );
+            }
+        }
     }
 }

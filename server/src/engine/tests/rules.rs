@@ -1662,6 +1662,9 @@ fn auto_advance_walks_through_the_whole_agenda() {
 // Rejections
 // ---------------------------------------------------------------------------------------
 
+/// Whether a rejection is the expected one.
+type IsExpected = fn(&Rejection) -> bool;
+
 #[test]
 fn rejected_commands_change_nothing() {
     let mut e = at_segment(OPEN, T0);
@@ -1670,7 +1673,7 @@ fn rejected_commands_change_nothing() {
     ok(&mut e, give("bettina-etter"), Actor::Host, T0 + 2 * S);
     let t = T0 + M;
     // Every kind of rejection, each checked by `rejected` to leave state and seq alone.
-    let cases: Vec<(Command, Actor, fn(&Rejection) -> bool)> = vec![
+    let cases: Vec<(Command, Actor, IsExpected)> = vec![
         (Command::NextSegment, Actor::Participant(p), |r| {
             matches!(r, Rejection::Forbidden(_))
         }),
@@ -1774,4 +1777,22 @@ fn restore_continues_from_a_snapshot() {
     assert_eq!(a, b);
     assert_eq!(r.state(), e.state());
     let _: &SpeechRecord = &r.state().history[0];
+}
+
+#[test]
+fn auto_advance_does_not_leave_a_used_up_segment_the_host_went_back_to() {
+    let mut e = started();
+    ok(&mut e, Command::SetAutoAdvance { on: true }, Actor::Host, T0);
+    // The intro runs its whole 5 minutes and auto-advance enters the welcome.
+    assert_eq!(e.handle_timeout(T0 + 5 * M).len(), 1);
+    assert_eq!(e.state().current, Some(WELCOME));
+    // The host goes back to the intro on purpose: it has no time left, and stays.
+    ok(&mut e, Command::PreviousSegment, Actor::Host, T0 + 6 * M);
+    assert_eq!(e.state().current, Some(0));
+    assert_eq!(e.next_deadline(), None);
+    assert!(e.handle_timeout(T0 + 7 * M).is_empty());
+    // Given more time (it is 1 min into overtime, so 2 min leave 1), it advances again
+    // when that runs out.
+    ok(&mut e, Command::AdjustClock { target: SEGMENT, seconds: 120 }, Actor::Host, T0 + 7 * M);
+    assert_eq!(e.next_deadline(), Some(T0 + 8 * M));
 }
