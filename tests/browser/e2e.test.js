@@ -66,9 +66,9 @@ function run(cmd, args) {
   });
 }
 
-async function startServer() {
-  dataDir = await mkdtemp(path.join(tmpdir(), 'podium-e2e-'));
-  server = spawn(BIN, ['serve', '--bind', '127.0.0.1:0', '--data', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function startServer(bind = ['--bind', '127.0.0.1:0']) {
+  if (!dataDir) dataDir = await mkdtemp(path.join(tmpdir(), 'podium-e2e-'));
+  server = spawn(BIN, ['serve', ...bind, '--data', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   server.stdout.on('data', (d) => { out += d; });
@@ -170,18 +170,21 @@ async function englishLeft(page) {
     const skip = (el) => !!el.closest('[translate="no"], [data-testid="lang-select"], script, style, noscript, [hidden]');
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-      if (n.parentElement && !skip(n.parentElement) && n.textContent.trim()) out.push(n.textContent.trim());
+      if (n.parentElement && !skip(n.parentElement) && n.textContent.trim()) {
+        const where = n.parentElement.closest('[data-testid]');
+        out.push([n.textContent.trim(), where ? where.dataset.testid : '']);
+      }
     }
     for (const el of document.querySelectorAll('[aria-label], [placeholder], [title]')) {
       if (skip(el)) continue;
-      for (const a of ['aria-label', 'placeholder', 'title']) if (el.getAttribute(a)) out.push(el.getAttribute(a));
+      for (const a of ['aria-label', 'placeholder', 'title']) if (el.getAttribute(a)) out.push([el.getAttribute(a), `@${a}`]);
     }
-    out.push(document.title.split(' — ')[0]);
+    out.push([document.title.split(' — ')[0], 'title']);
     return out;
   });
   const found = [];
-  for (const text of texts) {
-    for (const f of fragments) if (text.includes(f)) found.push(`"${f}" in "${text}"`);
+  for (const [text, where] of texts) {
+    for (const f of fragments) if (text.includes(f)) found.push(`"${f}" in "${text}" (${where})`);
   }
   return found;
 }
@@ -290,6 +293,7 @@ test('a live meeting across roles', async (t) => {
     await p2.getByTestId('lower-hand').waitFor();
     assert.equal(await p2.getByTestId('join-form').count(), 0);
     assert.deepEqual(await queueOf(p2), before);
+    assert.equal(await p2.getByTestId('hand-language').inputValue(), 'ar');
   });
 
   await t.test('interpreter signals reach the speaker and the host', async () => {
@@ -323,6 +327,38 @@ test('a live meeting across roles', async (t) => {
     assert.ok(ta - tb > 5000, 'the skewed page is not skewed');
   });
 
+  await t.test('host keyboard shortcuts: Space pauses and resumes the segment clock', async () => {
+    const clock = host.getByTestId('segment-clock');
+    await host.locator('body').click({ position: { x: 5, y: 300 } });
+    await host.keyboard.press('Space');
+    await eventually(async () => (await clock.getAttribute('class')).includes('state-paused'), { what: 'the segment clock to pause' });
+    await host.keyboard.press('Space');
+    await eventually(async () => (await clock.getAttribute('class')).includes('state-running'), { what: 'the segment clock to resume' });
+    // Typing in a field is not a shortcut.
+    await host.getByTestId('message-input').fill('Please wrap up');
+    await host.getByTestId('message-input').press('Space');
+    assert.ok((await clock.getAttribute('class')).includes('state-running'));
+    await host.getByTestId('message-send').click();
+    await speaker.getByTestId('host-message').waitFor();
+    assert.match(await speaker.getByTestId('host-message').textContent(), /Please wrap up/);
+  });
+
+  await t.test('the speech clock turns amber with "1 min left", then red counting up with "Overtime"', async () => {
+    const clock = speaker.getByTestId('main-clock');
+    for (let i = 0; i < 4; i++) {
+      await host.getByTestId('speech-minus').click();
+      await host.waitForTimeout(150);
+    }
+    await eventually(async () => (await clock.getAttribute('class')).includes('level-warn'), { what: 'amber' });
+    assert.equal(await speaker.getByTestId('main-clock-note').textContent(), en['clock.one_minute']);
+    await speaker.screenshot({ path: path.join(SHOTS, 'speaker-warning-en.png') });
+    await host.getByTestId('speech-minus').click();
+    await eventually(async () => (await clock.getAttribute('class')).includes('level-over'), { what: 'red' });
+    assert.match(await speaker.getByTestId('main-clock-text').textContent(), /^\+\d+:\d\d$/);
+    assert.equal(await speaker.getByTestId('main-clock-note').textContent(), en['clock.overtime']);
+    await speaker.screenshot({ path: path.join(SHOTS, 'speaker-overtime-en.png') });
+  });
+
   await t.test('Arabic host console and participant view are right to left with no English left', async () => {
     await setLang(host, 'ar');
     for (const [page, label] of [[host, 'host'], [p2, 'participant']]) {
@@ -350,6 +386,32 @@ test('a live meeting across roles', async (t) => {
         await axeCheck(page, `${name} (${lang})`);
       }
     }
+  });
+
+  await t.test('observers get hand buttons only when the host allows it', async () => {
+    const obs = await newPage('observer-hands');
+    await open(obs, link('observer'));
+    await join(obs, { name: 'Ana Silva', delegation: 'Youth mechanism', language: 'es' });
+    await obs.getByTestId('observer-note').waitFor();
+    assert.equal(await obs.getByTestId('raise-hand').count(), 0);
+    await host.getByTestId('toggle-observers').check();
+    await obs.getByTestId('raise-hand').waitFor();
+    await host.getByTestId('toggle-observers').uncheck();
+    await obs.getByTestId('observer-note').waitFor();
+  });
+
+  await t.test('after kill -9 and a restart the pages reconnect by themselves, hands still up', async () => {
+    const before = await queueOf(host);
+    const port = new URL(baseUrl).port;
+    server.kill('SIGKILL');
+    await new Promise((r) => server.once('exit', r));
+    await eventually(async () => (await p2.getByTestId('connection-status').getAttribute('data-status')) === 'reconnecting', { what: 'the page to notice' });
+    await startServer(['--bind', `127.0.0.1:${port}`]);
+    for (const page of [host, p2, speaker]) {
+      await eventually(async () => (await page.getByTestId('connection-status').getAttribute('data-status')) === 'open', { timeout: 20000, what: 'reconnection' });
+    }
+    await eventually(async () => (await queueOf(p2)).join() === before.join(), { what: 'the same queue after the restart' });
+    await p2.getByTestId('lower-hand').waitFor();
   });
 
   await t.test('no page threw', async () => {

@@ -1,0 +1,409 @@
+// The one module that speaks Podium's websocket protocol (see PROTOCOL.md).
+//
+// It connects to ws(s)://<host>/ws, authenticates (hello with the link's token, or with
+// the participant token kept in localStorage, or join), keeps the latest agenda and
+// state, sends commands with request ids (Promises settled by ack / error), reconnects
+// with exponential backoff and jitter, and keeps an NTP-style estimate of the offset
+// between this browser's clock and the server's so that serverNow() is the server time.
+// Views never touch the socket: they read `conn.model` and listen for events.
+
+export const PROTOCOL_VERSION = 1;
+
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 10000;
+const SYNC_BURST = 8;
+const SYNC_BURST_GAP_MS = 250;
+const SYNC_PERIOD_MS = 30000;
+const SYNC_KEEP = 16;
+const SYNC_BEST = 3;
+
+/** Error codes after which reconnecting with the same token cannot help. */
+const FATAL = new Set(['unauthorized', 'no_such_meeting', 'unsupported_version']);
+
+/** The localStorage key of a participant's own token for a meeting. */
+export function participantKey(meeting) {
+  return `podium:${meeting}:participant`;
+}
+
+function storageGet(key) {
+  try { return localStorage.getItem(key); } catch { return null; }
+}
+function storageSet(key, value) {
+  try {
+    if (value === null) localStorage.removeItem(key);
+    else localStorage.setItem(key, value);
+  } catch { /* private mode: resume will not work, the rest does */ }
+}
+
+/** A command failure: `code` is the server's error code (or "offline"). */
+export class CommandError extends Error {
+  constructor(code, message) {
+    super(message || code);
+    this.code = code;
+  }
+}
+
+/**
+ * Clock offset estimator: keeps the last samples and takes the median offset of the
+ * lowest-RTT ones (those least disturbed by queueing).
+ */
+export class ClockSync {
+  constructor() {
+    this.samples = [];
+    this.offset = 0;
+    this.rtt = null;
+  }
+  /** Rough first guess from a server_time seen at local time `local`. */
+  seed(serverTime, local) {
+    if (this.samples.length === 0) this.offset = serverTime - local;
+  }
+  /** A ping sent at local t0 answered at local t1 with the server's time. */
+  add(t0, t1, serverTime) {
+    const rtt = t1 - t0;
+    if (!(rtt >= 0)) return;
+    this.samples.push({ rtt, offset: serverTime - (t0 + t1) / 2 });
+    if (this.samples.length > SYNC_KEEP) this.samples.shift();
+    const best = [...this.samples].sort((a, b) => a.rtt - b.rtt).slice(0, SYNC_BEST);
+    const offs = best.map((s) => s.offset).sort((a, b) => a - b);
+    this.offset = offs[Math.floor(offs.length / 2)];
+    this.rtt = best[0].rtt;
+  }
+}
+
+/**
+ * One connection to one meeting with one role.
+ *
+ * Events (listen with `on(name, fn)`):
+ *  - "status"  {status, retryIn?, code?}: connecting | open | reconnecting | denied | need_join
+ *  - "welcome" the `you` identity
+ *  - "state"   after a snapshot or change (read `conn.model`)
+ *  - "events"  the events of a change
+ *  - "error"   an error that answers no command
+ */
+export class Connection {
+  constructor({ meeting, role, token, url }) {
+    this.meeting = meeting;
+    this.role = role;
+    this.linkToken = token || '';
+    this.url = url || Connection.defaultUrl();
+    this.listeners = new Map();
+    this.ws = null;
+    this.nextId = 1;
+    this.pending = new Map(); // command id -> {resolve, reject}
+    this.pings = new Map(); // ping id -> t0
+    this.attempt = 0;
+    this.timer = null;
+    this.syncTimers = [];
+    this.sync = new ClockSync();
+    this.status = 'connecting';
+    this.joinRequest = null; // {name, delegation, language, resolve, reject}
+    this.stopped = false;
+    /** What views render. */
+    this.model = {
+      you: null,
+      agenda: null,
+      planned: [],
+      state: null,
+      seq: 0,
+    };
+    this._onVisible = () => {
+      if (document.visibilityState === 'visible') {
+        this.burst(3);
+        if (!this.ws && !this.stopped && this.status === 'reconnecting') this.connectNow();
+      }
+    };
+    if (typeof document !== 'undefined') document.addEventListener('visibilitychange', this._onVisible);
+  }
+
+  static defaultUrl() {
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    return `${scheme}//${location.host}/ws`;
+  }
+
+  /** Participants and observers authenticate with their own token once they joined. */
+  get isJoinRole() {
+    return this.role === 'participant' || this.role === 'observer';
+  }
+
+  get participantToken() {
+    return storageGet(participantKey(this.meeting));
+  }
+
+  on(name, fn) {
+    if (!this.listeners.has(name)) this.listeners.set(name, new Set());
+    this.listeners.get(name).add(fn);
+    return () => this.listeners.get(name).delete(fn);
+  }
+
+  emit(name, data) {
+    for (const fn of this.listeners.get(name) || []) {
+      try { fn(data); } catch (e) { console.error(e); }
+    }
+  }
+
+  setStatus(status, extra = {}) {
+    this.status = status;
+    this.emit('status', { status, ...extra });
+  }
+
+  /** The server's clock now, in Unix ms. */
+  serverNow() {
+    return Date.now() + this.sync.offset;
+  }
+
+  start() {
+    this.stopped = false;
+    this.connectNow();
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.clearSync();
+    if (this.ws) this.ws.close(1000);
+    this.ws = null;
+  }
+
+  connectNow() {
+    clearTimeout(this.timer);
+    if (this.stopped) return;
+    if (this.isJoinRole && !this.joinRequest && !this.participantToken) {
+      // Not joined yet: the view shows the join form; nothing to connect for.
+      this.setStatus('need_join');
+      return;
+    }
+    this.setStatus(this.attempt === 0 ? 'connecting' : 'reconnecting');
+    let ws;
+    try {
+      ws = new WebSocket(this.url);
+    } catch (e) {
+      this.scheduleReconnect();
+      return;
+    }
+    this.ws = ws;
+    this.authenticated = false;
+    ws.onopen = () => this.authenticate();
+    ws.onmessage = (ev) => {
+      if (this.ws !== ws) return;
+      let msg;
+      try { msg = JSON.parse(ev.data); } catch { return; }
+      this.handle(msg);
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.authenticated = false;
+      this.clearSync();
+      for (const [, p] of this.pending) p.reject(new CommandError('offline', 'not connected'));
+      this.pending.clear();
+      this.pings.clear();
+      if (this.status === 'denied' || this.status === 'need_join' || this.stopped) return;
+      this.scheduleReconnect();
+    };
+    ws.onerror = () => { /* onclose follows */ };
+  }
+
+  scheduleReconnect() {
+    if (this.stopped) return;
+    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt);
+    const delay = Math.round(base / 2 + Math.random() * (base / 2));
+    this.attempt += 1;
+    this.setStatus('reconnecting', { retryIn: delay });
+    this.timer = setTimeout(() => this.connectNow(), delay);
+  }
+
+  send(msg) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  authenticate() {
+    const base = { protocol: PROTOCOL_VERSION, meeting: this.meeting };
+    if (this.joinRequest) {
+      const { name, delegation, language } = this.joinRequest;
+      this.authMode = 'join';
+      this.send({ type: 'join', ...base, token: this.linkToken, name, delegation, language });
+      return;
+    }
+    const own = this.isJoinRole ? this.participantToken : null;
+    if (own) {
+      this.authMode = 'resume';
+      this.send({ type: 'hello', ...base, token: own });
+      return;
+    }
+    if (this.isJoinRole) {
+      // The token was forgotten meanwhile: back to the join form.
+      this.authMode = 'none';
+      this.setStatus('need_join');
+      const old = this.ws;
+      this.ws = null;
+      old.close(1000);
+      return;
+    }
+    this.authMode = 'link';
+    this.send({ type: 'hello', ...base, token: this.linkToken });
+  }
+
+  /** Join as a participant or observer; resolves with `you` once welcomed. */
+  join({ name, delegation, language }) {
+    return new Promise((resolve, reject) => {
+      if (this.joinRequest) this.joinRequest.reject(new CommandError('superseded'));
+      this.joinRequest = { name, delegation, language, resolve, reject };
+      this.attempt = 0;
+      if (this.ws) {
+        const old = this.ws;
+        this.ws = null;
+        old.close(1000);
+      }
+      this.connectNow();
+    });
+  }
+
+  /** Forget a participant token (e.g. to join again under another name). */
+  forget() {
+    storageSet(participantKey(this.meeting), null);
+  }
+
+  handle(msg) {
+    switch (msg.type) {
+      case 'welcome': {
+        this.authenticated = true;
+        this.attempt = 0;
+        this.sync.seed(msg.server_time, Date.now());
+        this.model.you = msg.you;
+        if (msg.participant_token) storageSet(participantKey(this.meeting), msg.participant_token);
+        if (this.joinRequest) {
+          this.joinRequest.resolve(msg.you);
+          this.joinRequest = null;
+        }
+        this.setStatus('open');
+        this.emit('welcome', msg.you);
+        this.startSync();
+        break;
+      }
+      case 'snapshot': {
+        this.sync.seed(msg.server_time, Date.now());
+        this.model.agenda = msg.agenda;
+        this.model.planned = msg.planned || [];
+        this.model.state = msg.state;
+        this.model.seq = msg.seq;
+        this.emit('state', { snapshot: true, events: [] });
+        break;
+      }
+      case 'change': {
+        if (typeof msg.seq === 'number' && msg.seq < this.model.seq) break;
+        this.model.state = msg.state;
+        this.model.seq = msg.seq;
+        this.emit('events', msg.events || []);
+        this.emit('state', { snapshot: false, events: msg.events || [] });
+        break;
+      }
+      case 'ack': {
+        const p = this.pending.get(msg.id);
+        if (p) {
+          this.pending.delete(msg.id);
+          p.resolve(msg);
+        }
+        break;
+      }
+      case 'error': {
+        if (msg.id !== undefined && msg.id !== null && this.pending.has(msg.id)) {
+          const p = this.pending.get(msg.id);
+          this.pending.delete(msg.id);
+          p.reject(new CommandError(msg.code, msg.message));
+          break;
+        }
+        this.handleAuthError(msg);
+        break;
+      }
+      case 'pong': {
+        const t0 = this.pings.get(msg.id);
+        if (t0 === undefined) break;
+        this.pings.delete(msg.id);
+        this.sync.add(msg.client_time ?? t0, Date.now(), msg.server_time);
+        this.emit('sync', this.sync);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  handleAuthError(msg) {
+    if (!this.authenticated && FATAL.has(msg.code)) {
+      if (this.authMode === 'resume' && msg.code === 'unauthorized') {
+        // The stored token is no longer valid: join again.
+        this.forget();
+        this.setStatus('need_join');
+      } else if (this.authMode === 'join') {
+        const jr = this.joinRequest;
+        this.joinRequest = null;
+        this.setStatus('denied', { code: msg.code, message: msg.message });
+        if (jr) jr.reject(new CommandError(msg.code, msg.message));
+      } else {
+        this.setStatus('denied', { code: msg.code, message: msg.message });
+      }
+      if (this.ws) {
+        const old = this.ws;
+        this.ws = null;
+        old.close(1000);
+      }
+      return;
+    }
+    if (!this.authenticated && this.authMode === 'join' && this.joinRequest) {
+      const jr = this.joinRequest;
+      this.joinRequest = null;
+      jr.reject(new CommandError(msg.code, msg.message));
+      this.setStatus('need_join', { code: msg.code });
+      if (this.ws) {
+        const old = this.ws;
+        this.ws = null;
+        old.close(1000);
+      }
+      return;
+    }
+    this.emit('error', msg);
+  }
+
+  /** Sends a command; resolves on `ack`, rejects with a CommandError on `error`. */
+  command(command) {
+    return new Promise((resolve, reject) => {
+      if (!this.authenticated) {
+        reject(new CommandError('offline', 'not connected'));
+        return;
+      }
+      const id = this.nextId++;
+      this.pending.set(id, { resolve, reject });
+      if (!this.send({ type: 'command', id, command })) {
+        this.pending.delete(id);
+        reject(new CommandError('offline', 'not connected'));
+      }
+    });
+  }
+
+  ping() {
+    const id = this.nextId++;
+    const t0 = Date.now();
+    this.pings.set(id, t0);
+    if (this.pings.size > 64) this.pings.delete(this.pings.keys().next().value);
+    this.send({ type: 'ping', id, client_time: t0 });
+  }
+
+  burst(n) {
+    for (let i = 0; i < n; i++) {
+      this.syncTimers.push(setTimeout(() => this.ping(), i * SYNC_BURST_GAP_MS));
+    }
+  }
+
+  startSync() {
+    this.clearSync();
+    this.burst(SYNC_BURST);
+    this.syncTimers.push(setInterval(() => this.ping(), SYNC_PERIOD_MS));
+  }
+
+  clearSync() {
+    for (const t of this.syncTimers) { clearTimeout(t); clearInterval(t); }
+    this.syncTimers = [];
+  }
+}
