@@ -132,8 +132,8 @@ export function agendaHtml(model, { detailed = false } = {}) {
     const people = [seg.moderator ? seg.moderator.name : null, ...(seg.speakers || []).map((p) => p.name)].filter(Boolean);
     return html`<li class="agenda-item${isCurrent ? ' current' : ''}${done ? ' done' : ''}" data-testid="agenda-item" data-segment="${seg.id}"${isCurrent ? html` aria-current="step"` : ''}>
       <div class="agenda-times">
-        <span class="planned" data-testid="planned-time"><span class="visually-hidden">${t('agenda.planned')} </span>${fmtTime(start, mz)}–${fmtTime(end, mz)} <span class="zone">${zoneName(mz, start)}</span></span>
-        ${sameZone ? '' : html`<span class="viewer-time" data-testid="viewer-time">${t('agenda.your_time', { time: `${fmtTime(start, vz)}–${fmtTime(end, vz)}` })}</span>`}
+        <span class="planned" data-testid="planned-time"><span class="visually-hidden">${t('agenda.planned')} </span>\u2066${fmtTime(start, mz)}–${fmtTime(end, mz)}\u2069 <span class="zone">${zoneName(mz, start)}</span></span>
+        ${sameZone ? '' : html`<span class="viewer-time" data-testid="viewer-time">${t('agenda.your_time', { time: `\u2066${fmtTime(start, vz)}–${fmtTime(end, vz)}\u2069` })}</span>`}
       </div>
       <div class="agenda-main">
         <span class="kind">${kindLabel(seg.kind)}</span>
