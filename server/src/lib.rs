@@ -175,6 +175,13 @@ pub async fn run(listener: TcpListener, podium: Podium) -> std::io::Result<()> {
         shutdown: podium.shutdown.clone(),
     };
     let shutdown = podium.shutdown.clone();
+    // Small messages go out at once: without TCP_NODELAY, an `ack` written right after a
+    // `change` waits for the client's delayed ACK (~40 ms on Linux) under Nagle's rule.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, http::router(state))
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await?;

@@ -94,9 +94,9 @@ impl Client {
                 ws,
                 you,
                 participant_token,
-                state,
+                state: *state,
                 seq,
-                agenda,
+                agenda: *agenda,
                 next_id: 1,
                 skew_ms: 0.0,
             }),
@@ -266,12 +266,10 @@ pub async fn connect_small_buffer(addr: SocketAddr, recv_buffer: u32) -> Result<
     };
     socket.set_recv_buffer_size(recv_buffer)?;
     let stream = socket.connect(addr).await.context("tcp connect")?;
-    let (ws, _) = tokio_tungstenite::client_async(
-        format!("ws://{addr}/ws"),
-        MaybeTlsStream::Plain(stream),
-    )
-    .await
-    .context("websocket handshake")?;
+    let (ws, _) =
+        tokio_tungstenite::client_async(format!("ws://{addr}/ws"), MaybeTlsStream::Plain(stream))
+            .await
+            .context("websocket handshake")?;
     Ok(ws)
 }
 

@@ -191,3 +191,18 @@ impl Drop for ChildServer {
         let _ = self.child.wait();
     }
 }
+
+impl TestServer {
+    /// The value of one line of `/metrics` (e.g. `podium_slow_clients_dropped_total` or
+    /// `podium_connections{role="host"}`), read from the hub's counters.
+    pub fn metric(&self, name: &str) -> Option<i64> {
+        metric_value(&self.hub.metrics.render(), name)
+    }
+}
+
+/// The value of a metric line in a Prometheus text exposition.
+pub fn metric_value(text: &str, name: &str) -> Option<i64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
