@@ -20,7 +20,7 @@ use tokio::sync::oneshot;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The file exists but is not a usable Podium database.
-    #[error("{path}: {problem}. Podium will not overwrite it: move it away or restore a backup, then start again")]
+    #[error("{path}: {problem}. Podium will not overwrite it: move it away (with its -wal and -shm files, if any) or restore a backup, then start again")]
     Corrupt {
         /// The database file.
         path: PathBuf,

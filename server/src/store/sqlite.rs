@@ -6,6 +6,7 @@
 
 use super::{Batch, MeetingStatus, Recovered, Store, StoreError, StoredMeeting, TokenRow};
 use podium_protocol::{Agenda, Role};
+use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
 
@@ -53,10 +54,33 @@ impl SqliteStore {
     pub fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
         let path = dir.join(FILE_NAME);
         let existed = path.exists();
-        let corrupt = |e: &dyn std::fmt::Display| StoreError::Corrupt {
-            path: path.clone(),
-            problem: e.to_string(),
-        };
+        // The WAL and its index beside the file, and whether they were there before us:
+        // a refused file must be left exactly as it was, side files included.
+        let side = |suffix: &str| PathBuf::from(format!("{}{suffix}", path.display()));
+        let sides: Vec<(PathBuf, bool)> = ["-wal", "-shm"]
+            .iter()
+            .map(|s| {
+                let p = side(s);
+                let there = p.exists();
+                (p, there)
+            })
+            .collect();
+        if !existed {
+            // A WAL without its database: the database was moved or deleted and its WAL
+            // left behind. Creating a new database here would overwrite that WAL, which
+            // may hold the only copy of committed changes.
+            let wal = &sides[0].0;
+            if std::fs::metadata(wal).is_ok_and(|m| m.len() > 0) {
+                return Err(StoreError::Corrupt {
+                    path: wal.clone(),
+                    problem: format!(
+                        "a write-ahead log without its database ({} is missing); it holds \
+                         changes of a database that was moved or deleted",
+                        path.display()
+                    ),
+                });
+            }
+        }
         let conn = Connection::open_with_flags(
             &path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -68,33 +92,33 @@ impl SqliteStore {
             source,
         })?;
         if existed {
-            // Read before any write: a damaged file must stay exactly as it was.
-            let check: String = conn
-                .query_row("PRAGMA quick_check", [], |r| r.get(0))
-                .map_err(|e| corrupt(&e))?;
-            if check != "ok" {
-                return Err(corrupt(&format!("integrity check failed: {check}")));
+            // Read before any write: a damaged file must stay exactly as it was. Closing
+            // the last connection of a WAL database normally checkpoints the WAL into the
+            // main file and deletes it; on a file we refuse, that would write into the
+            // damaged file and throw away the committed transactions the WAL holds.
+            conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+                .map_err(|source| StoreError::Open {
+                    path: path.clone(),
+                    source,
+                })?;
+            if let Err(problem) = check(&conn) {
+                drop(conn);
+                // Remove what opening created (an empty WAL, the WAL index); keep what
+                // was there.
+                for (p, there) in &sides {
+                    if !there {
+                        let _ = std::fs::remove_file(p);
+                    }
+                }
+                return Err(StoreError::Corrupt { path, problem });
             }
-            let has_meetings: bool = conn
-                .query_row(
-                    "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='meetings'",
-                    [],
-                    |r| r.get::<_, i64>(0),
-                )
-                .map(|n| n > 0)
-                .map_err(|e| corrupt(&e))?;
-            let empty: bool = conn
-                .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-                    r.get::<_, i64>(0)
-                })
-                .map(|n| n == 0)
-                .map_err(|e| corrupt(&e))?;
-            if !has_meetings && !empty {
-                return Err(corrupt(&"this SQLite file is not a Podium database"));
-            }
+            conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)?;
         }
         conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| corrupt(&e))?;
+            .map_err(|e| StoreError::Corrupt {
+                path: path.clone(),
+                problem: e.to_string(),
+            })?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
@@ -105,6 +129,29 @@ impl SqliteStore {
     pub fn path(dir: &Path) -> PathBuf {
         dir.join(FILE_NAME)
     }
+}
+
+/// Whether an existing file is a healthy Podium database (or an empty SQLite file), by
+/// reading only. Returns what is wrong.
+fn check(conn: &Connection) -> Result<(), String> {
+    let check: String = conn
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    if check != "ok" {
+        return Err(format!("integrity check failed: {check}"));
+    }
+    let (tables, podium): (i64, i64) = conn
+        .query_row(
+            "SELECT count(*), count(*) FILTER (WHERE type = 'table' AND name = 'meetings')
+             FROM sqlite_master",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(|e| e.to_string())?;
+    if podium == 0 && tables > 0 {
+        return Err("this SQLite file is not a Podium database".into());
+    }
+    Ok(())
 }
 
 fn role_of(s: &str) -> Result<Role, StoreError> {
