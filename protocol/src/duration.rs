@@ -48,12 +48,16 @@ impl Secs {
             if number.is_empty() {
                 return Err(format!("{text:?} has a unit without a number"));
             }
-            let n: i64 = number.parse().map_err(|_| format!("{text:?} is too large"))?;
+            let n: i64 = number
+                .parse()
+                .map_err(|_| format!("{text:?} is too large"))?;
             total = total.saturating_add(n.saturating_mul(unit));
             number.clear();
         }
         if !number.is_empty() {
-            return Err(format!("{text:?} ends with a number without a unit (h, m or s)"));
+            return Err(format!(
+                "{text:?} ends with a number without a unit (h, m or s)"
+            ));
         }
         Ok(Secs(if negative { -total } else { total }))
     }
@@ -97,7 +101,9 @@ impl<'de> Deserialize<'de> for Secs {
                 Ok(Secs(v))
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Secs, E> {
-                i64::try_from(v).map(Secs).map_err(|_| E::custom("duration too large"))
+                i64::try_from(v)
+                    .map(Secs)
+                    .map_err(|_| E::custom("duration too large"))
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Secs, E> {
                 Secs::parse(v).map_err(E::custom)

@@ -182,6 +182,71 @@ impl Metrics {
             let _ = writeln!(out, "# TYPE {name} {kind}");
             let _ = writeln!(out, "{name} {value}");
         }
+        FANOUT.render(
+            &mut out,
+            "podium_fanout_seconds",
+            "Fan-out of one published state: encoded (before its journal commit) to the last socket written.",
+        );
+        FANOUT_SPREAD.render(
+            &mut out,
+            "podium_fanout_spread_seconds",
+            "Fan-out of one published state: first socket written to the last socket written.",
+        );
         out
     }
 }
+
+/// Upper bounds of the fan-out histograms' buckets, seconds.
+const BUCKETS: [f64; 16] = [
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.2, 0.35, 0.5, 1.0,
+    2.0,
+];
+
+/// A lock-free histogram of durations with fixed buckets (plus `+Inf`).
+pub struct Histogram {
+    buckets: [AtomicU64; 17],
+    sum_ns: AtomicU64,
+}
+
+impl Histogram {
+    const fn new() -> Histogram {
+        Histogram {
+            buckets: [const { AtomicU64::new(0) }; 17],
+            sum_ns: AtomicU64::new(0),
+        }
+    }
+
+    /// Records one duration.
+    pub fn observe(&self, d: std::time::Duration) {
+        let secs = d.as_secs_f64();
+        let i = BUCKETS.iter().position(|b| secs <= *b).unwrap_or(BUCKETS.len());
+        self.buckets[i].fetch_add(1, Relaxed);
+        self.sum_ns.fetch_add(d.as_nanos() as u64, Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} histogram");
+        let mut cumulative = 0;
+        for (i, b) in self.buckets.iter().enumerate() {
+            cumulative += b.load(Relaxed);
+            match BUCKETS.get(i) {
+                Some(le) => {
+                    let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
+                }
+                None => {
+                    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {cumulative}");
+                }
+            }
+        }
+        let sum = self.sum_ns.load(Relaxed) as f64 / 1e9;
+        let _ = writeln!(out, "{name}_sum {sum}");
+        let _ = writeln!(out, "{name}_count {cumulative}");
+    }
+}
+
+/// Fan-out times of published states, process-wide (recorded when a state is superseded
+/// and every connection that wrote it is done; see `hub::views::Fanout`).
+pub static FANOUT: Histogram = Histogram::new();
+/// First socket written → last socket written, process-wide.
+pub static FANOUT_SPREAD: Histogram = Histogram::new();

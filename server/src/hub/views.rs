@@ -90,6 +90,48 @@ pub struct Published {
     pub public: Projection,
     /// `{"type":"snapshot"` prefix pieces that do not change: the agenda JSON and plan.
     pub statics: Arc<Statics>,
+    /// When it was encoded and when connections wrote it, for the fan-out histograms.
+    pub fanout: Fanout,
+}
+
+/// Fan-out timing of one published state. Each connection that writes the state marks
+/// it ([`Fanout::written`]); when the state is superseded and dropped (the watch holds
+/// it, and a connection holds it while writing it), the times go to the
+/// `podium_fanout_*` histograms of `/metrics`.
+pub struct Fanout {
+    encoded: std::time::Instant,
+    /// Nanoseconds after `encoded`; `u64::MAX` / 0 until a connection writes.
+    first: std::sync::atomic::AtomicU64,
+    last: std::sync::atomic::AtomicU64,
+}
+
+impl Fanout {
+    fn new() -> Fanout {
+        Fanout {
+            encoded: std::time::Instant::now(),
+            first: std::sync::atomic::AtomicU64::new(u64::MAX),
+            last: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// A connection has written this state to its socket.
+    pub fn written(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let t = self.encoded.elapsed().as_nanos() as u64;
+        self.first.fetch_min(t, Relaxed);
+        self.last.fetch_max(t, Relaxed);
+    }
+}
+
+impl Drop for Fanout {
+    fn drop(&mut self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (first, last) = (self.first.load(Relaxed), self.last.load(Relaxed));
+        if first != u64::MAX {
+            crate::metrics::FANOUT.observe(std::time::Duration::from_nanos(last));
+            crate::metrics::FANOUT_SPREAD.observe(std::time::Duration::from_nanos(last - first));
+        }
+    }
 }
 
 /// The parts of a snapshot that never change for a meeting.
@@ -140,6 +182,7 @@ impl Published {
             staff: change(seq, now, events_json, staff),
             public: change(seq, now, events_json, public_json(state)),
             statics,
+            fanout: Fanout::new(),
         }
     }
 
