@@ -20,8 +20,6 @@ pub struct Metrics {
     messages_sent: AtomicU64,
     /// Bytes of those messages.
     bytes_sent: AtomicU64,
-    /// Changes a slow connection skipped (it got a later state instead).
-    states_skipped: AtomicU64,
     /// Connections dropped because they stopped reading.
     slow_dropped: AtomicU64,
     /// Messages refused by the rate limit.
@@ -64,10 +62,6 @@ impl Metrics {
         self.messages_sent.fetch_add(1, Relaxed);
         self.bytes_sent.fetch_add(bytes as u64, Relaxed);
     }
-    /// A connection skipped `n` intermediate states.
-    pub fn skipped(&self, n: u64) {
-        self.states_skipped.fetch_add(n, Relaxed);
-    }
     /// A connection was dropped for not reading.
     pub fn slow_dropped(&self) {
         self.slow_dropped.fetch_add(1, Relaxed);
@@ -109,7 +103,7 @@ impl Metrics {
                 self.connections[role_index(role)].load(Relaxed)
             );
         }
-        let counters: [(&str, &str, &str, u64); 11] = [
+        let counters: [(&str, &str, &str, u64); 10] = [
             (
                 "podium_meetings",
                 "gauge",
@@ -139,12 +133,6 @@ impl Metrics {
                 "counter",
                 "Bytes sent to clients.",
                 self.bytes_sent.load(Relaxed),
-            ),
-            (
-                "podium_states_skipped_total",
-                "counter",
-                "States slow clients skipped.",
-                self.states_skipped.load(Relaxed),
             ),
             (
                 "podium_slow_clients_dropped_total",

@@ -133,7 +133,6 @@ async fn healthz_and_metrics() -> anyhow::Result<()> {
         "podium_commands_rejected_total",
         "podium_messages_sent_total",
         "podium_bytes_sent_total",
-        "podium_states_skipped_total",
         "podium_slow_clients_dropped_total",
         "podium_rate_limited_total",
         "podium_abuse_closed_total",

@@ -134,7 +134,7 @@ pub fn spawn(
 ) -> MeetingHandle {
     let statics = Arc::new(Statics::new(&id, engine.agenda()));
     let agenda = engine.agenda().clone();
-    let first = Published::encode(statics.clone(), engine.seq(), now_ms(), "", engine.state());
+    let first = Published::encode(None, statics.clone(), engine.seq(), now_ms(), "", engine.state());
     let (pub_tx, published) = watch::channel(Arc::new(first));
     let (tx, rx) = mpsc::channel(INBOX);
     let task = MeetingTask {
@@ -306,6 +306,7 @@ impl MeetingTask {
         let events_json = encoded.join(",");
         let now = now_ms();
         let published = Published::encode(
+            Some(&self.pub_tx.borrow()),
             self.statics.clone(),
             seq,
             now,
@@ -313,7 +314,7 @@ impl MeetingTask {
             self.engine.state(),
         );
         let snapshot = ((first_seq - 1) / SNAPSHOT_EVERY != seq / SNAPSHOT_EVERY)
-            .then(|| (seq, published.staff.state.clone()));
+            .then(|| (seq, published.staff.state().to_string()));
         let batch = Batch {
             meeting: self.id.clone(),
             first_seq,

@@ -72,22 +72,33 @@ fn public_json(s: &MeetingState) -> String {
     .expect("state serialises")
 }
 
-/// One projection of one state: its JSON, and the `change` message that carries it.
+/// One projection of one state: the `change` message that carries it. Shared (`Arc`)
+/// between consecutive published states when the projection did not change, so that a
+/// change only some roles can see costs the others nothing.
 pub struct Projection {
-    /// The state JSON alone (for snapshots).
-    pub state: String,
+    /// Journal position of the last state whose change this projection shows.
+    pub seq: u64,
     /// The whole `change` message, shared by every connection of this projection.
     pub change: Utf8Bytes,
+    /// Where the state JSON starts inside `change` (it runs to the closing brace).
+    state_at: usize,
+}
+
+impl Projection {
+    /// The state JSON alone (for snapshots and the store's snapshots).
+    pub fn state(&self) -> &str {
+        &self.change.as_str()[self.state_at..self.change.len() - 1]
+    }
 }
 
 /// A published state, both projections. Connections hold it through a `watch`.
 pub struct Published {
     /// Journal position of this state.
     pub seq: u64,
-    /// For host and moderators. Its `state` is also the store's snapshot text.
-    pub staff: Projection,
+    /// For host and moderators. Its `state()` is also the store's snapshot text.
+    pub staff: Arc<Projection>,
     /// For everyone else.
-    pub public: Projection,
+    pub public: Arc<Projection>,
     /// `{"type":"snapshot"` prefix pieces that do not change: the agenda JSON and plan.
     pub statics: Arc<Statics>,
     /// When it was encoded and when connections wrote it, for the fan-out histograms.
@@ -156,20 +167,31 @@ impl Statics {
     }
 }
 
-fn change(seq: u64, now: i64, events_json: &str, state: String) -> Projection {
-    let msg = format!(
-        r#"{{"type":"change","seq":{seq},"server_time":{now},"events":[{events_json}],"state":{state}}}"#
-    );
-    Projection {
-        state,
-        change: Utf8Bytes::from(msg),
+/// The projection of `state` (JSON) at `seq`: the previous one if its state is the same.
+fn project(
+    prev: Option<&Arc<Projection>>,
+    seq: u64,
+    now: i64,
+    events_json: &str,
+    state: String,
+) -> Arc<Projection> {
+    if let Some(p) = prev.filter(|p| p.state() == state) {
+        return p.clone();
     }
+    let head = format!(r#"{{"type":"change","seq":{seq},"server_time":{now},"events":[{events_json}],"state":"#);
+    let state_at = head.len();
+    let mut msg = head;
+    msg.push_str(&state);
+    msg.push('}');
+    Arc::new(Projection { seq, change: Utf8Bytes::from(msg), state_at })
 }
 
 impl Published {
     /// Encodes a state for every role. `events_json` is the comma-joined JSON of the
-    /// events that led here (may be empty).
+    /// events that led here (may be empty). A projection whose state is unchanged since
+    /// `prev` is shared, not re-sent: connections of that role see no change.
     pub fn encode(
+        prev: Option<&Published>,
         statics: Arc<Statics>,
         seq: u64,
         now: i64,
@@ -179,8 +201,8 @@ impl Published {
         let staff = serde_json::to_string(state).expect("state serialises");
         Published {
             seq,
-            staff: change(seq, now, events_json, staff),
-            public: change(seq, now, events_json, public_json(state)),
+            staff: project(prev.map(|p| &p.staff), seq, now, events_json, staff),
+            public: project(prev.map(|p| &p.public), seq, now, events_json, public_json(state)),
             statics,
             fanout: Fanout::new(),
         }
@@ -199,10 +221,10 @@ impl Published {
     pub fn snapshot(&self, role: Role, now: i64) -> Utf8Bytes {
         Utf8Bytes::from(format!(
             r#"{{"type":"snapshot","seq":{},"server_time":{now},"agenda":{},"planned":{},"state":{}}}"#,
-            self.seq,
+            self.for_role(role).seq,
             self.statics.agenda_json,
             self.statics.planned_json,
-            self.for_role(role).state
+            self.for_role(role).state()
         ))
     }
 }

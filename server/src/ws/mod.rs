@@ -349,7 +349,7 @@ impl Connection {
         }
         let (snapshot, mut seen) = {
             let p = views.borrow_and_update();
-            (p.snapshot(role, now_ms()), p.seq)
+            (p.snapshot(role, now_ms()), p.for_role(role).seq)
         };
         if let Err(e) = self.send(Message::Text(snapshot)).await {
             return e;
@@ -373,7 +373,9 @@ impl Connection {
                         }
                     }
                     let msg = match reply {
-                        Ok(seq) => ServerMessage::Ack { id, seq },
+                        // A change this role cannot see was not sent to it: the state
+                        // it has (at an earlier seq) already shows all it may see.
+                        Ok(seq) => ServerMessage::Ack { id, seq: seq.min(seen) },
                         Err((code, message)) => *error(Some(id), code, message),
                     };
                     self.send(text(&msg)).await
@@ -417,16 +419,13 @@ impl Connection {
     ) -> Result<(), End> {
         // Hold the state while writing it, so its fan-out time counts this socket.
         let published = views.borrow_and_update().clone();
-        let seq = published.seq;
+        let projection = published.for_role(role);
+        let seq = projection.seq;
         if seq <= *seen {
             return Ok(());
         }
-        if seq > *seen + 1 {
-            // Intermediate states were skipped; the latest one is complete.
-            self.hub.metrics.skipped(seq - *seen - 1);
-        }
         *seen = seq;
-        let bytes = published.for_role(role).change.clone();
+        let bytes = projection.change.clone();
         self.send(Message::Text(bytes)).await?;
         published.fanout.written();
         Ok(())

@@ -363,12 +363,15 @@ impl Run {
         Ok(())
     }
 
-    /// The highest state seq any client has.
+    /// The highest state seq any watching client has. The host is left out: it also
+    /// sees staff-only changes (joins), which Podium does not send to participants.
     fn current(&self) -> u64 {
         self.sh
             .slots
             .iter()
-            .map(|s| s.last_seq.load(Ordering::Acquire))
+            .enumerate()
+            .filter(|(i, _)| *i != self.host)
+            .map(|(_, s)| s.last_seq.load(Ordering::Acquire))
             .max()
             .unwrap_or(0)
     }
