@@ -77,11 +77,9 @@ async fn websocket(State(s): State<AppState>, upgrade: WebSocketUpgrade) -> Resp
         .max_message_size(limits.max_message)
         .max_frame_size(limits.max_message)
         .on_upgrade(move |socket| {
-            let task = ws::serve(socket, hub, limits, shutdown);
-            async move {
-                // Tracked so shutdown can wait for every connection's Close frame.
-                let _ = tracker.spawn(task).await;
-            }
+            // Runs in the task axum spawned for the upgrade (no second task per
+            // connection); tracked so shutdown can wait for every Close frame.
+            tracker.track_future(ws::serve(socket, hub, limits, shutdown))
         })
 }
 

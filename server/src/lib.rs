@@ -48,7 +48,8 @@ pub const DEFAULT_AGENDA: &str = include_str!("../../agendas/gfmd-mayors-2021-01
 pub struct Limits {
     /// Largest message (and frame) a client may send. Larger: close 1009.
     pub max_message: usize,
-    /// tungstenite's read buffer per connection (its default, 128 KiB, costs 1.3 GB at 10k).
+    /// tungstenite's read buffer per connection (its default, 128 KiB, costs 1.3 GB at
+    /// 10k). Client messages are small; a larger one is simply read in several chunks.
     pub read_buffer: usize,
     /// A send that takes longer means the client stopped reading: drop it.
     pub send_timeout: Duration,
@@ -64,7 +65,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_message: 16 * 1024,
-            read_buffer: 4 * 1024,
+            read_buffer: 1024,
             send_timeout: Duration::from_secs(10),
             hello_timeout: Duration::from_secs(15),
             reply_queue: 256,

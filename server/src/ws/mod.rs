@@ -18,6 +18,8 @@ use ratelimit::{Bucket, Verdict};
 use serde::Deserialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::future::Future;
+use std::task::Poll;
 use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -95,7 +97,17 @@ impl Connection {
             Message::Text(t) => t.len(),
             _ => 0,
         };
-        match tokio::time::timeout(self.limits.send_timeout, self.socket.send(msg)).await {
+        let limit = self.limits.send_timeout;
+        let sent = {
+            let mut send = std::pin::pin!(self.socket.send(msg));
+            // Most sends complete at once (the socket buffer has room): only those that
+            // do not arm a timer, so the common path costs no timer registration.
+            match std::future::poll_fn(|cx| Poll::Ready(send.as_mut().poll(cx))).await {
+                Poll::Ready(r) => Ok(r),
+                Poll::Pending => tokio::time::timeout(limit, send).await,
+            }
+        };
+        match sent {
             Ok(Ok(())) => {
                 self.hub.metrics.sent(len);
                 Ok(())
@@ -356,9 +368,15 @@ impl Connection {
         }
         let (reply_tx, mut replies): (ReplyTx, _) = mpsc::channel(self.limits.reply_queue);
         let mut bucket = Bucket::new(self.limits.rate, Instant::now());
+        // Registered once: a `cancelled()` made anew every turn would lock the token's
+        // waiter list twice per message, on a lock every connection shares.
+        let shutdown = self.shutdown.clone();
+        let mut cancelled = std::pin::pin!(shutdown.cancelled());
         loop {
+            // Biased, state first: a fan-out wakes every connection, and each then polls
+            // just the branch that woke it (a random start would poll two on average).
             let step = tokio::select! {
-                _ = self.shutdown.cancelled() => return End::Close(close::GOING_AWAY, "server shutting down"),
+                biased;
                 changed = views.changed() => {
                     if changed.is_err() {
                         return End::Close(close::GOING_AWAY, "meeting closed");
@@ -404,6 +422,7 @@ impl Connection {
                     }
                     Some(Ok(_)) => Ok(()),
                 },
+                _ = &mut cancelled => return End::Close(close::GOING_AWAY, "server shutting down"),
             };
             if let Err(e) = step {
                 return e;
