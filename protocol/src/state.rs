@@ -17,6 +17,14 @@ pub type ParticipantId = u64;
 /// Identifies one raised hand (unique for the meeting's life).
 pub type HandId = u64;
 
+/// Hands shown in full in the public projection; the rest only by `queue_keys`.
+pub const PUBLIC_QUEUE_DETAIL: usize = 25;
+
+/// The public projection's key for a hand: `participant × 2 + point_of_order`.
+pub fn queue_key(participant: ParticipantId, point_of_order: bool) -> u64 {
+    participant * 2 + u64::from(point_of_order)
+}
+
 /// Where the meeting is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -253,6 +261,13 @@ pub struct MeetingState {
     pub history: Vec<SpeechRecord>,
     /// The speaking queue in calling order.
     pub queue: Vec<Hand>,
+    /// Only in the public projection (absent in the engine and the staff view, where
+    /// `queue` is complete): the whole queue's order, one key per hand,
+    /// `participant × 2 + 1` for a point of order and `participant × 2` otherwise, while
+    /// `queue` holds only the first [`PUBLIC_QUEUE_DETAIL`] hands in full. A delegate needs
+    /// the next speakers and their own place, not a thousand names on every change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_keys: Option<Vec<u64>>,
     /// Whether ordinary hands may be raised (points of order always may).
     pub queue_open: bool,
     /// Whether those who have not spoken yet go ahead of those who have.

@@ -308,12 +308,17 @@ pub async fn read_until_close(ws: &mut Ws) -> Result<UntilClose> {
 }
 
 /// The state as a non-staff role sees it: the host's state minus the participant
-/// register, the hand history and the host's alerts.
+/// register, the hand history and the host's alerts, the queue detailed for its first
+/// hands only and keyed in full.
 pub fn public_view(state: &MeetingState) -> MeetingState {
     let mut s = state.clone();
     s.participants.clear();
     s.hand_history.clear();
     s.no_interpretation = None;
+    s.queue_keys = Some(
+        s.queue.iter().map(|h| podium_protocol::queue_key(h.participant, h.point_of_order)).collect(),
+    );
+    s.queue.truncate(podium_protocol::PUBLIC_QUEUE_DETAIL);
     s
 }
 

@@ -71,6 +71,7 @@ export default {
   'queue.title': 'قائمة طالبي الكلمة',
   'queue.count': 'الأيدي المرفوعة: {n}',
   'queue.empty': 'لا توجد أيدٍ مرفوعة.',
+  'queue.more': '…و{n} آخرون',
   'queue.closed': 'القائمة مغلقة',
   'queue.point_of_order': 'نقطة نظام',
   'queue.waiting': 'ينتظر منذ {time}',

@@ -72,6 +72,7 @@ export default {
   'queue.title': 'Speaking queue',
   'queue.count': 'Hands raised: {n}',
   'queue.empty': 'No hand is raised.',
+  'queue.more': '…and {n} more',
   'queue.closed': 'Queue closed',
   'queue.point_of_order': 'Point of order',
   'queue.waiting': 'waiting {time}',

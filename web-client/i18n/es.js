@@ -71,6 +71,7 @@ export default {
   'queue.title': 'Lista de oradores',
   'queue.count': 'Manos levantadas: {n}',
   'queue.empty': 'No hay ninguna mano levantada.',
+  'queue.more': '…y {n} más',
   'queue.closed': 'Lista cerrada',
   'queue.point_of_order': 'Cuestión de orden',
   'queue.waiting': 'espera {time}',

@@ -71,6 +71,7 @@ export default {
   'queue.title': 'Liste des orateurs',
   'queue.count': 'Mains levées : {n}',
   'queue.empty': 'Aucune main levée.',
+  'queue.more': '…et {n} de plus',
   'queue.closed': 'Liste close',
   'queue.point_of_order': 'Motion d’ordre',
   'queue.waiting': 'attend depuis {time}',

@@ -263,8 +263,9 @@ export function findPerson(agenda, id) {
 export function queueHtml(model, now, { staff = false, you = null, compact = false } = {}) {
   const st = model.state;
   const q = (st && st.queue) || [];
+  const total = queueLength(st);
   const head = html`<div class="queue-head">
-    <span class="queue-count" data-testid="queue-count">${t('queue.count', { n: q.length })}</span>
+    <span class="queue-count" data-testid="queue-count">${t('queue.count', { n: total })}</span>
     ${st && !st.queue_open ? html`<span class="badge closed" data-testid="queue-closed">${t('queue.closed')}</span>` : ''}
   </div>`;
   if (!q.length) {
@@ -292,7 +293,28 @@ export function queueHtml(model, now, { staff = false, you = null, compact = fal
       </span>` : ''}
     </li>`;
   });
-  return html`${head}<ol class="queue" data-testid="queue">${items}</ol>`;
+  const more = total > q.length
+    ? html`<p class="muted" data-testid="queue-more">${t('queue.more', { n: total - q.length })}</p>`
+    : '';
+  return html`${head}<ol class="queue" data-testid="queue">${items}</ol>${more}`;
+}
+
+/** Hands in the whole queue: participants get the first hands in full and the whole
+ * order as `queue_keys` (participant × 2 + 1 for a point of order). */
+export function queueLength(st) {
+  if (!st) return 0;
+  return st.queue_keys ? st.queue_keys.length : (st.queue || []).length;
+}
+
+/** One's own hands as `{ i, point_of_order }`, `i` being the place in the whole queue. */
+export function ownHands(st, participant) {
+  if (!st || participant === undefined || participant === null) return [];
+  const keys = st.queue_keys || (st.queue || []).map((h) => h.participant * 2 + (h.point_of_order ? 1 : 0));
+  const out = [];
+  keys.forEach((k, i) => {
+    if (Math.floor(k / 2) === participant) out.push({ i, point_of_order: k % 2 === 1 });
+  });
+  return out;
 }
 
 /** The segment's title and guiding question. */

@@ -6,6 +6,7 @@ import { html, patch } from '../dom.js';
 import { t } from '../i18n/index.js';
 import {
   agendaHtml, clockHtml, currentSpeakerHtml, queueHtml, segmentHtml, langOptions, tick, errorText,
+  ownHands, queueLength,
 } from './common.js';
 
 const DEFAULT_LANGS = ['en', 'fr', 'es', 'ar'];
@@ -73,7 +74,7 @@ export function mount(root, ctx) {
   function myHands() {
     const you = model.you;
     if (!you || you.participant === undefined || !model.state) return [];
-    return model.state.queue.map((h, i) => ({ h, i })).filter(({ h }) => h.participant === you.participant);
+    return ownHands(model.state, you.participant).map(({ i, point_of_order }) => ({ i, h: { point_of_order } }));
   }
 
   function renderJoin() {
@@ -129,7 +130,7 @@ export function mount(root, ctx) {
   function positionText() {
     const hands = myHands();
     if (!hands.length) return '';
-    return t('participant.position', { n: hands[0].i + 1, total: model.state.queue.length });
+    return t('participant.position', { n: hands[0].i + 1, total: queueLength(model.state) });
   }
 
   let lastPosition = null;

@@ -192,6 +192,7 @@ pub fn initial_state(agenda: &Agenda) -> MeetingState {
         speech: None,
         history: Vec::new(),
         queue: Vec::new(),
+        queue_keys: None,
         queue_open: true,
         not_yet_spoken_first: false,
         observers_may_raise_hand: agenda.meeting.observers_may_raise_hand,

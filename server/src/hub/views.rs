@@ -1,12 +1,16 @@
 //! What each role sees, encoded once per change and shared by every connection.
 //!
 //! Two projections: *staff* (host and moderators) see the whole state; everyone else sees
-//! it without the participant register, the hand history and the host's alerts. Each is
+//! it without the participant register, the hand history and the host's alerts, and with
+//! the queue in full for its first [`PUBLIC_QUEUE_DETAIL`] hands only (the whole order as
+//! compact keys): that keeps a change small for thousands of delegates however long the
+//! speaking list grows. Each is
 //! serialised once per change into shared bytes ([`Utf8Bytes`]), so sending a change to
 //! ten thousand connections copies no JSON.
 
 use axum::extract::ws::Utf8Bytes;
 use podium_protocol::{
+    queue_key, PUBLIC_QUEUE_DETAIL,
     Agenda, Clock, Hand, InterpreterSignal, MeetingState, Participant, Phase, Role, SegmentTimes,
     SpeakerMessage, Speech, SpeechRecord,
 };
@@ -31,6 +35,7 @@ struct PublicView<'a> {
     speech: Option<&'a Speech>,
     history: &'a [SpeechRecord],
     queue: &'a [Hand],
+    queue_keys: Vec<u64>,
     queue_open: bool,
     not_yet_spoken_first: bool,
     observers_may_raise_hand: bool,
@@ -57,7 +62,8 @@ fn public_json(s: &MeetingState) -> String {
         ended_at: s.ended_at,
         speech: s.speech.as_ref(),
         history: &s.history,
-        queue: &s.queue,
+        queue: &s.queue[..s.queue.len().min(PUBLIC_QUEUE_DETAIL)],
+        queue_keys: s.queue.iter().map(|h| queue_key(h.participant, h.point_of_order)).collect(),
         queue_open: s.queue_open,
         not_yet_spoken_first: s.not_yet_spoken_first,
         observers_may_raise_hand: s.observers_may_raise_hand,

@@ -602,7 +602,13 @@ impl Run {
                         if seq != final_seq {
                             bail!("client {i} holds seq {seq}, not {final_seq}");
                         }
-                        state.queue.len()
+                        // Participants get the first hands in full and the whole order
+                        // as keys (see PUBLIC_QUEUE_DETAIL).
+                        let detailed = m.min(podium_protocol::PUBLIC_QUEUE_DETAIL);
+                        if state.queue.len() != detailed {
+                            bail!("client {i} has {} hands in full, not {detailed}", state.queue.len());
+                        }
+                        state.queue_keys.as_ref().map_or(state.queue.len(), Vec::len)
                     }
                     _ => bail!("client {i}'s last state is not a change"),
                 }
