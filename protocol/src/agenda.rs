@@ -717,10 +717,19 @@ mod tests {
         assert_eq!(a.planned_start_ms(), 1_611_327_600_000);
         let starts = a.planned_starts_ms();
         assert_eq!(starts[7] - starts[0], 2 * 3600 * 1000);
-        let rounds: Vec<_> = a.segments.iter().filter(|s| s.kind == SegmentKind::Round).collect();
+        let rounds: Vec<_> = a
+            .segments
+            .iter()
+            .filter(|s| s.kind == SegmentKind::Round)
+            .collect();
         assert_eq!(rounds.len(), 3);
-        assert!(rounds.iter().all(|r| r.question.is_some() && r.question_original.is_some()));
-        assert_eq!(a.person("cecile-riallant").map(|p| p.name.as_str()), Some("Cécile Riallant"));
+        assert!(rounds
+            .iter()
+            .all(|r| r.question.is_some() && r.question_original.is_some()));
+        assert_eq!(
+            a.person("cecile-riallant").map(|p| p.name.as_str()),
+            Some("Cécile Riallant")
+        );
         assert_eq!(a.person("emilia-saiz").map(|p| p.language), Some(Lang::Es));
         assert_eq!(a.speech_limit_ms(0), Some(240_000));
         assert_eq!(a.speech_limit_ms(2), Some(300_000));
@@ -734,7 +743,9 @@ mod tests {
         let mut bad = a.clone();
         bad.segments[3].duration = Secs(0);
         bad.segments[4].id = "round-1".into();
-        let errs = Agenda::from_json(&serde_json::to_string(&bad).unwrap()).unwrap_err().0;
+        let errs = Agenda::from_json(&serde_json::to_string(&bad).unwrap())
+            .unwrap_err()
+            .0;
         let paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
         assert_eq!(paths, ["segment[3].duration", "segment[4].id"]);
         assert!(errs.iter().all(|e| e.line.is_none() && e.hint.is_some()));
@@ -745,7 +756,9 @@ mod tests {
 
     #[test]
     fn toml_syntax_errors_are_located() {
-        let errs = Agenda::from_toml("[meeting]\ntitle = \"x\nstart = 1\n").unwrap_err().0;
+        let errs = Agenda::from_toml("[meeting]\ntitle = \"x\nstart = 1\n")
+            .unwrap_err()
+            .0;
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].line, Some(2));
         assert!(errs[0].message.starts_with("not valid TOML"));
@@ -754,7 +767,10 @@ mod tests {
     #[test]
     fn slugs_strip_accents_and_punctuation() {
         assert_eq!(slug("Cécile Riallant"), "cecile-riallant");
-        assert_eq!(slug("Jeniffer Villarreal de Hoyos"), "jeniffer-villarreal-de-hoyos");
+        assert_eq!(
+            slug("Jeniffer Villarreal de Hoyos"),
+            "jeniffer-villarreal-de-hoyos"
+        );
         assert_eq!(slug("  Felipe Muñoz (IDB) "), "felipe-munoz-idb");
         assert_eq!(slug("António Vitorino"), "antonio-vitorino");
     }

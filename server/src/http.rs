@@ -109,7 +109,11 @@ fn admin_denied(s: &AppState, headers: &HeaderMap) -> Option<Response> {
         Some(_) => "the admin token is wrong",
         None => "send the admin token printed by `podium serve` as `Authorization: Bearer <token>`",
     };
-    Some(json_error(StatusCode::UNAUTHORIZED, "unauthorized", message))
+    Some(json_error(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        message,
+    ))
 }
 
 /// Compares secrets without an early exit.

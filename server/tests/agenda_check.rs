@@ -41,18 +41,36 @@ fn broken_agenda_gives_every_error_located_and_exit_1() {
     assert_eq!(code, 1);
     assert!(out.is_empty(), "no summary for a broken file: {out}");
     let expect = [
-        ("4:1: meeting.time_zone: unknown time zone \"Europe/Pariss\"", "IANA"),
-        ("12:1: segment[0].duration: duration must be more than zero", "20m"),
-        ("15:1: segment[1].id: segment id \"intro\" is used twice", "own id"),
+        (
+            "4:1: meeting.time_zone: unknown time zone \"Europe/Pariss\"",
+            "IANA",
+        ),
+        (
+            "12:1: segment[0].duration: duration must be more than zero",
+            "20m",
+        ),
+        (
+            "15:1: segment[1].id: segment id \"intro\" is used twice",
+            "own id",
+        ),
         ("17:1: segment[1].title: segment has no title", "title"),
-        ("20:5: segment[1].speakers[0].name: a person without a name", "name"),
-        ("21:26: segment[1].speakers[1].language: Ahmed Skim speaks Arabic (ar)", "meeting.languages"),
+        (
+            "20:5: segment[1].speakers[0].name: a person without a name",
+            "name",
+        ),
+        (
+            "21:26: segment[1].speakers[1].language: Ahmed Skim speaks Arabic (ar)",
+            "meeting.languages",
+        ),
     ];
     for (line, hint) in expect {
         let found = err.lines().find(|l| l.contains(line));
         let found = found.unwrap_or_else(|| panic!("missing {line:?} in:\n{err}"));
         assert!(found.contains("hint:") && found.contains(hint), "{found}");
-        assert!(found.starts_with("server/tests/data/broken-agenda.toml:"), "{found}");
+        assert!(
+            found.starts_with("server/tests/data/broken-agenda.toml:"),
+            "{found}"
+        );
     }
     assert!(err.contains("6 problem(s)"), "{err}");
 }
@@ -63,7 +81,10 @@ fn unknown_kind_is_located_with_the_list_of_kinds() {
     assert_eq!(code, 1);
     assert!(err.contains("bad-kind.toml:9:8:"), "{err}");
     assert!(err.contains("keynote"), "{err}");
-    assert!(err.contains("intro, welcome, round, open_floor, closing, break"), "{err}");
+    assert!(
+        err.contains("intro, welcome, round, open_floor, closing, break"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -34,7 +34,10 @@ fn every_module_has_a_doc_paragraph() {
         })
         .map(|f| f.display().to_string())
         .collect();
-    assert!(missing.is_empty(), "modules without a //! doc: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "modules without a //! doc: {missing:#?}"
+    );
 }
 
 #[test]
@@ -54,5 +57,8 @@ fn tokens_are_never_given_to_tracing() {
                 .collect::<Vec<_>>()
         })
         .collect();
-    assert!(offenders.is_empty(), "tokens passed to tracing: {offenders:?}");
+    assert!(
+        offenders.is_empty(),
+        "tokens passed to tracing: {offenders:?}"
+    );
 }

@@ -316,7 +316,10 @@ pub fn public_view(state: &MeetingState) -> MeetingState {
     s.hand_history.clear();
     s.no_interpretation = None;
     s.queue_keys = Some(
-        s.queue.iter().map(|h| podium_protocol::queue_key(h.participant, h.point_of_order)).collect(),
+        s.queue
+            .iter()
+            .map(|h| podium_protocol::queue_key(h.participant, h.point_of_order))
+            .collect(),
     );
     s.queue.truncate(podium_protocol::PUBLIC_QUEUE_DETAIL);
     s

@@ -4,6 +4,6 @@
 
 pub mod client;
 pub mod clocksync;
-pub mod load;
 pub mod http;
+pub mod load;
 pub mod server;

@@ -16,8 +16,20 @@ async fn participants_get_the_head_of_a_long_queue_and_every_place() -> anyhow::
     let mut people = Vec::new();
     for i in 0..n {
         let lang = [Lang::En, Lang::Fr, Lang::Es, Lang::Ar][i % 4];
-        let mut p = Client::join(server.addr, &m, &join, &format!("Delegate {i}"), "City", lang).await?;
-        p.must(Command::RaiseHand { language: None, point_of_order: i == n - 1 }).await?;
+        let mut p = Client::join(
+            server.addr,
+            &m,
+            &join,
+            &format!("Delegate {i}"),
+            "City",
+            lang,
+        )
+        .await?;
+        p.must(Command::RaiseHand {
+            language: None,
+            point_of_order: i == n - 1,
+        })
+        .await?;
         people.push(p);
     }
     let last = people.last_mut().expect("people");
@@ -26,7 +38,11 @@ async fn participants_get_the_head_of_a_long_queue_and_every_place() -> anyhow::
     assert_eq!(host.state.queue.len(), n, "the host sees every hand");
     assert!(host.state.queue_keys.is_none());
     // The last one raised a point of order: first in line.
-    let keys = last.state.queue_keys.clone().expect("keys in the public view");
+    let keys = last
+        .state
+        .queue_keys
+        .clone()
+        .expect("keys in the public view");
     assert_eq!(keys.len(), n);
     assert_eq!(keys[0], queue_key(last.you.participant.expect("id"), true));
     assert_eq!(last.state.queue.len(), PUBLIC_QUEUE_DETAIL);
@@ -35,7 +51,11 @@ async fn participants_get_the_head_of_a_long_queue_and_every_place() -> anyhow::
     let back = &mut people[n - 2];
     back.wait_seq(seq).await?;
     let mine = queue_key(back.you.participant.expect("id"), false);
-    let place = back.state.queue_keys.as_ref().and_then(|k| k.iter().position(|&k| k == mine));
+    let place = back
+        .state
+        .queue_keys
+        .as_ref()
+        .and_then(|k| k.iter().position(|&k| k == mine));
     assert_eq!(place, Some(n - 1));
     server.stop().await
 }

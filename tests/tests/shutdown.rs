@@ -38,9 +38,21 @@ async fn shutdown_closes_every_socket_and_loses_nothing() -> anyhow::Result<()> 
 
     let mut host = Client::hello(addr, &meeting, &token_of(&links, "host", None)).await?;
     host.must(Command::StartMeeting).await?;
-    let mut p = Client::join(addr, &meeting, &token_of(&links, "participant", None), "Lina", "Tunis", Lang::Ar)
+    let mut p = Client::join(
+        addr,
+        &meeting,
+        &token_of(&links, "participant", None),
+        "Lina",
+        "Tunis",
+        Lang::Ar,
+    )
+    .await?;
+    let acked = p
+        .must(Command::RaiseHand {
+            language: None,
+            point_of_order: true,
+        })
         .await?;
-    let acked = p.must(Command::RaiseHand { language: None, point_of_order: true }).await?;
     let state_before = p.state.clone();
     let token = p.participant_token.clone().expect("participant token");
 

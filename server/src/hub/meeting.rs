@@ -134,7 +134,14 @@ pub fn spawn(
 ) -> MeetingHandle {
     let statics = Arc::new(Statics::new(&id, engine.agenda()));
     let agenda = engine.agenda().clone();
-    let first = Published::encode(None, statics.clone(), engine.seq(), now_ms(), "", engine.state());
+    let first = Published::encode(
+        None,
+        statics.clone(),
+        engine.seq(),
+        now_ms(),
+        "",
+        engine.state(),
+    );
     let (pub_tx, published) = watch::channel(Arc::new(first));
     let (tx, rx) = mpsc::channel(INBOX);
     let task = MeetingTask {

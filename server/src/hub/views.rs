@@ -10,9 +10,8 @@
 
 use axum::extract::ws::Utf8Bytes;
 use podium_protocol::{
-    queue_key, PUBLIC_QUEUE_DETAIL,
-    Agenda, Clock, Hand, InterpreterSignal, MeetingState, Participant, Phase, Role, SegmentTimes,
-    SpeakerMessage, Speech, SpeechRecord,
+    queue_key, Agenda, Clock, Hand, InterpreterSignal, MeetingState, Participant, Phase, Role,
+    SegmentTimes, SpeakerMessage, Speech, SpeechRecord, PUBLIC_QUEUE_DETAIL,
 };
 use serde::Serialize;
 use std::sync::Arc;
@@ -63,7 +62,11 @@ fn public_json(s: &MeetingState) -> String {
         speech: s.speech.as_ref(),
         history: &s.history,
         queue: &s.queue[..s.queue.len().min(PUBLIC_QUEUE_DETAIL)],
-        queue_keys: s.queue.iter().map(|h| queue_key(h.participant, h.point_of_order)).collect(),
+        queue_keys: s
+            .queue
+            .iter()
+            .map(|h| queue_key(h.participant, h.point_of_order))
+            .collect(),
         queue_open: s.queue_open,
         not_yet_spoken_first: s.not_yet_spoken_first,
         observers_may_raise_hand: s.observers_may_raise_hand,
@@ -184,12 +187,18 @@ fn project(
     if let Some(p) = prev.filter(|p| p.state() == state) {
         return p.clone();
     }
-    let head = format!(r#"{{"type":"change","seq":{seq},"server_time":{now},"events":[{events_json}],"state":"#);
+    let head = format!(
+        r#"{{"type":"change","seq":{seq},"server_time":{now},"events":[{events_json}],"state":"#
+    );
     let state_at = head.len();
     let mut msg = head;
     msg.push_str(&state);
     msg.push('}');
-    Arc::new(Projection { seq, change: Utf8Bytes::from(msg), state_at })
+    Arc::new(Projection {
+        seq,
+        change: Utf8Bytes::from(msg),
+        state_at,
+    })
 }
 
 impl Published {
@@ -208,7 +217,13 @@ impl Published {
         Published {
             seq,
             staff: project(prev.map(|p| &p.staff), seq, now, events_json, staff),
-            public: project(prev.map(|p| &p.public), seq, now, events_json, public_json(state)),
+            public: project(
+                prev.map(|p| &p.public),
+                seq,
+                now,
+                events_json,
+                public_json(state),
+            ),
             statics,
             fanout: Fanout::new(),
         }

@@ -16,9 +16,9 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use podium_protocol::{ClientMessage, ErrorCode, Identity, Role, ServerMessage, PROTOCOL_VERSION};
 use ratelimit::{Bucket, Verdict};
 use serde::Deserialize;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::future::Future;
 use std::task::Poll;
 use std::time::Instant;
 use tokio::sync::mpsc;
@@ -88,7 +88,11 @@ fn text(msg: &ServerMessage) -> Message {
 
 /// An `error` message (boxed: it travels in `Result`s, and `ServerMessage` is large).
 fn error(id: Option<u64>, code: ErrorCode, message: impl Into<String>) -> Box<ServerMessage> {
-    Box::new(ServerMessage::Error { id, code, message: message.into() })
+    Box::new(ServerMessage::Error {
+        id,
+        code,
+        message: message.into(),
+    })
 }
 
 impl Connection {

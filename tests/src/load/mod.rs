@@ -606,9 +606,15 @@ impl Run {
                         // as keys (see PUBLIC_QUEUE_DETAIL).
                         let detailed = m.min(podium_protocol::PUBLIC_QUEUE_DETAIL);
                         if state.queue.len() != detailed {
-                            bail!("client {i} has {} hands in full, not {detailed}", state.queue.len());
+                            bail!(
+                                "client {i} has {} hands in full, not {detailed}",
+                                state.queue.len()
+                            );
                         }
-                        state.queue_keys.as_ref().map_or(state.queue.len(), Vec::len)
+                        state
+                            .queue_keys
+                            .as_ref()
+                            .map_or(state.queue.len(), Vec::len)
                     }
                     _ => bail!("client {i}'s last state is not a change"),
                 }

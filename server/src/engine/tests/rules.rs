@@ -1782,7 +1782,12 @@ fn restore_continues_from_a_snapshot() {
 #[test]
 fn auto_advance_does_not_leave_a_used_up_segment_the_host_went_back_to() {
     let mut e = started();
-    ok(&mut e, Command::SetAutoAdvance { on: true }, Actor::Host, T0);
+    ok(
+        &mut e,
+        Command::SetAutoAdvance { on: true },
+        Actor::Host,
+        T0,
+    );
     // The intro runs its whole 5 minutes and auto-advance enters the welcome.
     assert_eq!(e.handle_timeout(T0 + 5 * M).len(), 1);
     assert_eq!(e.state().current, Some(WELCOME));
@@ -1793,6 +1798,14 @@ fn auto_advance_does_not_leave_a_used_up_segment_the_host_went_back_to() {
     assert!(e.handle_timeout(T0 + 7 * M).is_empty());
     // Given more time (it is 1 min into overtime, so 2 min leave 1), it advances again
     // when that runs out.
-    ok(&mut e, Command::AdjustClock { target: SEGMENT, seconds: 120 }, Actor::Host, T0 + 7 * M);
+    ok(
+        &mut e,
+        Command::AdjustClock {
+            target: SEGMENT,
+            seconds: 120,
+        },
+        Actor::Host,
+        T0 + 7 * M,
+    );
     assert_eq!(e.next_deadline(), Some(T0 + 8 * M));
 }
