@@ -66,9 +66,13 @@ pub async fn serve(
 }
 
 struct Connection {
+    /// The client's socket; this task alone reads and writes it.
     socket: WebSocket,
+    /// Where meetings and grants are found.
     hub: Arc<Hub>,
+    /// Frame size, timeouts, rate: shared by every connection.
     limits: Arc<Limits>,
+    /// Cancelled at shutdown: the loop then sends Close 1001.
     shutdown: CancellationToken,
 }
 
@@ -507,13 +511,11 @@ impl Connection {
     }
 
     fn read_error(&self, e: axum::Error) -> End {
+        // axum wraps tungstenite's error; a message or frame over the limit is `Capacity`.
         let too_big = std::error::Error::source(&e)
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| e.to_string());
-        if too_big.contains("too long")
-            || too_big.contains("Space limit")
-            || too_big.contains("capacity")
-        {
+            .and_then(|s| s.downcast_ref::<tungstenite::Error>())
+            .is_some_and(|t| matches!(t, tungstenite::Error::Capacity(_)));
+        if too_big {
             self.hub.metrics.bad_message();
             tracing::info!("frame over the size limit: closing");
             End::Close(close::TOO_BIG, "message too big: 16 KiB at most")
