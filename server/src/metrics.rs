@@ -192,7 +192,9 @@ const BUCKETS: [f64; 16] = [
 
 /// A lock-free histogram of durations with fixed buckets (plus `+Inf`).
 pub struct Histogram {
+    /// Observations per bucket (not cumulative; `render` adds them up), `+Inf` last.
     buckets: [AtomicU64; 17],
+    /// Sum of all observations, for Prometheus' `_sum`.
     sum_ns: AtomicU64,
 }
 

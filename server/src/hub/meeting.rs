@@ -164,13 +164,21 @@ pub fn spawn(
     }
 }
 
+/// The state a meeting task owns. Nothing else touches the engine.
 struct MeetingTask {
+    /// Meeting id (journal key, tracing span).
     id: String,
+    /// The rules and the live state.
     engine: Engine,
+    /// The journal; every batch is durable before it is published.
     store: StoreHandle,
+    /// The hub's grants: a participant's personal token is added once its join is durable.
     grants: Arc<DashMap<[u8; 32], Grant>>,
+    /// Counters for `/metrics`.
     metrics: Arc<Metrics>,
+    /// The agenda and plan, encoded once, shared by every published state.
     statics: Arc<Statics>,
+    /// The latest published state; connections hold receivers.
     pub_tx: watch::Sender<Arc<Published>>,
 }
 
