@@ -59,6 +59,7 @@ pub async fn serve(
         hub,
         limits,
         shutdown,
+        awaiting: 0,
     }
     .run()
     .instrument(span)
@@ -74,6 +75,10 @@ struct Connection {
     limits: Arc<Limits>,
     /// Cancelled at shutdown: the loop then sends Close 1001.
     shutdown: CancellationToken,
+    /// Commands handed to the meeting whose reply has not come back. The reply queue is
+    /// polled only while this is non-zero: most connections never send a command, and a
+    /// fan-out then wakes them for nothing else.
+    awaiting: usize,
 }
 
 /// Why the loop ended.
@@ -391,7 +396,8 @@ impl Connection {
                     }
                     self.push_change(&mut views, role, &mut seen).await
                 }
-                Some((id, reply)) = replies.recv() => {
+                Some((id, reply)) = replies.recv(), if self.awaiting > 0 => {
+                    self.awaiting -= 1;
                     // Show the change before acknowledging the command that made it.
                     if views.has_changed().unwrap_or(false) {
                         if let Err(e) = self.push_change(&mut views, role, &mut seen).await {
@@ -489,6 +495,7 @@ impl Connection {
                     reply: reply.clone(),
                 };
                 if self.hub.send(&grant.meeting, input).await {
+                    self.awaiting += 1;
                     Ok(())
                 } else {
                     self.send(text(&error(
