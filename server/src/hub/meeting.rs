@@ -139,7 +139,7 @@ pub fn spawn(
         statics.clone(),
         engine.seq(),
         now_ms(),
-        "",
+        (&[], &[]),
         engine.state(),
     );
     let (pub_tx, published) = watch::channel(Arc::new(first));
@@ -318,14 +318,13 @@ impl MeetingTask {
             .iter()
             .map(|e| serde_json::to_string(e).expect("event serialises"))
             .collect();
-        let events_json = encoded.join(",");
         let now = now_ms();
         let published = Published::encode(
             Some(&self.pub_tx.borrow()),
             self.statics.clone(),
             seq,
             now,
-            &events_json,
+            (&events, &encoded),
             self.engine.state(),
         );
         let snapshot = ((first_seq - 1) / SNAPSHOT_EVERY != seq / SNAPSHOT_EVERY)

@@ -10,8 +10,8 @@
 
 use axum::extract::ws::Utf8Bytes;
 use podium_protocol::{
-    queue_key, Agenda, Clock, Hand, InterpreterSignal, MeetingState, Participant, Phase, Role,
-    SegmentTimes, SpeakerMessage, Speech, SpeechRecord, PUBLIC_QUEUE_DETAIL,
+    queue_key, Agenda, Clock, Event, Hand, InterpreterSignal, MeetingState, Participant, Phase,
+    Role, SegmentTimes, SpeakerMessage, Speech, SpeechRecord, PUBLIC_QUEUE_DETAIL,
 };
 use serde::Serialize;
 use std::sync::Arc;
@@ -176,6 +176,29 @@ impl Statics {
     }
 }
 
+/// Events a `change` lists at most: they are informative (the state is complete), and a
+/// turn of hundreds of joins or hands must not make every message hundreds of KB.
+pub const MAX_EVENTS: usize = 16;
+
+/// The comma-joined JSON of the last [`MAX_EVENTS`] events a role may see: joins (the
+/// participant register) and interpreters' alerts to the host are staff-only.
+fn events_json(events: &[Event], encoded: &[String], staff: bool) -> String {
+    let visible = events.iter().zip(encoded).filter(|(e, _)| {
+        staff
+            || !matches!(
+                e,
+                Event::ParticipantJoined { .. } | Event::NoInterpretationReported { .. }
+            )
+    });
+    let mut last: Vec<&str> = visible
+        .rev()
+        .take(MAX_EVENTS)
+        .map(|(_, j)| j.as_str())
+        .collect();
+    last.reverse();
+    last.join(",")
+}
+
 /// The projection of `state` (JSON) at `seq`: the previous one if its state is the same.
 fn project(
     prev: Option<&Arc<Projection>>,
@@ -202,26 +225,28 @@ fn project(
 }
 
 impl Published {
-    /// Encodes a state for every role. `events_json` is the comma-joined JSON of the
-    /// events that led here (may be empty). A projection whose state is unchanged since
+    /// Encodes a state for every role. `events` are the events that led here, with
+    /// their JSON (`encoded`, index for index). A projection whose state is unchanged since
     /// `prev` is shared, not re-sent: connections of that role see no change.
     pub fn encode(
         prev: Option<&Published>,
         statics: Arc<Statics>,
         seq: u64,
         now: i64,
-        events_json: &str,
+        (events, encoded): (&[Event], &[String]),
         state: &MeetingState,
     ) -> Published {
         let staff = serde_json::to_string(state).expect("state serialises");
+        let staff_events = events_json(events, encoded, true);
+        let public_events = events_json(events, encoded, false);
         Published {
             seq,
-            staff: project(prev.map(|p| &p.staff), seq, now, events_json, staff),
+            staff: project(prev.map(|p| &p.staff), seq, now, &staff_events, staff),
             public: project(
                 prev.map(|p| &p.public),
                 seq,
                 now,
-                events_json,
+                &public_events,
                 public_json(state),
             ),
             statics,
@@ -247,5 +272,65 @@ impl Published {
             self.statics.planned_json,
             self.for_role(role).state()
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use podium_protocol::Lang;
+
+    fn hand(id: u64) -> Event {
+        Event::HandRaised {
+            hand: Hand {
+                id,
+                participant: id,
+                name: format!("P{id}"),
+                delegation: "D".into(),
+                language: Lang::Fr,
+                point_of_order: false,
+                raised_at: 0,
+            },
+        }
+    }
+
+    fn json(events: &[Event]) -> Vec<String> {
+        events
+            .iter()
+            .map(|e| serde_json::to_string(e).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn public_changes_carry_no_joins_and_no_host_alerts() {
+        let events = vec![
+            Event::ParticipantJoined {
+                participant: Participant {
+                    id: 9,
+                    name: "Secret Name".into(),
+                    delegation: "Somewhere".into(),
+                    language: Lang::Ar,
+                    observer: false,
+                },
+            },
+            hand(1),
+            Event::NoInterpretationReported {
+                language: Some(Lang::Ar),
+                at: 5,
+            },
+        ];
+        let encoded = json(&events);
+        let public = events_json(&events, &encoded, false);
+        assert_eq!(public, encoded[1]);
+        assert!(!public.contains("Secret Name"));
+        assert_eq!(events_json(&events, &encoded, true), encoded.join(","));
+    }
+
+    #[test]
+    fn a_change_lists_only_the_latest_events() {
+        let events: Vec<Event> = (1..=40).map(hand).collect();
+        let encoded = json(&events);
+        let listed = events_json(&events, &encoded, false);
+        assert_eq!(listed, encoded[40 - MAX_EVENTS..].join(","));
     }
 }
