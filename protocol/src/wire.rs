@@ -270,8 +270,6 @@ pub enum ErrorCode {
     QueueClosed,
     /// Too many messages: slow down.
     RateLimited,
-    /// The frame was too large.
-    TooLarge,
     /// The meeting does not exist.
     NoSuchMeeting,
     /// The meeting is archived: read-only.
