@@ -221,6 +221,12 @@ pub enum ClientMessage {
         id: u64,
         /// What to do.
         command: Command,
+        /// Optional idempotency key (1–64 characters), chosen by the client and unique
+        /// per command of this sender: a command sent again with the same key within ten
+        /// minutes is acknowledged again with its first `seq`, not applied twice. Use it
+        /// to retry after an `unavailable` error or a lost connection.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
     },
     /// Clock-sync probe.
     Ping {
@@ -276,6 +282,10 @@ pub enum ErrorCode {
     Archived,
     /// The server failed; the command was not applied.
     Internal,
+    /// The meeting is moving to another server (cluster failover or hand-over), or its
+    /// store could not be reached: the command may or may not have been applied. Send it
+    /// again with the same `key` (or check the state).
+    Unavailable,
 }
 
 /// The state a client sees: the meeting's state, projected for its role.

@@ -20,6 +20,7 @@
 //! whole server on `127.0.0.1:0`.
 
 pub mod clock;
+pub mod cluster;
 pub mod engine;
 pub mod http;
 pub mod hub;
@@ -104,6 +105,9 @@ pub enum OpenError {
     /// The store failed to open.
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    /// The cluster could not be joined.
+    #[error(transparent)]
+    Cluster(#[from] cluster::ClusterError),
 }
 
 /// An opened server: the hub over its store, ready to serve.
@@ -133,13 +137,41 @@ impl Podium {
         })
     }
 
-    /// Creates the meeting of `agenda` unless the store already holds a meeting.
+    /// Joins a cluster of nodes sharing their meetings through Redis (`cluster`): the
+    /// store is Redis, and every meeting of the cluster is served from this node.
+    /// `config.data_dir` is not used.
+    pub async fn open_cluster(
+        config: Config,
+        cluster: cluster::ClusterConfig,
+        shutdown: CancellationToken,
+    ) -> Result<Podium, OpenError> {
+        let (node, store) = cluster::Cluster::connect(cluster).await?;
+        let placement: Arc<dyn hub::Placement> = Arc::new(node);
+        let hub = Hub::open_placed(
+            store,
+            Arc::new(Metrics::default()),
+            shutdown.clone(),
+            Some(placement),
+        )
+        .await?;
+        Ok(Podium {
+            hub,
+            config: Arc::new(config),
+            shutdown,
+        })
+    }
+
+    /// Creates the meeting of `agenda` unless the store already holds a meeting. (Nodes
+    /// of a cluster may start together: one of them creates it.)
     pub async fn ensure_meeting(&self, agenda: podium_protocol::Agenda) -> Result<bool, HubError> {
         if !self.hub.list().await?.is_empty() {
             return Ok(false);
         }
-        self.hub.create(agenda, clock::now_ms()).await?;
-        Ok(true)
+        match self.hub.create(agenda, clock::now_ms()).await {
+            Ok(_) => Ok(true),
+            Err(HubError::Store(store::StoreError::Exists(_))) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Every role link of every live meeting.
@@ -188,5 +220,6 @@ pub async fn run(listener: TcpListener, podium: Podium) -> std::io::Result<()> {
         .await?;
     podium.hub.tracker.close();
     podium.hub.tracker.wait().await;
+    podium.hub.close().await;
     Ok(())
 }

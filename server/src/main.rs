@@ -38,12 +38,17 @@ enum Cmd {
         /// Admin token for the HTTP API (default: a new random one, printed).
         #[arg(long, env = "PODIUM_ADMIN_TOKEN", hide_env_values = true)]
         admin_token: Option<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
     },
     /// Print the role links of every live meeting.
     Links {
         /// Data directory.
         #[arg(long, default_value = "podium-data")]
         data: PathBuf,
+        /// Read the cluster at this Redis URL instead of a data directory.
+        #[arg(long, env = "PODIUM_CLUSTER", value_name = "redis://HOST:PORT[/DB]")]
+        cluster: Option<String>,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
@@ -61,12 +66,41 @@ enum Cmd {
         /// Data directory.
         #[arg(long, default_value = "podium-data")]
         data: PathBuf,
+        /// Read the cluster at this Redis URL instead of a data directory.
+        #[arg(long, env = "PODIUM_CLUSTER", value_name = "redis://HOST:PORT[/DB]")]
+        cluster: Option<String>,
         /// Meeting id.
         meeting: String,
         /// Output format.
         #[arg(long, default_value = "json", value_parser = ["json", "csv"])]
         format: String,
     },
+}
+
+/// Joining a cluster of nodes that share their meetings through Redis.
+#[derive(clap::Args)]
+struct ClusterArgs {
+    /// Run as one node of a cluster whose meetings live in Redis (instead of --data).
+    #[arg(long, env = "PODIUM_CLUSTER", value_name = "redis://HOST:PORT[/DB]")]
+    cluster: Option<String>,
+    /// This node's name in the cluster (default: HOSTNAME:PORT).
+    #[arg(long, env = "PODIUM_NODE_ID", requires = "cluster")]
+    node_id: Option<String>,
+    /// Lease lifetime in ms: a dead node's meetings move after at most this long.
+    #[arg(long, default_value_t = 3000, requires = "cluster")]
+    lease_ms: u64,
+    /// Acknowledge a change only once this many Redis replicas have it (WAIT).
+    #[arg(long, default_value_t = 0, requires = "cluster")]
+    wait_replicas: usize,
+    /// How long to wait for those replicas, in ms.
+    #[arg(long, default_value_t = 1000, requires = "cluster")]
+    wait_timeout_ms: u64,
+    /// Serve even if Redis does not fsync every write (appendfsync always).
+    #[arg(long, requires = "cluster")]
+    allow_volatile_redis: bool,
+    /// Keep meetings where they are when nodes join (no rebalancing).
+    #[arg(long, requires = "cluster")]
+    no_rebalance: bool,
 }
 
 #[derive(Subcommand)]
@@ -104,25 +138,32 @@ fn run(cli: Cli) -> Result<i32> {
             agenda,
             public_url,
             admin_token,
+            cluster,
         } => {
-            runtime()?.block_on(serve(bind, data, agenda, public_url, admin_token))?;
+            runtime()?.block_on(serve(bind, data, agenda, public_url, admin_token, cluster))?;
             Ok(0)
         }
         Cmd::Links {
             data,
+            cluster,
             json,
             base_url,
         } => {
-            runtime()?.block_on(print_links(data, json, base_url))?;
+            runtime()?.block_on(print_links(data, cluster, json, base_url))?;
             Ok(0)
         }
         Cmd::Report {
             data,
+            cluster,
             meeting,
             format,
         } => {
-            let text =
-                runtime()?.block_on(podium_server::report::export(&data, &meeting, &format))?;
+            let text = match cluster {
+                Some(url) => runtime()?.block_on(cluster_report(&url, &meeting, &format))?,
+                None => {
+                    runtime()?.block_on(podium_server::report::export(&data, &meeting, &format))?
+                }
+            };
             print!("{text}");
             Ok(0)
         }
@@ -192,12 +233,36 @@ fn raise_nofile() {
     }
 }
 
+/// `podium report --cluster`: the report of a meeting read from the cluster's journal.
+async fn cluster_report(url: &str, meeting: &str, format: &str) -> Result<String> {
+    if format != "json" && format != "csv" {
+        anyhow::bail!("unknown format {format:?}: use json or csv");
+    }
+    let engine = podium_server::cluster::offline::load_engine(url, meeting).await?;
+    let report = podium_server::report::Report::build(&engine, podium_server::clock::now_ms());
+    Ok(if format == "json" {
+        report.to_json()? + "\n"
+    } else {
+        report.to_csv()?
+    })
+}
+
+/// This machine's name, for a default node id.
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "podium".into())
+}
+
 async fn serve(
     bind: String,
     data: PathBuf,
     agenda_file: Option<PathBuf>,
     public_url: Option<String>,
     admin_token: Option<String>,
+    cluster: ClusterArgs,
 ) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -217,24 +282,62 @@ async fn serve(
         admin_token: admin_token.clone(),
         limits: Arc::new(Limits::default()),
     };
-    let podium = Podium::open(config, shutdown.clone()).await?;
-    let created = podium.ensure_meeting(agenda).await?;
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
         .with_context(|| format!("listen on {bind} (is another server running there?)"))?;
     let addr = listener.local_addr()?;
-    let base = podium.base_url(addr);
-    let _ = std::fs::write(data.join(BASE_URL_FILE), &base);
-    println!("Podium {} listening on {base}", env!("CARGO_PKG_VERSION"));
-    println!(
-        "Data: {}{}",
-        podium_server::store::sqlite::SqliteStore::path(&data).display(),
-        if created {
-            " (new meeting created)"
-        } else {
-            ""
+    let cluster_url = cluster.cluster.clone();
+    let podium = match &cluster_url {
+        None => Podium::open(config, shutdown.clone()).await?,
+        Some(url) => {
+            let node_id = cluster
+                .node_id
+                .clone()
+                .unwrap_or_else(|| format!("{}:{}", hostname(), addr.port()));
+            let mut c = podium_server::cluster::ClusterConfig::new(url, &node_id);
+            c.lease_ttl = std::time::Duration::from_millis(cluster.lease_ms.max(300));
+            c.durability.wait_replicas = cluster.wait_replicas;
+            c.durability.wait_timeout = std::time::Duration::from_millis(cluster.wait_timeout_ms);
+            c.allow_volatile = cluster.allow_volatile_redis;
+            c.rebalance = !cluster.no_rebalance;
+            c.base_url = Some(
+                config
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{addr}")),
+            );
+            Podium::open_cluster(config, c, shutdown.clone())
+                .await
+                .with_context(|| format!("join the cluster at {url} as node {node_id:?}"))?
         }
-    );
+    };
+    let created = podium.ensure_meeting(agenda).await?;
+    let base = podium.base_url(addr);
+    println!("Podium {} listening on {base}", env!("CARGO_PKG_VERSION"));
+    match &cluster_url {
+        None => {
+            let _ = std::fs::write(data.join(BASE_URL_FILE), &base);
+            println!(
+                "Data: {}{}",
+                podium_server::store::sqlite::SqliteStore::path(&data).display(),
+                if created {
+                    " (new meeting created)"
+                } else {
+                    ""
+                }
+            );
+        }
+        Some(url) => {
+            println!(
+                "Cluster: {url}{}",
+                if created {
+                    " (new meeting created)"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
     if generated {
         println!("Admin token (HTTP API, new each start; set PODIUM_ADMIN_TOKEN to keep one): {admin_token}");
     }
@@ -276,7 +379,26 @@ fn print_link_table(links: &[podium_server::hub::Link]) {
     println!();
 }
 
-async fn print_links(data: PathBuf, json: bool, base_url: Option<String>) -> Result<()> {
+async fn print_links(
+    data: PathBuf,
+    cluster: Option<String>,
+    json: bool,
+    base_url: Option<String>,
+) -> Result<()> {
+    if let Some(url) = cluster {
+        let base = match base_url {
+            Some(b) => b,
+            None => podium_server::cluster::offline::base_url(&url)?
+                .unwrap_or_else(|| "http://127.0.0.1:8080".into()),
+        };
+        let links = podium_server::cluster::offline::links_cluster(&url, base.trim()).await?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&links)?);
+        } else {
+            print_link_table(&links);
+        }
+        return Ok(());
+    }
     if !podium_server::store::sqlite::SqliteStore::path(&data).exists() {
         anyhow::bail!(
             "{} holds no Podium database: run `podium serve --data {}` first",

@@ -30,6 +30,8 @@ pub struct Metrics {
     bad_messages: AtomicU64,
     /// Replies lost because a connection's reply queue was full.
     replies_dropped: AtomicU64,
+    /// More lines from a part that keeps its own counters (a cluster node's).
+    extra: std::sync::OnceLock<Box<dyn Fn() -> String + Send + Sync>>,
 }
 
 fn role_index(role: Role) -> usize {
@@ -85,6 +87,11 @@ impl Metrics {
     /// Connections dropped for not reading, so far.
     pub fn slow_dropped_total(&self) -> u64 {
         self.slow_dropped.load(Relaxed)
+    }
+
+    /// Adds lines from a part that keeps its own counters (once; later calls are ignored).
+    pub fn set_extra(&self, render: Box<dyn Fn() -> String + Send + Sync>) {
+        let _ = self.extra.set(render);
     }
 
     /// The Prometheus text exposition.
@@ -180,6 +187,9 @@ impl Metrics {
             "podium_fanout_spread_seconds",
             "Fan-out of one published state: first socket written to the last socket written.",
         );
+        if let Some(extra) = self.extra.get() {
+            out.push_str(&extra());
+        }
         out
     }
 }

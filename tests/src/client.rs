@@ -152,8 +152,39 @@ impl Client {
     pub async fn send_command(&mut self, command: Command) -> Result<u64> {
         let id = self.next_id;
         self.next_id += 1;
-        send_json(&mut self.ws, &ClientMessage::Command { id, command }).await?;
+        send_json(
+            &mut self.ws,
+            &ClientMessage::Command {
+                id,
+                command,
+                key: None,
+            },
+        )
+        .await?;
         Ok(id)
+    }
+
+    /// Sends a command with an idempotency key without waiting; returns its request id.
+    pub async fn send_keyed(&mut self, command: Command, key: &str) -> Result<u64> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let msg = ClientMessage::Command {
+            id,
+            command,
+            key: Some(key.to_string()),
+        };
+        send_json(&mut self.ws, &msg).await?;
+        Ok(id)
+    }
+
+    /// Sends a keyed command and waits for its answer.
+    pub async fn command_keyed(
+        &mut self,
+        command: Command,
+        key: &str,
+    ) -> Result<Result<u64, (ErrorCode, String)>> {
+        let id = self.send_keyed(command, key).await?;
+        self.wait_reply(id).await
     }
 
     /// Sends a command and waits for its answer: `Ok(seq)` or `Err((code, message))`.

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod clocksync;
+pub mod cluster;
 pub mod http;
 pub mod load;
 pub mod server;

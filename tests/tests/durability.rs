@@ -403,6 +403,7 @@ async fn burst(client: Client, commands: Vec<Command>, acks: Arc<AtomicUsize>) -
             let msg = ClientMessage::Command {
                 id: i as u64,
                 command,
+                key: None,
             };
             let text = serde_json::to_string(&msg).expect("serialise");
             if sink.send(Message::text(text)).await.is_err() {
@@ -951,6 +952,7 @@ async fn command(h: &MeetingHandle, actor: Actor, command: Command) -> Result<u6
             command,
             id: 0,
             reply: tx,
+            key: None,
         })
         .await,
         "meeting task gone"
@@ -1005,6 +1007,7 @@ async fn recovery_across_snapshots_matches_the_live_engine() -> Result<()> {
                 command,
                 id: sent,
                 reply: tx.clone(),
+                key: None,
             })
             .await;
             sent += 1;
@@ -1020,6 +1023,7 @@ async fn recovery_across_snapshots_matches_the_live_engine() -> Result<()> {
                     command,
                     id: sent,
                     reply: tx.clone(),
+                    key: None,
                 })
                 .await;
                 sent += 1;

@@ -11,10 +11,11 @@ use super::{grant_of, recover_engine, Grant};
 use crate::clock::now_ms;
 use crate::engine::{Actor, Engine};
 use crate::metrics::Metrics;
-use crate::store::{Batch, StoreHandle, TokenRow};
+use crate::store::{Batch, CommandKey, StoreError, StoreHandle, TokenRow, KEY_WINDOW_MS};
 use crate::tokens;
 use dashmap::DashMap;
 use podium_protocol::{Command, ErrorCode, Event, Lang, Role};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -45,6 +46,9 @@ pub enum Input {
         command: Command,
         /// The client's request id, echoed in the reply.
         id: u64,
+        /// The client's idempotency key, if it sent one: a command whose key was applied
+        /// before is acknowledged again with its first seq instead of applied twice.
+        key: Option<String>,
         /// Where the reply goes.
         reply: ReplyTx,
     },
@@ -81,6 +85,26 @@ pub struct MeetingHandle {
 }
 
 impl MeetingHandle {
+    /// A handle over any task that takes [`Input`]s and a `watch` of published states
+    /// (a cluster node's router, for a meeting another node may own).
+    pub fn new(
+        tx: mpsc::Sender<Input>,
+        published: watch::Receiver<Arc<Published>>,
+        agenda: Arc<podium_protocol::Agenda>,
+    ) -> MeetingHandle {
+        MeetingHandle {
+            tx,
+            published,
+            agenda,
+        }
+    }
+
+    /// The task's inbox (a cluster router sends to it and takes an input back when the
+    /// task has stopped).
+    pub fn inbox(&self) -> &mpsc::Sender<Input> {
+        &self.tx
+    }
+
     /// Sends an input; `false` if the task has stopped.
     pub async fn send(&self, input: Input) -> bool {
         self.tx.send(input).await.is_ok()
@@ -122,6 +146,18 @@ impl MeetingHandle {
     }
 }
 
+/// The first published state of an engine (no events), as a task starting on it shows it.
+pub fn first_published(id: &str, engine: &Engine) -> Published {
+    Published::encode(
+        None,
+        Arc::new(Statics::new(id, engine.agenda())),
+        engine.seq(),
+        now_ms(),
+        (&[], &[]),
+        engine.state(),
+    )
+}
+
 /// Starts the task of one meeting.
 pub fn spawn(
     id: String,
@@ -132,17 +168,33 @@ pub fn spawn(
     shutdown: CancellationToken,
     tracker: &TaskTracker,
 ) -> MeetingHandle {
-    let statics = Arc::new(Statics::new(&id, engine.agenda()));
+    let (pub_tx, _) = watch::channel(Arc::new(first_published(&id, &engine)));
+    spawn_publishing(
+        id, engine, store, grants, metrics, shutdown, tracker, pub_tx,
+    )
+    .0
+}
+
+/// Starts the task of one meeting, publishing on a `watch` the caller keeps (a cluster
+/// node keeps one per meeting across changes of owner, so its connections stay
+/// subscribed). Returns the handle and the task, which ends when the meeting stops —
+/// also when the store refuses it ([`StoreError::Fenced`]).
+#[allow(clippy::too_many_arguments)]
+pub fn spawn_publishing(
+    id: String,
+    engine: Engine,
+    store: StoreHandle,
+    grants: Arc<DashMap<[u8; 32], Grant>>,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+    tracker: &TaskTracker,
+    pub_tx: watch::Sender<Arc<Published>>,
+) -> (MeetingHandle, tokio::task::JoinHandle<()>) {
+    let first = first_published(&id, &engine);
+    let statics = first.statics.clone();
     let agenda = engine.agenda().clone();
-    let first = Published::encode(
-        None,
-        statics.clone(),
-        engine.seq(),
-        now_ms(),
-        (&[], &[]),
-        engine.state(),
-    );
-    let (pub_tx, published) = watch::channel(Arc::new(first));
+    pub_tx.send_replace(Arc::new(first));
+    let published = pub_tx.subscribe();
     let (tx, rx) = mpsc::channel(INBOX);
     let task = MeetingTask {
         id: id.clone(),
@@ -152,16 +204,21 @@ pub fn spawn(
         metrics,
         statics,
         pub_tx,
+        keys: HashMap::new(),
+        keys_added: 0,
     };
-    tracker.spawn(
+    let join = tracker.spawn(
         task.run(rx, shutdown)
             .instrument(tracing::info_span!("meeting", id = %id)),
     );
-    MeetingHandle {
-        tx,
-        published,
-        agenda,
-    }
+    (
+        MeetingHandle {
+            tx,
+            published,
+            agenda,
+        },
+        join,
+    )
 }
 
 /// The state a meeting task owns. Nothing else touches the engine.
@@ -180,6 +237,48 @@ struct MeetingTask {
     statics: Arc<Statics>,
     /// The latest published state; connections hold receivers.
     pub_tx: watch::Sender<Arc<Published>>,
+    /// Idempotency keys of recent commands (scoped to their sender) → (seq of their
+    /// ack, when applied). Loaded from the store at start; kept for [`KEY_WINDOW_MS`].
+    keys: HashMap<String, (u64, i64)>,
+    /// Keys added since `keys` was last pruned of those past the window.
+    keys_added: usize,
+}
+
+/// The sender part of a command key: keys are unique per sender only.
+fn key_scope(actor: &Actor, key: &str) -> String {
+    let who = match actor {
+        Actor::Host => "host".to_string(),
+        Actor::Moderator(p) => format!("moderator/{p}"),
+        Actor::Speaker(p) => format!("speaker/{p}"),
+        Actor::Participant(p) => format!("participant/{p}"),
+        Actor::Observer(p) => format!("observer/{p}"),
+        Actor::Interpreter => "interpreter".to_string(),
+        Actor::Projector => "projector".to_string(),
+    };
+    format!("{who}:{key}")
+}
+
+/// Whether a reload failed because a shared store is unreachable or refuses this node
+/// (then the task stops and the cluster decides who carries on).
+fn e_is_shared(e: &super::HubError) -> bool {
+    matches!(
+        e,
+        super::HubError::Store(StoreError::Fenced(_) | StoreError::Unavailable(_))
+    )
+}
+
+/// What a client is told when a write failed, by what the store said.
+fn write_failed(e: &StoreError) -> (ErrorCode, &'static str) {
+    match e {
+        StoreError::Fenced(_) | StoreError::Unavailable(_) => (
+            ErrorCode::Unavailable,
+            "the meeting is moving to another server or its store is unreachable; the change may or may not be applied: send it again with the same key",
+        ),
+        _ => (
+            ErrorCode::Internal,
+            "the server could not save this change; it was not applied, try again",
+        ),
+    }
 }
 
 /// A reply held back until the batch is durable.
@@ -195,6 +294,7 @@ enum Pending {
 impl MeetingTask {
     async fn run(mut self, mut rx: mpsc::Receiver<Input>, shutdown: CancellationToken) {
         tracing::info!(seq = self.engine.seq(), "meeting task started");
+        self.load_keys().await;
         let mut inbox = Vec::with_capacity(MAX_BATCH);
         loop {
             let sleep = self
@@ -220,12 +320,44 @@ impl MeetingTask {
                     let events = self.engine.handle_timeout(now);
                     if !events.is_empty() {
                         tracing::info!(?events, "deadline fired");
-                        self.persist_and_publish(events, Vec::new(), Vec::new()).await;
+                        if !self.persist_and_publish(events, Vec::new(), Vec::new(), Vec::new()).await {
+                            break;
+                        }
                     }
                 }
             }
         }
+        // Inputs still waiting were not applied: say so (they may go to the meeting's
+        // next owner), rather than drop their replies.
+        rx.close();
+        let (code, msg) = (
+            ErrorCode::Unavailable,
+            "the meeting stopped on this server before this was applied: send it again",
+        );
+        while let Ok(input) = rx.try_recv() {
+            match input {
+                Input::Command { id, reply, .. } => {
+                    let _ = reply.try_send((id, Err((code, msg.into()))));
+                }
+                Input::Join { reply, .. } => {
+                    let _ = reply.send(Err((code, msg.into())));
+                }
+                _ => {}
+            }
+        }
         tracing::info!(seq = self.engine.seq(), "meeting task stopped");
+    }
+
+    /// Loads the command keys of the last [`KEY_WINDOW_MS`] from the store.
+    async fn load_keys(&mut self) {
+        let id = self.id.clone();
+        let since = now_ms() - KEY_WINDOW_MS;
+        match self.store.run(move |s| s.command_keys(&id, since)).await {
+            Ok(Ok(keys)) => {
+                self.keys = keys.into_iter().map(|k| (k.key, (k.seq, k.at))).collect();
+            }
+            Ok(Err(e)) | Err(e) => tracing::error!(error = %e, "cannot load command keys"),
+        }
     }
 
     /// Applies a turn's inputs; returns `false` when the task must stop.
@@ -233,6 +365,7 @@ impl MeetingTask {
         let mut events: Vec<Event> = Vec::new();
         let mut pending = Vec::new();
         let mut tokens = Vec::new();
+        let mut keys: Vec<CommandKey> = Vec::new();
         let mut keep_going = true;
         let mut reads = Vec::new();
         for input in inbox.drain(..) {
@@ -242,18 +375,36 @@ impl MeetingTask {
                     actor,
                     command,
                     id,
+                    key,
                     reply,
-                } => match self.engine.apply(&command, &actor, now) {
-                    Ok(evs) => {
-                        events.extend(evs);
-                        pending.push(Pending::Ack(reply, id, self.engine.seq()));
+                } => {
+                    let scoped = key.map(|k| key_scope(&actor, &k));
+                    let seen = scoped.as_ref().and_then(|k| {
+                        let this_turn = keys.iter().find(|c| &c.key == k).map(|c| c.seq);
+                        this_turn.or_else(|| self.keys.get(k).map(|(seq, _)| *seq))
+                    });
+                    if let Some(seq) = seen {
+                        // Applied before (or earlier in this turn): acknowledge it again
+                        // once this turn is durable, without applying it twice.
+                        pending.push(Pending::Ack(reply, id, seq));
+                        continue;
                     }
-                    Err(rejection) => {
-                        self.metrics.command_rejected();
-                        let _ =
-                            reply.try_send((id, Err((rejection.code(), rejection.to_string()))));
+                    match self.engine.apply(&command, &actor, now) {
+                        Ok(evs) => {
+                            let seq = self.engine.seq();
+                            if let Some(key) = scoped.filter(|_| !evs.is_empty()) {
+                                keys.push(CommandKey { key, seq, at: now });
+                            }
+                            events.extend(evs);
+                            pending.push(Pending::Ack(reply, id, seq));
+                        }
+                        Err(rejection) => {
+                            self.metrics.command_rejected();
+                            let _ = reply
+                                .try_send((id, Err((rejection.code(), rejection.to_string()))));
+                        }
                     }
-                },
+                }
                 Input::Join {
                     role,
                     name,
@@ -288,7 +439,15 @@ impl MeetingTask {
             }
         }
         if !events.is_empty() {
-            self.persist_and_publish(events, tokens, pending).await;
+            if !self
+                .persist_and_publish(events, tokens, keys, pending)
+                .await
+            {
+                keep_going = false;
+            }
+        } else {
+            // Only repeated commands (keys seen before): their acks need no write.
+            self.answer(pending);
         }
         for read in reads {
             match read {
@@ -306,12 +465,32 @@ impl MeetingTask {
         keep_going
     }
 
+    /// Sends the replies held back for a durable turn.
+    fn answer(&mut self, pending: Vec<Pending>) {
+        for p in pending {
+            match p {
+                Pending::Ack(reply, id, seq) => {
+                    self.metrics.command_accepted();
+                    if reply.try_send((id, Ok(seq))).is_err() {
+                        self.metrics.reply_dropped();
+                    }
+                }
+                Pending::Joined(reply, grant, token) => {
+                    let _ = reply.send(Ok((grant, token)));
+                }
+            }
+        }
+    }
+
+    /// Writes a turn and publishes it; returns `false` when the task must stop (the
+    /// store refused it: another node owns the meeting now, or it cannot be reloaded).
     async fn persist_and_publish(
         &mut self,
         events: Vec<Event>,
         tokens: Vec<TokenRow>,
+        keys: Vec<CommandKey>,
         pending: Vec<Pending>,
-    ) {
+    ) -> bool {
         let seq = self.engine.seq();
         let first_seq = seq + 1 - events.len() as u64;
         let encoded: Vec<String> = events
@@ -335,45 +514,66 @@ impl MeetingTask {
             events: encoded,
             tokens,
             snapshot,
+            keys,
+            ..Batch::default()
         };
+        let new_keys: Vec<_> = batch
+            .keys
+            .iter()
+            .map(|k| (k.key.clone(), (k.seq, k.at)))
+            .collect();
         let new_grants: Vec<_> = batch.tokens.iter().map(|r| (r.hash, grant_of(r))).collect();
         match self.store.commit(batch).await {
             Ok(()) => {
                 for (hash, grant) in new_grants {
                     self.grants.insert(hash, grant);
                 }
-                self.pub_tx.send_replace(Arc::new(published));
-                for p in pending {
-                    match p {
-                        Pending::Ack(reply, id, seq) => {
-                            self.metrics.command_accepted();
-                            if reply.try_send((id, Ok(seq))).is_err() {
-                                self.metrics.reply_dropped();
-                            }
-                        }
-                        Pending::Joined(reply, grant, token) => {
-                            let _ = reply.send(Ok((grant, token)));
-                        }
+                let now = now_ms();
+                if !new_keys.is_empty() {
+                    self.keys_added += new_keys.len();
+                    self.keys.extend(new_keys);
+                    if self.keys_added >= 1024 {
+                        self.keys_added = 0;
+                        self.keys.retain(|_, (_, at)| *at >= now - KEY_WINDOW_MS);
                     }
                 }
+                self.pub_tx.send_replace(Arc::new(published));
+                self.answer(pending);
+                true
             }
             Err(e) => {
-                tracing::error!(error = %e, "journal write failed; reloading the meeting from the store");
-                let msg = "the server could not save this change; it was not applied, try again";
+                let (code, msg) = write_failed(&e);
                 for p in pending {
                     match p {
                         Pending::Ack(reply, id, _) => {
-                            let _ = reply.try_send((id, Err((ErrorCode::Internal, msg.into()))));
+                            let _ = reply.try_send((id, Err((code, msg.into()))));
                         }
                         Pending::Joined(reply, _, _) => {
-                            let _ = reply.send(Err((ErrorCode::Internal, msg.into())));
+                            let _ = reply.send(Err((code, msg.into())));
                         }
                     }
                 }
+                if let StoreError::Fenced(_) = e {
+                    tracing::warn!(error = %e, "fenced: another node owns the meeting; stopping");
+                    return false;
+                }
+                tracing::error!(error = %e, "journal write failed; reloading the meeting from the store");
                 let agenda = self.engine.agenda().clone();
                 match recover_engine(&self.store, &self.id, agenda).await {
-                    Ok(engine) => self.engine = engine,
-                    Err(e) => tracing::error!(error = %e, "reload failed; keeping memory state"),
+                    Ok(engine) => {
+                        self.engine = engine;
+                        self.load_keys().await;
+                        true
+                    }
+                    // The engine holds events the store may not have: it must not go on.
+                    Err(e) if e_is_shared(&e) => {
+                        tracing::error!(error = %e, "reload failed; stopping the meeting task");
+                        false
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "reload failed; keeping memory state");
+                        true
+                    }
                 }
             }
         }

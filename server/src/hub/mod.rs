@@ -4,6 +4,11 @@
 //! (a `DashMap` by id) and grants (a `DashMap` by token hash), creates, archives and
 //! deletes them. Architecture invariant: no DashMap guard is ever held across `.await` —
 //! every lookup clones what it needs (handles are cheap clones) and drops the guard.
+//!
+//! With a [`Placement`] (a cluster node, see `crate::cluster`) the hub does not start
+//! meeting tasks itself: the placement makes each meeting reachable through a
+//! [`MeetingHandle`] whose inputs go to the meeting's owner wherever it runs, and the
+//! grant map becomes a cache in front of the shared store ([`Hub::find_grant`]).
 
 pub mod meeting;
 pub mod views;
@@ -13,12 +18,32 @@ use crate::metrics::Metrics;
 use crate::store::{MeetingStatus, StoreError, StoreHandle, StoredMeeting, TokenRow};
 use crate::tokens;
 use dashmap::DashMap;
+use futures_util::future::BoxFuture;
 use meeting::{Input, MeetingHandle};
 use podium_protocol::{Agenda, MeetingState, Role};
 use serde::Serialize;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+/// Where meetings run when several nodes share them (a cluster). The hub asks it to make
+/// a meeting reachable from this node instead of starting the meeting's task itself.
+pub trait Placement: Send + Sync + 'static {
+    /// Called once the hub exists: the placement keeps what it needs of it.
+    fn bind(&self, hub: &Arc<Hub>);
+    /// Makes a live meeting reachable from this node and returns its handle: inputs go
+    /// to the meeting's owner, wherever it runs; published states come from it.
+    fn attach<'a>(
+        &'a self,
+        meeting: &'a StoredMeeting,
+    ) -> BoxFuture<'a, Result<MeetingHandle, HubError>>;
+    /// The meeting was archived or deleted: stop serving it from this node.
+    fn detach(&self, id: &str);
+    /// The row of a token this node has not seen (made on another node), if any.
+    fn lookup(&self, hash: [u8; 32]) -> BoxFuture<'_, Option<TokenRow>>;
+    /// The server stops: hand every meeting this node owns over to the others.
+    fn close(&self) -> BoxFuture<'_, ()>;
+}
 
 /// What a token grants.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,6 +197,8 @@ pub struct Hub {
     shutdown: CancellationToken,
     /// Tracks meeting and connection tasks so shutdown can wait for them.
     pub tracker: TaskTracker,
+    /// Where meetings run, when this node is one of several (cluster); `None`: here.
+    placement: Option<Arc<dyn Placement>>,
 }
 
 /// Rebuilds a meeting's engine from its snapshot and journal tail.
@@ -213,6 +240,17 @@ impl Hub {
         metrics: Arc<Metrics>,
         shutdown: CancellationToken,
     ) -> Result<Arc<Hub>, HubError> {
+        Hub::open_placed(store, metrics, shutdown, None).await
+    }
+
+    /// Opens the hub with meetings placed by `placement` (a cluster node): every live
+    /// meeting of the shared store is attached, not started here.
+    pub async fn open_placed(
+        store: StoreHandle,
+        metrics: Arc<Metrics>,
+        shutdown: CancellationToken,
+        placement: Option<Arc<dyn Placement>>,
+    ) -> Result<Arc<Hub>, HubError> {
         let hub = Arc::new(Hub {
             store,
             meetings: DashMap::new(),
@@ -220,7 +258,11 @@ impl Hub {
             metrics,
             shutdown,
             tracker: TaskTracker::new(),
+            placement,
         });
+        if let Some(p) = &hub.placement {
+            p.bind(&hub);
+        }
         let stored = hub.store.run(|s| s.meetings()).await??;
         for m in stored {
             if m.status == MeetingStatus::Live {
@@ -230,7 +272,32 @@ impl Hub {
         Ok(hub)
     }
 
+    /// Makes a live meeting reachable from this node through the placement (a meeting
+    /// another node created); loads its grants. Does nothing if it is attached already.
+    pub async fn attach_meeting(&self, m: StoredMeeting) -> Result<(), HubError> {
+        if self.meetings.contains_key(&m.id) {
+            return Ok(());
+        }
+        self.load(m).await
+    }
+
+    /// Stops serving a meeting from this node (archived or deleted elsewhere).
+    pub fn detach_meeting(&self, id: &str) {
+        self.unload(id);
+    }
+
     async fn load(&self, m: StoredMeeting) -> Result<(), HubError> {
+        if let Some(p) = self.placement.clone() {
+            let mid = m.id.clone();
+            let rows = self.store.run(move |s| s.tokens(&mid)).await??;
+            let handle = p.attach(&m).await?;
+            for r in rows {
+                self.grants.insert(r.hash, grant_of(&r));
+            }
+            self.meetings.insert(m.id, handle);
+            self.metrics.set_meetings(self.meetings.len());
+            return Ok(());
+        }
         let agenda = Arc::new(m.agenda);
         let engine = recover_engine(&self.store, &m.id, agenda).await?;
         let mid = m.id.clone();
@@ -277,6 +344,19 @@ impl Hub {
         for r in &rows {
             self.grants.insert(r.hash, grant_of(r));
         }
+        if let Some(p) = self.placement.clone() {
+            let handle = p
+                .attach(&StoredMeeting {
+                    id: id.clone(),
+                    agenda,
+                    status: MeetingStatus::Live,
+                    created_at: now,
+                })
+                .await?;
+            self.meetings.insert(id.clone(), handle);
+            self.metrics.set_meetings(self.meetings.len());
+            return Ok((id, rows));
+        }
         self.start(id.clone(), Engine::new(Arc::new(agenda)));
         Ok((id, rows))
     }
@@ -314,6 +394,9 @@ impl Hub {
         if let Some((_, h)) = self.meetings.remove(id) {
             h.stop();
         }
+        if let Some(p) = &self.placement {
+            p.detach(id);
+        }
         self.grants.retain(|_, g| g.meeting != id);
         self.metrics.set_meetings(self.meetings.len());
     }
@@ -349,6 +432,50 @@ impl Hub {
             return None;
         }
         self.grants.get(&tokens::hash(token)).map(|g| g.clone())
+    }
+
+    /// What a token grants, looking further than this node's cache when the meetings
+    /// are shared (cluster): a personal token made on another node is found in the
+    /// shared store, and its meeting attached here if it was not yet.
+    pub async fn find_grant(&self, token: &str) -> Option<Grant> {
+        if let Some(g) = self.grant(token) {
+            return Some(g);
+        }
+        let p = self.placement.clone()?;
+        let hash = tokens::hash(token);
+        let row = p.lookup(hash).await?;
+        let grant = grant_of(&row);
+        if !self.meetings.contains_key(&grant.meeting) {
+            let stored = self.list().await.ok()?;
+            let m = stored
+                .into_iter()
+                .find(|m| m.id == grant.meeting && m.status == MeetingStatus::Live)?;
+            if let Err(e) = self.attach_meeting(m).await {
+                tracing::warn!(error = %e, "cannot attach the meeting of a token");
+                return None;
+            }
+        }
+        self.grants.insert(hash, grant.clone());
+        Some(grant)
+    }
+
+    /// The grants this node knows, by token hash (meeting tasks add participants'
+    /// personal tokens once their join is durable).
+    pub fn grants_map(&self) -> &Arc<DashMap<[u8; 32], Grant>> {
+        &self.grants
+    }
+
+    /// Cancelled when the server stops.
+    pub fn shutdown_token(&self) -> &CancellationToken {
+        &self.shutdown
+    }
+
+    /// Stops serving: with a placement, hands this node's meetings over to the others
+    /// (each task writes what it was given, then its lease is released).
+    pub async fn close(&self) {
+        if let Some(p) = &self.placement {
+            p.close().await;
+        }
     }
 
     /// The store, for reports and management.

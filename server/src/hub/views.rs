@@ -98,6 +98,23 @@ impl Projection {
     pub fn state(&self) -> &str {
         &self.change.as_str()[self.state_at..self.change.len() - 1]
     }
+
+    /// Where the state starts in `change` (for carrying a projection to another node).
+    pub fn state_at(&self) -> usize {
+        self.state_at
+    }
+
+    /// A projection received from another node (cluster fan-out): the `change` message
+    /// as its owner encoded it, and where its state starts. `None` if `state_at` does not
+    /// fall inside the message on a character boundary.
+    pub fn from_parts(seq: u64, change: Utf8Bytes, state_at: usize) -> Option<Projection> {
+        let ok = state_at < change.len() && change.as_str().is_char_boundary(state_at);
+        ok.then_some(Projection {
+            seq,
+            change,
+            state_at,
+        })
+    }
 }
 
 /// A published state, both projections. Connections hold it through a `watch`.
@@ -249,6 +266,23 @@ impl Published {
                 &public_events,
                 public_json(state),
             ),
+            statics,
+            fanout: Fanout::new(),
+        }
+    }
+
+    /// A published state put together from projections received from another node
+    /// (cluster fan-out); fan-out timing starts now.
+    pub fn assemble(
+        seq: u64,
+        staff: Arc<Projection>,
+        public: Arc<Projection>,
+        statics: Arc<Statics>,
+    ) -> Published {
+        Published {
+            seq,
+            staff,
+            public,
             statics,
             fanout: Fanout::new(),
         }

@@ -53,6 +53,22 @@ pub enum StoreError {
     /// The writer thread has stopped (the server is shutting down).
     #[error("the store is closed")]
     Closed,
+    /// The writer no longer owns the meeting (cluster): another node took its lease and
+    /// raised the fencing epoch. Nothing of the batch was stored.
+    #[error("this node no longer owns meeting {0:?}: another node took it over")]
+    Fenced(String),
+    /// The store could not be reached, or did not answer (cluster): the batch may or may
+    /// not have been stored. A reload tells which.
+    #[error("the shared store is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl StoreError {
+    /// Whether the batch may have been stored although the commit failed: the outcome is
+    /// unknown (a connection lost mid-write), not a refusal.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
 }
 
 /// Lifecycle of a stored meeting.
@@ -119,7 +135,29 @@ pub struct Batch {
     pub tokens: Vec<TokenRow>,
     /// A snapshot of the state after the last event: (seq, state JSON).
     pub snapshot: Option<(u64, String)>,
+    /// The fencing epoch of the writer (cluster: the meeting's lease); a shared store
+    /// refuses a batch whose epoch is not the meeting's current one. 0 for the embedded
+    /// store, which has one writer by construction. Set by [`StoreHandle::commit`].
+    pub epoch: u64,
+    /// Idempotency keys of the commands whose events these are, so that a command retried
+    /// after a lost reply is acknowledged again instead of applied twice, also by another
+    /// process after a restart or a failover.
+    pub keys: Vec<CommandKey>,
 }
+
+/// A command's idempotency key (scoped to its sender) and where its events ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandKey {
+    /// `<sender>:<client key>`: two senders may use the same key.
+    pub key: String,
+    /// Journal position of the command's last event (what its `ack` said).
+    pub seq: u64,
+    /// When it was applied (Unix ms); keys are kept for [`KEY_WINDOW_MS`].
+    pub at: i64,
+}
+
+/// How long a command key is remembered: a retry after this is a new command.
+pub const KEY_WINDOW_MS: i64 = 10 * 60 * 1000;
 
 /// What a meeting needs to come back after a restart.
 #[derive(Debug, Clone)]
@@ -144,6 +182,26 @@ pub trait Store: Send {
     fn tokens(&mut self, meeting: &str) -> Result<Vec<TokenRow>, StoreError>;
     /// Appends batches atomically (one transaction for all).
     fn commit(&mut self, batches: &[Batch]) -> Result<(), StoreError>;
+    /// Appends batches, each atomically, and says how each went. A store whose batches
+    /// can fail one by one (a shared store fences each meeting on its own) overrides it;
+    /// the default is one transaction for all, as [`Store::commit`].
+    fn commit_each(&mut self, batches: &[Batch]) -> Vec<Result<(), StoreError>> {
+        match self.commit(batches) {
+            Ok(()) => batches.iter().map(|_| Ok(())).collect(),
+            Err(e) => {
+                let e = e.to_string();
+                batches
+                    .iter()
+                    .map(|_| Err(StoreError::Write(e.clone())))
+                    .collect()
+            }
+        }
+    }
+    /// The idempotency keys of a meeting's commands applied since `since` (Unix ms).
+    fn command_keys(&mut self, meeting: &str, since: i64) -> Result<Vec<CommandKey>, StoreError> {
+        let _ = (meeting, since);
+        Ok(Vec::new())
+    }
     /// The snapshot and journal tail of a meeting.
     fn recover(&mut self, meeting: &str) -> Result<Recovered, StoreError>;
     /// Changes a meeting's status.
@@ -154,8 +212,10 @@ pub trait Store: Send {
 
 type Job = Box<dyn FnOnce(&mut dyn Store) + Send>;
 
+type CommitReply = oneshot::Sender<Result<(), StoreError>>;
+
 enum Request {
-    Commit(Batch, oneshot::Sender<Result<(), String>>),
+    Commit(Batch, CommitReply),
     Run(Job),
 }
 
@@ -164,6 +224,9 @@ enum Request {
 pub struct StoreHandle {
     /// Requests to the writer thread. std mpsc: the thread blocks on it, senders never do.
     tx: mpsc::Sender<Request>,
+    /// The fencing epoch stamped on every batch committed through this handle (see
+    /// [`Batch::epoch`]); 0 unless made by [`StoreHandle::fenced`].
+    epoch: u64,
 }
 
 /// Most batches that go into one transaction.
@@ -203,18 +266,26 @@ impl StoreHandle {
                 }
             })
             .expect("spawn the store thread");
-        StoreHandle { tx }
+        StoreHandle { tx, epoch: 0 }
+    }
+
+    /// The same store, for a writer that holds a meeting's lease at `epoch`: its batches
+    /// carry the epoch, and a shared store refuses them once the epoch has moved on.
+    pub fn fenced(&self, epoch: u64) -> StoreHandle {
+        StoreHandle {
+            tx: self.tx.clone(),
+            epoch,
+        }
     }
 
     /// Makes a batch durable. Returns once it is on disk (or failed).
-    pub async fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+    pub async fn commit(&self, mut batch: Batch) -> Result<(), StoreError> {
+        batch.epoch = self.epoch;
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Request::Commit(batch, reply))
             .map_err(|_| StoreError::Closed)?;
-        rx.await
-            .map_err(|_| StoreError::Closed)?
-            .map_err(StoreError::Write)
+        rx.await.map_err(|_| StoreError::Closed)?
     }
 
     /// Runs `f` on the writer thread, after everything sent before it.
@@ -233,20 +304,16 @@ impl StoreHandle {
     }
 }
 
-fn flush(
-    store: &mut dyn Store,
-    batches: &mut Vec<Batch>,
-    replies: &mut Vec<oneshot::Sender<Result<(), String>>>,
-) {
+fn flush(store: &mut dyn Store, batches: &mut Vec<Batch>, replies: &mut Vec<CommitReply>) {
     if batches.is_empty() {
         return;
     }
-    let result = store.commit(batches).map_err(|e| e.to_string());
-    if let Err(e) = &result {
-        tracing::error!(error = %e, batches = batches.len(), "journal write failed");
-    }
-    for r in replies.drain(..) {
-        let _ = r.send(result.clone());
+    let results = store.commit_each(batches);
+    for (r, result) in replies.drain(..).zip(results) {
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "journal write failed");
+        }
+        let _ = r.send(result);
     }
     batches.clear();
 }

@@ -4,7 +4,10 @@
 //! at every commit. Group commit (see [`super::StoreHandle`]) makes that one fsync per
 //! batch of commands rather than one per command.
 
-use super::{Batch, MeetingStatus, Recovered, Store, StoreError, StoredMeeting, TokenRow};
+use super::{
+    Batch, CommandKey, MeetingStatus, Recovered, Store, StoreError, StoredMeeting, TokenRow,
+    KEY_WINDOW_MS,
+};
 use podium_protocol::{Agenda, Role};
 use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
@@ -40,6 +43,13 @@ CREATE TABLE IF NOT EXISTS snapshots (
     seq INTEGER NOT NULL,
     state TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS command_keys (
+    meeting TEXT NOT NULL,
+    key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (meeting, key)
+) WITHOUT ROWID;
 ";
 
 /// A Podium database in one SQLite file.
@@ -272,6 +282,19 @@ impl Store for SqliteStore {
                     snap.execute(params![b.meeting, *seq as i64, state])?;
                 }
             }
+            let mut key = tx.prepare_cached(
+                "INSERT OR REPLACE INTO command_keys (meeting, key, seq, at) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            let mut prune =
+                tx.prepare_cached("DELETE FROM command_keys WHERE meeting = ?1 AND at < ?2")?;
+            for b in batches {
+                for k in &b.keys {
+                    key.execute(params![b.meeting, k.key, k.seq as i64, k.at])?;
+                }
+                if let Some(last) = b.keys.last() {
+                    prune.execute(params![b.meeting, last.at - KEY_WINDOW_MS])?;
+                }
+            }
         }
         for b in batches {
             insert_tokens(&tx, &b.tokens)?;
@@ -304,6 +327,22 @@ impl Store for SqliteStore {
         })
     }
 
+    fn command_keys(&mut self, meeting: &str, since: i64) -> Result<Vec<CommandKey>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, seq, at FROM command_keys WHERE meeting = ?1 AND at >= ?2")?;
+        let keys = stmt
+            .query_map(params![meeting, since], |r| {
+                Ok(CommandKey {
+                    key: r.get(0)?,
+                    seq: r.get::<_, i64>(1)? as u64,
+                    at: r.get(2)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(keys)
+    }
+
     fn set_status(&mut self, meeting: &str, status: MeetingStatus) -> Result<(), StoreError> {
         let n = self.conn.execute(
             "UPDATE meetings SET status = ?2 WHERE id = ?1",
@@ -321,7 +360,7 @@ impl Store for SqliteStore {
         if n == 0 {
             return Err(StoreError::NoSuchMeeting(meeting.into()));
         }
-        for table in ["tokens", "events", "snapshots"] {
+        for table in ["tokens", "events", "snapshots", "command_keys"] {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE meeting = ?1"),
                 [meeting],

@@ -239,7 +239,10 @@ async fn welcome(
             "this link is not valid for this meeting: ask the host for a new link",
         )
     };
-    let check = |protocol: u32, meeting: &str, token: &str| -> Result<Grant, Box<ServerMessage>> {
+    let check = |protocol: u32,
+                 meeting: &str,
+                 grant: Option<Grant>|
+     -> Result<Grant, Box<ServerMessage>> {
         if protocol != PROTOCOL_VERSION {
             return Err(error(
                     None,
@@ -247,7 +250,7 @@ async fn welcome(
                     format!("this server speaks protocol {PROTOCOL_VERSION}, not {protocol}: reload the page"),
                 ));
         }
-        let grant = hub.grant(token).ok_or_else(unauthorized)?;
+        let grant = grant.ok_or_else(unauthorized)?;
         if grant.meeting != meeting {
             return Err(unauthorized());
         }
@@ -266,7 +269,7 @@ async fn welcome(
             meeting,
             token,
         } => {
-            let grant = check(protocol, &meeting, &token)?;
+            let grant = check(protocol, &meeting, hub.find_grant(&token).await)?;
             if grant.actor().is_none() {
                 return Err(error(
                     None,
@@ -285,7 +288,7 @@ async fn welcome(
             delegation,
             language,
         } => {
-            let link = check(protocol, &meeting, &token)?;
+            let link = check(protocol, &meeting, hub.find_grant(&token).await)?;
             if link.participant.is_some()
                 || !matches!(link.role, Role::Participant | Role::Observer)
             {
@@ -487,11 +490,24 @@ impl Connection {
                 };
                 self.send(text(&pong)).await
             }
-            ClientMessage::Command { id, command } => {
+            ClientMessage::Command { id, command, key } => {
+                if key
+                    .as_ref()
+                    .is_some_and(|k| k.is_empty() || k.chars().count() > 64)
+                {
+                    return self
+                        .send(text(&error(
+                            Some(id),
+                            ErrorCode::InvalidArgument,
+                            "`key` must be 1 to 64 characters",
+                        )))
+                        .await;
+                }
                 let input = Input::Command {
                     actor: actor.clone(),
                     command,
                     id,
+                    key,
                     reply: reply.clone(),
                 };
                 if self.hub.send(&grant.meeting, input).await {

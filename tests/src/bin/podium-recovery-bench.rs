@@ -167,6 +167,7 @@ impl Driver {
                 command,
                 id: self.sent,
                 reply: self.tx.clone(),
+                key: None,
             })
             .await;
         ensure!(ok, "the meeting task stopped");

@@ -267,7 +267,12 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn command_text(id: u64, command: Command) -> String {
-    serde_json::to_string(&ClientMessage::Command { id, command }).expect("serialises")
+    serde_json::to_string(&ClientMessage::Command {
+        id,
+        command,
+        key: None,
+    })
+    .expect("serialises")
 }
 
 /// The controller's side of a run.

@@ -1,0 +1,263 @@
+//! Fan-out across nodes: the owner publishes each published state once, and every node
+//! holding clients of the meeting feeds its local `watch` from it.
+//!
+//! A state message carries the meeting's epoch and seq and both role projections as
+//! their owner encoded them — the very `change` bytes the owner's own connections send —
+//! so another node decodes a small header and shares the bytes, and its connections run
+//! the single-node path unchanged. Every message is complete: a node that missed one
+//! only missed bytes. A projection whose seq did not change is kept (shared), so a change
+//! a role cannot see wakes none of its connections on any node.
+//!
+//! The owner's [`run_outbox`] task publishes, in order, the states its meeting task
+//! publishes locally and the replies to other nodes' requests; a reply is never published
+//! before the state that shows its effect, and a node applies a state before it handles
+//! the replies behind it (one subscriber connection, handled in order), so a remote
+//! client, like a local one, sees the change before its `ack`.
+//!
+//! Wire format: `PDS1`, a little-endian u32 header length, the header JSON
+//! `{"epoch","seq","staff":[seq,state_at,len],"public":[seq,state_at,len]}`, then the
+//! staff and public `change` bytes.
+
+use super::{keys, Mode, Node, Slot};
+use crate::clock::now_ms;
+use crate::engine::Engine;
+use crate::hub::meeting::Reply;
+use crate::hub::views::{Projection, Published};
+use axum::extract::ws::Utf8Bytes;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, watch};
+
+const MAGIC: &[u8; 4] = b"PDS1";
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    epoch: u64,
+    seq: u64,
+    staff: [u64; 3],
+    public: [u64; 3],
+}
+
+/// Encodes a published state of `epoch` for the meeting's channel.
+pub fn encode(epoch: u64, p: &Published) -> Vec<u8> {
+    let part = |x: &Projection| [x.seq, x.state_at() as u64, x.change.len() as u64];
+    let header = serde_json::to_vec(&Header {
+        epoch,
+        seq: p.seq,
+        staff: part(&p.staff),
+        public: part(&p.public),
+    })
+    .expect("header serialises");
+    let mut out =
+        Vec::with_capacity(8 + header.len() + p.staff.change.len() + p.public.change.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(p.staff.change.as_str().as_bytes());
+    out.extend_from_slice(p.public.change.as_str().as_bytes());
+    out
+}
+
+/// A state message, decoded.
+pub struct Decoded {
+    /// The owner's epoch.
+    pub epoch: u64,
+    /// The state's seq.
+    pub seq: u64,
+    /// (projection seq, change bytes, state offset) for staff, then public.
+    pub parts: [(u64, Utf8Bytes, usize); 2],
+}
+
+/// Decodes a state message; `None` if it is not one.
+pub fn decode(payload: &[u8]) -> Option<Decoded> {
+    let rest = payload.strip_prefix(MAGIC)?;
+    let len = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+    let header: Header = serde_json::from_slice(rest.get(4..4 + len)?).ok()?;
+    let body = Bytes::copy_from_slice(rest.get(4 + len..)?);
+    let (s_len, p_len) = (header.staff[2] as usize, header.public[2] as usize);
+    if body.len() != s_len + p_len {
+        return None;
+    }
+    let staff = Utf8Bytes::try_from(body.slice(..s_len)).ok()?;
+    let public = Utf8Bytes::try_from(body.slice(s_len..)).ok()?;
+    Some(Decoded {
+        epoch: header.epoch,
+        seq: header.seq,
+        parts: [
+            (header.staff[0], staff, header.staff[1] as usize),
+            (header.public[0], public, header.public[1] as usize),
+        ],
+    })
+}
+
+/// Takes a state message from the meeting's channel into the slot's `watch`, unless this
+/// node owns the meeting (its task feeds the watch) or already shows as new a state.
+pub fn receive(slot: &Slot, payload: &[u8]) {
+    if matches!(*slot.mode.borrow(), Mode::Local { .. }) {
+        return;
+    }
+    let Some(d) = decode(payload) else {
+        tracing::warn!(meeting = %slot.id, "undecodable state message ignored");
+        return;
+    };
+    let mut pos = slot.pos.lock().expect("pos lock");
+    // A stale owner's late message, or one older than what the journal already showed
+    // this node; the same state under a new epoch only adopts the epoch.
+    if d.epoch < pos.0 || d.seq < pos.1 || (d.seq == pos.1 && d.epoch == pos.0) {
+        return;
+    }
+    let current = slot.pub_tx.borrow().clone();
+    let [(s_seq, s_bytes, s_at), (p_seq, p_bytes, p_at)] = d.parts;
+    let keep = |cur: &Arc<Projection>, seq: u64, bytes: Utf8Bytes, at: usize| {
+        if cur.seq == seq {
+            Some(cur.clone())
+        } else {
+            Projection::from_parts(seq, bytes, at).map(Arc::new)
+        }
+    };
+    let (Some(staff), Some(public)) = (
+        keep(&current.staff, s_seq, s_bytes, s_at),
+        keep(&current.public, p_seq, p_bytes, p_at),
+    ) else {
+        tracing::warn!(meeting = %slot.id, "malformed state message ignored");
+        return;
+    };
+    *pos = (d.epoch, d.seq);
+    if Arc::ptr_eq(&staff, &current.staff) && Arc::ptr_eq(&public, &current.public) {
+        return;
+    }
+    slot.pub_tx.send_replace(Arc::new(Published::assemble(
+        d.seq,
+        staff,
+        public,
+        slot.statics.clone(),
+    )));
+}
+
+/// Offers a state rebuilt from the journal (after this node may have missed messages):
+/// it replaces the slot's state only if it is newer.
+pub fn offer_rebuilt(slot: &Slot, engine: &Engine) {
+    if matches!(*slot.mode.borrow(), Mode::Local { .. }) {
+        return;
+    }
+    let mut pos = slot.pos.lock().expect("pos lock");
+    let current = slot.pub_tx.borrow().clone();
+    if engine.seq() <= pos.1 && engine.seq() <= current.seq {
+        return;
+    }
+    let p = Published::encode(
+        Some(&current),
+        slot.statics.clone(),
+        engine.seq(),
+        now_ms(),
+        (&[], &[]),
+        engine.state(),
+    );
+    pos.1 = engine.seq();
+    slot.pub_tx.send_replace(Arc::new(p));
+}
+
+/// What the owner's meeting task answers to other nodes: the request's (node, id).
+pub type Routes = Arc<Mutex<HashMap<u64, (String, u64)>>>;
+
+/// The owner's outbox for one meeting: its meeting task's states and the answers to
+/// other nodes' requests, published in order.
+pub struct Outbox {
+    /// The owner's epoch, stamped on every state.
+    pub epoch: u64,
+    /// The node's state of the meeting (fed by the meeting task).
+    pub states: watch::Receiver<Arc<Published>>,
+    /// Command replies from the meeting task, by local request id.
+    pub replies: mpsc::Receiver<(u64, Reply)>,
+    /// Which node and request each local request id answers.
+    pub routes: Routes,
+    /// Other answers, already encoded: (node, payload).
+    pub other: mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+}
+
+/// Publishes the outbox until the meeting task and every request it was given are done.
+pub async fn run_outbox(node: Arc<Node>, slot: Arc<Slot>, mut ob: Outbox) {
+    let channel = keys::m(&slot.id, "state");
+    let mut conn = node.conn.clone();
+    let (mut replies_open, mut other_open) = (true, true);
+    let mut changed = false;
+    loop {
+        let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+        tokio::select! {
+            biased;
+            r = ob.states.changed() => {
+                if r.is_err() { break; }
+                changed = true;
+            }
+            m = ob.replies.recv(), if replies_open => match m {
+                Some((lid, reply)) => push_reply(&ob.routes, lid, reply, &mut out),
+                None => replies_open = false,
+            },
+            m = ob.other.recv(), if other_open => match m {
+                Some(x) => out.push(x),
+                None => other_open = false,
+            },
+        }
+        while let Ok((lid, reply)) = ob.replies.try_recv() {
+            push_reply(&ob.routes, lid, reply, &mut out);
+        }
+        while let Ok(x) = ob.other.try_recv() {
+            out.push(x);
+        }
+        let mut pipe = redis::pipe();
+        // The state first: every reply behind it shows in it.
+        if changed || ob.states.has_changed().unwrap_or(false) {
+            let p = ob.states.borrow_and_update().clone();
+            pipe.cmd("PUBLISH")
+                .arg(&channel)
+                .arg(encode(ob.epoch, &p))
+                .ignore();
+            changed = false;
+        }
+        for (to, payload) in &out {
+            pipe.cmd("PUBLISH")
+                .arg(keys::node_channel(to))
+                .arg(payload)
+                .ignore();
+        }
+        if pipe.cmd_iter().next().is_none() {
+            // Nothing to publish this turn.
+        } else if let Err(e) = pipe.query_async::<()>(&mut conn).await {
+            tracing::warn!(meeting = %slot.id, error = %e, "cannot publish to the cluster; nodes will resync");
+        }
+        if !replies_open && !other_open {
+            break;
+        }
+    }
+}
+
+fn push_reply(routes: &Routes, lid: u64, reply: Reply, out: &mut Vec<(String, Vec<u8>)>) {
+    let Some((to, req)) = routes.lock().expect("routes lock").remove(&lid) else {
+        return;
+    };
+    out.push((to, super::rpc::encode_command_reply(req, reply)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Engine;
+    use podium_protocol::Agenda;
+
+    #[test]
+    fn a_state_message_decodes_to_the_same_bytes() {
+        let agenda = Arc::new(Agenda::from_toml(crate::DEFAULT_AGENDA).unwrap());
+        let engine = Engine::new(agenda);
+        let p = crate::hub::meeting::first_published("m", &engine);
+        let wire = encode(7, &p);
+        let d = decode(&wire).expect("decodes");
+        assert_eq!((d.epoch, d.seq), (7, 0));
+        assert_eq!(d.parts[0].1.as_str(), p.staff.change.as_str());
+        assert_eq!(d.parts[1].1.as_str(), p.public.change.as_str());
+        assert_eq!(d.parts[1].2, p.public.state_at());
+        assert!(decode(&wire[..wire.len() - 1]).is_none());
+        assert!(decode(b"nonsense").is_none());
+    }
+}
