@@ -282,36 +282,33 @@ async fn serve(
         admin_token: admin_token.clone(),
         limits: Arc::new(Limits::default()),
     };
-    let listener = tokio::net::TcpListener::bind(&bind)
-        .await
-        .with_context(|| format!("listen on {bind} (is another server running there?)"))?;
-    let addr = listener.local_addr()?;
     let cluster_url = cluster.cluster.clone();
     let podium = match &cluster_url {
         None => Podium::open(config, shutdown.clone()).await?,
         Some(url) => {
-            let node_id = cluster
-                .node_id
-                .clone()
-                .unwrap_or_else(|| format!("{}:{}", hostname(), addr.port()));
+            let node_id = cluster.node_id.clone().unwrap_or_else(|| {
+                match bind.parse::<std::net::SocketAddr>() {
+                    Ok(a) if a.port() != 0 => format!("{}:{}", hostname(), a.port()),
+                    _ => format!("{}-{}", hostname(), std::process::id()),
+                }
+            });
             let mut c = podium_server::cluster::ClusterConfig::new(url, &node_id);
             c.lease_ttl = std::time::Duration::from_millis(cluster.lease_ms.max(300));
             c.durability.wait_replicas = cluster.wait_replicas;
             c.durability.wait_timeout = std::time::Duration::from_millis(cluster.wait_timeout_ms);
             c.allow_volatile = cluster.allow_volatile_redis;
             c.rebalance = !cluster.no_rebalance;
-            c.base_url = Some(
-                config
-                    .public_url
-                    .clone()
-                    .unwrap_or_else(|| format!("http://{addr}")),
-            );
             Podium::open_cluster(config, c, shutdown.clone())
                 .await
                 .with_context(|| format!("join the cluster at {url} as node {node_id:?}"))?
         }
     };
     let created = podium.ensure_meeting(agenda).await?;
+    // Listen only once the meetings are ready: whoever waits for the port can use them.
+    let listener = tokio::net::TcpListener::bind(&bind)
+        .await
+        .with_context(|| format!("listen on {bind} (is another server running there?)"))?;
+    let addr = listener.local_addr()?;
     let base = podium.base_url(addr);
     println!("Podium {} listening on {base}", env!("CARGO_PKG_VERSION"));
     match &cluster_url {
@@ -328,6 +325,9 @@ async fn serve(
             );
         }
         Some(url) => {
+            if let Err(e) = podium_server::cluster::offline::set_base_url(url, &base) {
+                tracing::warn!(error = %e, "cannot record the base URL for `podium links`");
+            }
             println!(
                 "Cluster: {url}{}",
                 if created {

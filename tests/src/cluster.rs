@@ -258,7 +258,13 @@ pub struct ProcNode {
 
 impl ProcNode {
     /// Starts a node process and waits until it listens and has joined.
-    pub fn start(url: &str, id: &str, lease_ms: u64, log: Option<&Path>) -> Result<ProcNode> {
+    pub fn start(
+        url: &str,
+        id: &str,
+        lease_ms: u64,
+        extra: &[&str],
+        log: Option<&Path>,
+    ) -> Result<ProcNode> {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
         let stderr = match log {
             Some(p) => Stdio::from(std::fs::File::create(p)?),
@@ -267,6 +273,7 @@ impl ProcNode {
         let child = Command::new(podium_bin()?)
             .args(["serve", "--bind", &addr.to_string(), "--cluster", url])
             .args(["--node-id", id, "--lease-ms", &lease_ms.to_string()])
+            .args(extra)
             .env("PODIUM_ADMIN_TOKEN", ADMIN)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())

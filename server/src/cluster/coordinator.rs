@@ -277,6 +277,7 @@ async fn follow_meetings(node: &Arc<Node>, ctl: &Arc<Ctl>) -> bool {
         .filter(|m| m.status == MeetingStatus::Live)
         .map(|m| m.id.clone())
         .collect();
+    let known: HashSet<String> = list.iter().map(|m| m.id.clone()).collect();
     for m in list {
         if m.status == MeetingStatus::Live && node.slot(&m.id).is_none() {
             let id = m.id.clone();
@@ -293,7 +294,7 @@ async fn follow_meetings(node: &Arc<Node>, ctl: &Arc<Ctl>) -> bool {
         .collect();
     for id in gone {
         demote(node, ctl, &id, false);
-        hub.detach_meeting(&id);
+        hub.detach_meeting(&id, !known.contains(&id));
     }
     true
 }

@@ -14,15 +14,18 @@
 //! the replies behind it (one subscriber connection, handled in order), so a remote
 //! client, like a local one, sees the change before its `ack`.
 //!
+//! The agenda travels with the first state of each agenda version an outbox publishes;
+//! a node that missed it (it lost messages) rebuilds the state from the journal instead.
+//!
 //! Wire format: `PDS1`, a little-endian u32 header length, the header JSON
-//! `{"epoch","seq","staff":[seq,state_at,len],"public":[seq,state_at,len]}`, then the
-//! staff and public `change` bytes.
+//! `{"epoch","seq","staff":[seq,state_at,len],"public":[seq,state_at,len],
+//! "agenda":[version,len]}`, then the staff and public `change` bytes and the agenda JSON
+//! (`len` 0 when it is not included).
 
 use super::{keys, Mode, Node, Slot};
-use crate::clock::now_ms;
 use crate::engine::Engine;
 use crate::hub::meeting::Reply;
-use crate::hub::views::{Projection, Published};
+use crate::hub::views::{AgendaFrame, Projection, Published};
 use axum::extract::ws::Utf8Bytes;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -38,25 +41,35 @@ struct Header {
     seq: u64,
     staff: [u64; 3],
     public: [u64; 3],
+    agenda: [u64; 2],
 }
 
-/// Encodes a published state of `epoch` for the meeting's channel.
-pub fn encode(epoch: u64, p: &Published) -> Vec<u8> {
+/// Encodes a published state of `epoch` for the meeting's channel, with its agenda if
+/// `with_agenda`.
+pub fn encode(epoch: u64, p: &Published, with_agenda: bool) -> Vec<u8> {
     let part = |x: &Projection| [x.seq, x.state_at() as u64, x.change.len() as u64];
+    let agenda = if with_agenda {
+        p.agenda.agenda_json()
+    } else {
+        ""
+    };
     let header = serde_json::to_vec(&Header {
         epoch,
         seq: p.seq,
         staff: part(&p.staff),
         public: part(&p.public),
+        agenda: [p.agenda.version, agenda.len() as u64],
     })
     .expect("header serialises");
-    let mut out =
-        Vec::with_capacity(8 + header.len() + p.staff.change.len() + p.public.change.len());
+    let mut out = Vec::with_capacity(
+        8 + header.len() + p.staff.change.len() + p.public.change.len() + agenda.len(),
+    );
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(header.len() as u32).to_le_bytes());
     out.extend_from_slice(&header);
     out.extend_from_slice(p.staff.change.as_str().as_bytes());
     out.extend_from_slice(p.public.change.as_str().as_bytes());
+    out.extend_from_slice(agenda.as_bytes());
     out
 }
 
@@ -68,6 +81,8 @@ pub struct Decoded {
     pub seq: u64,
     /// (projection seq, change bytes, state offset) for staff, then public.
     pub parts: [(u64, Utf8Bytes, usize); 2],
+    /// The agenda version of the state, and the agenda JSON if included.
+    pub agenda: (u64, Option<Bytes>),
 }
 
 /// Decodes a state message; `None` if it is not one.
@@ -76,12 +91,17 @@ pub fn decode(payload: &[u8]) -> Option<Decoded> {
     let len = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
     let header: Header = serde_json::from_slice(rest.get(4..4 + len)?).ok()?;
     let body = Bytes::copy_from_slice(rest.get(4 + len..)?);
-    let (s_len, p_len) = (header.staff[2] as usize, header.public[2] as usize);
-    if body.len() != s_len + p_len {
+    let (s_len, p_len, a_len) = (
+        header.staff[2] as usize,
+        header.public[2] as usize,
+        header.agenda[1] as usize,
+    );
+    if body.len() != s_len + p_len + a_len {
         return None;
     }
     let staff = Utf8Bytes::try_from(body.slice(..s_len)).ok()?;
-    let public = Utf8Bytes::try_from(body.slice(s_len..)).ok()?;
+    let public = Utf8Bytes::try_from(body.slice(s_len..s_len + p_len)).ok()?;
+    let agenda = (a_len > 0).then(|| body.slice(s_len + p_len..));
     Some(Decoded {
         epoch: header.epoch,
         seq: header.seq,
@@ -89,12 +109,15 @@ pub fn decode(payload: &[u8]) -> Option<Decoded> {
             (header.staff[0], staff, header.staff[1] as usize),
             (header.public[0], public, header.public[1] as usize),
         ],
+        agenda: (header.agenda[0], agenda),
     })
 }
 
 /// Takes a state message from the meeting's channel into the slot's `watch`, unless this
 /// node owns the meeting (its task feeds the watch) or already shows as new a state.
-pub fn receive(slot: &Slot, payload: &[u8]) {
+/// A state of an agenda version this node has not seen, without the agenda, makes the
+/// node rebuild the state from the journal.
+pub fn receive(node: &Arc<Node>, slot: &Arc<Slot>, payload: &[u8]) {
     if matches!(*slot.mode.borrow(), Mode::Local { .. }) {
         return;
     }
@@ -109,6 +132,26 @@ pub fn receive(slot: &Slot, payload: &[u8]) {
         return;
     }
     let current = slot.pub_tx.borrow().clone();
+    let frame = match d.agenda {
+        (v, _) if v == current.agenda.version => current.agenda.clone(),
+        (v, Some(json)) => match serde_json::from_slice::<podium_protocol::Agenda>(&json) {
+            Ok(agenda) => Arc::new(AgendaFrame::new(v, Arc::new(agenda))),
+            Err(e) => {
+                tracing::warn!(meeting = %slot.id, error = %e, "undecodable agenda in a state message");
+                return;
+            }
+        },
+        (_, None) => {
+            drop(pos);
+            let (node, slot) = (node.clone(), slot.clone());
+            tokio::spawn(async move {
+                if let Err(e) = node.resync(&slot).await {
+                    tracing::warn!(meeting = %slot.id, error = %e, "resync failed");
+                }
+            });
+            return;
+        }
+    };
     let [(s_seq, s_bytes, s_at), (p_seq, p_bytes, p_at)] = d.parts;
     let keep = |cur: &Arc<Projection>, seq: u64, bytes: Utf8Bytes, at: usize| {
         if cur.seq == seq {
@@ -125,15 +168,14 @@ pub fn receive(slot: &Slot, payload: &[u8]) {
         return;
     };
     *pos = (d.epoch, d.seq);
-    if Arc::ptr_eq(&staff, &current.staff) && Arc::ptr_eq(&public, &current.public) {
+    if Arc::ptr_eq(&staff, &current.staff)
+        && Arc::ptr_eq(&public, &current.public)
+        && Arc::ptr_eq(&frame, &current.agenda)
+    {
         return;
     }
-    slot.pub_tx.send_replace(Arc::new(Published::assemble(
-        d.seq,
-        staff,
-        public,
-        slot.statics.clone(),
-    )));
+    slot.pub_tx
+        .send_replace(Arc::new(Published::assemble(d.seq, staff, public, frame)));
 }
 
 /// Offers a state rebuilt from the journal (after this node may have missed messages):
@@ -147,14 +189,7 @@ pub fn offer_rebuilt(slot: &Slot, engine: &Engine) {
     if engine.seq() <= pos.1 && engine.seq() <= current.seq {
         return;
     }
-    let p = Published::encode(
-        Some(&current),
-        slot.statics.clone(),
-        engine.seq(),
-        now_ms(),
-        (&[], &[]),
-        engine.state(),
-    );
+    let p = crate::hub::meeting::first_published(engine, Some(&current));
     pos.1 = engine.seq();
     slot.pub_tx.send_replace(Arc::new(p));
 }
@@ -183,6 +218,8 @@ pub async fn run_outbox(node: Arc<Node>, slot: Arc<Slot>, mut ob: Outbox) {
     let mut conn = node.conn.clone();
     let (mut replies_open, mut other_open) = (true, true);
     let mut changed = false;
+    // The agenda version the last published state carried (the first carries its agenda).
+    let mut agenda_sent: Option<u64> = None;
     loop {
         let mut out: Vec<(String, Vec<u8>)> = Vec::new();
         tokio::select! {
@@ -210,9 +247,11 @@ pub async fn run_outbox(node: Arc<Node>, slot: Arc<Slot>, mut ob: Outbox) {
         // The state first: every reply behind it shows in it.
         if changed || ob.states.has_changed().unwrap_or(false) {
             let p = ob.states.borrow_and_update().clone();
+            let with_agenda = agenda_sent != Some(p.agenda.version);
+            agenda_sent = Some(p.agenda.version);
             pipe.cmd("PUBLISH")
                 .arg(&channel)
-                .arg(encode(ob.epoch, &p))
+                .arg(encode(ob.epoch, &p, with_agenda))
                 .ignore();
             changed = false;
         }
@@ -250,10 +289,15 @@ mod tests {
     fn a_state_message_decodes_to_the_same_bytes() {
         let agenda = Arc::new(Agenda::from_toml(crate::DEFAULT_AGENDA).unwrap());
         let engine = Engine::new(agenda);
-        let p = crate::hub::meeting::first_published("m", &engine);
-        let wire = encode(7, &p);
+        let p = crate::hub::meeting::first_published(&engine, None);
+        let wire = encode(7, &p, true);
         let d = decode(&wire).expect("decodes");
         assert_eq!((d.epoch, d.seq), (7, 0));
+        assert_eq!(
+            d.agenda.1.as_deref(),
+            Some(p.agenda.agenda_json().as_bytes())
+        );
+        assert!(decode(&encode(7, &p, false)).unwrap().agenda.1.is_none());
         assert_eq!(d.parts[0].1.as_str(), p.staff.change.as_str());
         assert_eq!(d.parts[1].1.as_str(), p.public.change.as_str());
         assert_eq!(d.parts[1].2, p.public.state_at());

@@ -17,12 +17,14 @@
 use super::keys;
 use super::scripts::{is_noscript, Scripts};
 use crate::store::{
-    Batch, CommandKey, MeetingStatus, Recovered, Store, StoreError, StoredMeeting, TokenRow,
-    KEY_WINDOW_MS,
+    Batch, CommandKey, MeetingStatus, Recovered, Snapshot, Store, StoreError, StoredMeeting,
+    TokenRow, KEY_WINDOW_MS,
 };
 use podium_protocol::{Agenda, Role};
 use redis::{Connection, RedisResult, Value};
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How a token row is kept in `podium:tokens`.
@@ -98,6 +100,8 @@ pub struct RedisStore {
     scripts: Scripts,
     /// `WAIT` settings.
     durability: Durability,
+    /// Counts appends refused by fencing (this node was no longer the owner).
+    fenced: Arc<AtomicU64>,
 }
 
 fn unavailable(e: redis::RedisError) -> StoreError {
@@ -113,7 +117,14 @@ impl RedisStore {
             node: node.to_string(),
             scripts: Scripts::new(),
             durability,
+            fenced: Arc::default(),
         }
+    }
+
+    /// Counts refused appends in `counter` (the node's metrics).
+    pub fn count_fenced(mut self, counter: Arc<AtomicU64>) -> RedisStore {
+        self.fenced = counter;
+        self
     }
 
     fn connect(&mut self) -> Result<&mut Connection, StoreError> {
@@ -194,8 +205,12 @@ impl RedisStore {
             c.arg(e);
         }
         match &b.snapshot {
-            Some((seq, state)) => c.arg(1).arg(*seq).arg(state),
-            None => c.arg(0).arg(0).arg(""),
+            Some(s) => c
+                .arg(1)
+                .arg(s.seq)
+                .arg(&s.state)
+                .arg(s.agenda.as_deref().unwrap_or("")),
+            None => c.arg(0).arg(0).arg("").arg(""),
         };
         c.arg(b.tokens.len());
         for t in &b.tokens {
@@ -364,6 +379,11 @@ impl Store for RedisStore {
         } else {
             true
         };
+        let fenced = &self.fenced;
+        let fence = |e: StoreError| {
+            fenced.fetch_add(1, Ordering::Relaxed);
+            Err(e)
+        };
         batches
             .iter()
             .zip(results)
@@ -373,8 +393,8 @@ impl Store for RedisStore {
                     Some(0) => Err(StoreError::Unavailable(format!(
                         "the journal append is on the primary but not yet on {wait} replica(s)"
                     ))),
-                    Some(-1) => Err(StoreError::Fenced(b.meeting.clone())),
-                    Some(-2) => Err(StoreError::Fenced(format!(
+                    Some(-1) => fence(StoreError::Fenced(b.meeting.clone())),
+                    Some(-2) => fence(StoreError::Fenced(format!(
                         "{} (the journal moved past seq {})",
                         b.meeting,
                         b.first_seq - 1
@@ -389,18 +409,20 @@ impl Store for RedisStore {
     fn recover(&mut self, meeting: &str) -> Result<Recovered, StoreError> {
         let snap_key = keys::m(meeting, "snap");
         let journal = keys::m(meeting, "journal");
-        let (seq, state): (Option<u64>, Option<String>) = self.with(|c| {
-            redis::cmd("HMGET")
-                .arg(&snap_key)
-                .arg("seq")
-                .arg("state")
-                .query(c)
-        })?;
+        let (seq, state, agenda): (Option<u64>, Option<String>, Option<String>) =
+            self.with(|c| {
+                redis::cmd("HMGET")
+                    .arg(&snap_key)
+                    .arg("seq")
+                    .arg("state")
+                    .arg("agenda")
+                    .query(c)
+            })?;
         let snapshot = match (seq, state) {
-            (Some(seq), Some(state)) => Some((seq, state)),
+            (Some(seq), Some(state)) => Some(Snapshot { seq, state, agenda }),
             _ => None,
         };
-        let mut after = snapshot.as_ref().map(|s| s.0).unwrap_or(0);
+        let mut after = snapshot.as_ref().map(|s| s.seq).unwrap_or(0);
         let mut tail = Vec::new();
         loop {
             type Entries = Vec<(String, Vec<(String, String)>)>;

@@ -47,7 +47,7 @@ pub mod rpc;
 pub mod scripts;
 
 use crate::hub::meeting::{Input, MeetingHandle};
-use crate::hub::views::{Published, Statics};
+use crate::hub::views::Published;
 use crate::hub::{Grant, Hub, HubError, Placement};
 use crate::metrics::Metrics;
 use crate::store::{StoreError, StoreHandle, StoredMeeting, TokenRow};
@@ -161,10 +161,9 @@ pub enum Mode {
 pub struct Slot {
     /// Meeting id.
     pub id: String,
-    /// The agenda (for rebuilding states and for names).
+    /// The agenda as created: the journal's starting point when rebuilding the state
+    /// (the current agenda comes with the states, or from the latest snapshot).
     pub agenda: Arc<Agenda>,
-    /// Agenda JSON and plan, shared by every state this node publishes locally.
-    pub statics: Arc<Statics>,
     /// The node's published state of the meeting: connections subscribe here; fed by the
     /// local task when this node owns the meeting, from the owner's channel otherwise.
     /// It outlives changes of owner, so connections keep their subscription.
@@ -176,6 +175,8 @@ pub struct Slot {
     pub mode: watch::Sender<Mode>,
     /// The lease holder as last read: (node, epoch); `None` while the lease is free.
     pub owner: watch::Sender<Option<(String, u64)>>,
+    /// The router's inbox (what this node's handles of the meeting send to).
+    pub router_tx: mpsc::Sender<Input>,
     /// Inputs from other nodes, for the router.
     pub remote_tx: mpsc::UnboundedSender<rpc::Envelope>,
     /// Requests parked because no owner took them yet, for the router.
@@ -228,7 +229,7 @@ pub struct Node {
     /// Set once the coordinator has handed everything over (shutdown).
     pub closed: CancellationToken,
     /// Counters for `/metrics`.
-    pub stats: Stats,
+    pub stats: Arc<Stats>,
 }
 
 /// Cluster counters.
@@ -239,7 +240,7 @@ pub struct Stats {
     /// Leases acquired since start.
     pub acquired: AtomicU64,
     /// Appends refused because this node was no longer the owner.
-    pub fenced: AtomicU64,
+    pub fenced: Arc<AtomicU64>,
     /// Requests answered `unavailable` because the owner changed or went silent.
     pub lost_in_flight: AtomicU64,
     /// Live nodes seen at the last heartbeat.
@@ -294,11 +295,11 @@ impl Cluster {
         check_durability(&mut conn, &cfg).await?;
         let instance = crate::tokens::new_token();
         lease::register(&mut conn, &cfg, &instance).await?;
-        let store = StoreHandle::spawn(Box::new(RedisStore::new(
-            client.clone(),
-            &cfg.node_id,
-            cfg.durability,
-        )));
+        let stats = Arc::new(Stats::default());
+        let store = StoreHandle::spawn(Box::new(
+            RedisStore::new(client.clone(), &cfg.node_id, cfg.durability)
+                .count_fenced(stats.fenced.clone()),
+        ));
         let (subs, subs_rx) = mpsc::unbounded_channel();
         let node = Arc::new(Node {
             cfg,
@@ -318,7 +319,7 @@ impl Cluster {
             subs,
             nudge: Notify::new(),
             closed: CancellationToken::new(),
-            stats: Stats::default(),
+            stats,
         });
         pubsub::start(&node, subs_rx).await?;
         if let Some(url) = &node.cfg.base_url {

@@ -50,6 +50,21 @@ pub fn base_url(url: &str) -> Result<Option<String>, ClusterError> {
     Ok(redis::cmd("GET").arg(keys::BASE_URL).query(&mut con)?)
 }
 
+/// Records the base URL links are printed with (`podium:base-url`).
+pub fn set_base_url(url: &str, base: &str) -> Result<(), ClusterError> {
+    let (client, _) = open(url)?;
+    let mut con = client
+        .get_connection_with_timeout(Duration::from_secs(5))
+        .map_err(|e| ClusterError::Connect {
+            url: url.to_string(),
+            problem: e.to_string(),
+        })?;
+    Ok(redis::cmd("SET")
+        .arg(keys::BASE_URL)
+        .arg(base)
+        .query(&mut con)?)
+}
+
 /// Role links of every live meeting of the cluster.
 pub async fn links_cluster(url: &str, base_url: &str) -> Result<Vec<Link>, OfflineError> {
     let (_, store) = open(url)?;

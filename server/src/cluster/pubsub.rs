@@ -144,7 +144,7 @@ async fn run(
     }
 }
 
-fn dispatch(node: &Node, channel: &str, payload: &[u8]) {
+fn dispatch(node: &Arc<Node>, channel: &str, payload: &[u8]) {
     if channel == keys::EVENTS {
         node.nudge.notify_one();
         return;
@@ -152,7 +152,7 @@ fn dispatch(node: &Node, channel: &str, payload: &[u8]) {
     if let Some((id, what)) = keys::parse_meeting_channel(channel) {
         let Some(slot) = node.slot(id) else { return };
         match what {
-            "state" => fanout::receive(&slot, payload),
+            "state" => fanout::receive(node, &slot, payload),
             "in" => match serde_json::from_slice::<rpc::Envelope>(payload) {
                 Ok(env) => {
                     let _ = slot.remote_tx.send(env);

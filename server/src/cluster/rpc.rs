@@ -21,7 +21,6 @@ use super::fanout::{Outbox, Routes};
 use super::{keys, pubsub, Mode, Node, Slot};
 use crate::engine::Actor;
 use crate::hub::meeting::{first_published, Input, MeetingHandle, Reply, ReplyTx};
-use crate::hub::views::Statics;
 use crate::hub::{Grant, HubError};
 use crate::store::StoredMeeting;
 use podium_protocol::{Command, ErrorCode, Lang, Participant, Role};
@@ -78,6 +77,7 @@ impl Who {
             role: self.role,
             person: self.person.clone(),
             participant: self.participant,
+            revocation: Default::default(),
         }
     }
 }
@@ -280,29 +280,49 @@ impl AgentLink {
 /// Makes a meeting reachable from this node: its slot, fed from the owner's channel
 /// (subscribed before the state is rebuilt from the journal, so nothing falls between),
 /// and its router.
+/// Attaching a meeting that is attached already gives another handle to the same slot.
 pub async fn attach(node: &Arc<Node>, m: &StoredMeeting) -> Result<MeetingHandle, HubError> {
+    if let Some(slot) = node.slot(&m.id).filter(|s| !s.closed.is_cancelled()) {
+        return Ok(MeetingHandle::new(
+            slot.router_tx.clone(),
+            slot.pub_tx.subscribe(),
+        ));
+    }
     let agenda = Arc::new(m.agenda.clone());
     let engine = crate::engine::Engine::new(agenda.clone());
-    let (pub_tx, published) = watch::channel(Arc::new(first_published(&m.id, &engine)));
+    let (pub_tx, published) = watch::channel(Arc::new(first_published(&engine, None)));
     let (router_tx, router_rx) = mpsc::channel(4096);
     let (remote_tx, remote_rx) = mpsc::unbounded_channel();
     let (parked_tx, parked_rx) = mpsc::unbounded_channel();
     let slot = Arc::new(Slot {
         id: m.id.clone(),
-        statics: Arc::new(Statics::new(&m.id, &agenda)),
         agenda: agenda.clone(),
         pub_tx,
         pos: Mutex::new((0, 0)),
         mode: watch::Sender::new(Mode::Remote),
         owner: watch::Sender::new(None),
+        router_tx: router_tx.clone(),
         remote_tx,
         parked_tx,
         closed: tokio_util::sync::CancellationToken::new(),
     });
-    if let Some((_, old)) = node.slots.remove(&m.id) {
-        old.closed.cancel();
+    // Two attachments at once (a token's lookup, the coordinator): the first one wins.
+    match node.slots.entry(m.id.clone()) {
+        dashmap::mapref::entry::Entry::Occupied(mut e) => {
+            if !e.get().closed.is_cancelled() {
+                let s = e.get().clone();
+                drop(e);
+                return Ok(MeetingHandle::new(
+                    s.router_tx.clone(),
+                    s.pub_tx.subscribe(),
+                ));
+            }
+            e.insert(slot.clone());
+        }
+        dashmap::mapref::entry::Entry::Vacant(e) => {
+            e.insert(slot.clone());
+        }
     }
-    node.slots.insert(m.id.clone(), slot.clone());
     pubsub::subscribe(node, keys::m(&m.id, "state")).await;
     node.resync(&slot).await?;
     node.tracker().spawn(run_router(
@@ -313,7 +333,7 @@ pub async fn attach(node: &Arc<Node>, m: &StoredMeeting) -> Result<MeetingHandle
         parked_rx,
     ));
     node.nudge.notify_one();
-    Ok(MeetingHandle::new(router_tx, published, agenda))
+    Ok(MeetingHandle::new(router_tx, published))
 }
 
 /// The router of one meeting on this node.

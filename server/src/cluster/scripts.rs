@@ -13,7 +13,8 @@
 ///
 /// KEYS: head, lease, journal, snap, tokens, meeting tokens, keys, keyz.
 /// ARGV: epoch, lease value, first seq, n, n events, has snapshot (0/1), snapshot seq,
-/// snapshot state, t, t × (token hash, row), k, k × (key, seq, at), key window (ms).
+/// snapshot state, snapshot agenda (or empty), t, t × (token hash, row), k, k × (key, seq,
+/// at), key window (ms).
 pub const APPEND: &str = r#"
 local epoch = ARGV[1]
 if redis.call('GET', KEYS[2]) ~= ARGV[2] then return -1 end
@@ -31,8 +32,13 @@ end
 redis.call('HSET', KEYS[1], 'seq', string.format('%d', first + n - 1))
 if ARGV[i] == '1' then
   redis.call('HSET', KEYS[4], 'seq', ARGV[i + 1], 'state', ARGV[i + 2])
+  if ARGV[i + 3] == '' then
+    redis.call('HDEL', KEYS[4], 'agenda')
+  else
+    redis.call('HSET', KEYS[4], 'agenda', ARGV[i + 3])
+  end
 end
-i = i + 3
+i = i + 4
 local t = tonumber(ARGV[i]); i = i + 1
 for j = 1, t do
   redis.call('HSET', KEYS[5], ARGV[i], ARGV[i + 1])

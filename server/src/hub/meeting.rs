@@ -6,12 +6,12 @@
 //! Architecture invariant: nothing is published or acknowledged before the store has
 //! said the batch is durable; a failed write reloads the engine from the store.
 
-use super::views::{Published, Statics};
+use super::views::{AgendaFrame, Published};
 use super::{grant_of, recover_engine, Grant};
 use crate::clock::now_ms;
 use crate::engine::{Actor, Engine};
 use crate::metrics::Metrics;
-use crate::store::{Batch, CommandKey, StoreError, StoreHandle, TokenRow, KEY_WINDOW_MS};
+use crate::store::{Batch, CommandKey, Snapshot, StoreError, StoreHandle, TokenRow, KEY_WINDOW_MS};
 use crate::tokens;
 use dashmap::DashMap;
 use podium_protocol::{Command, ErrorCode, Event, Lang, Role};
@@ -78,10 +78,8 @@ pub enum Input {
 pub struct MeetingHandle {
     /// Inputs to the task.
     tx: mpsc::Sender<Input>,
-    /// The latest published state; connections subscribe here.
+    /// The latest published state (and agenda); connections subscribe here.
     published: watch::Receiver<Arc<Published>>,
-    /// The agenda, for names in `welcome` and for reports.
-    agenda: Arc<podium_protocol::Agenda>,
 }
 
 impl MeetingHandle {
@@ -90,13 +88,8 @@ impl MeetingHandle {
     pub fn new(
         tx: mpsc::Sender<Input>,
         published: watch::Receiver<Arc<Published>>,
-        agenda: Arc<podium_protocol::Agenda>,
     ) -> MeetingHandle {
-        MeetingHandle {
-            tx,
-            published,
-            agenda,
-        }
+        MeetingHandle { tx, published }
     }
 
     /// The task's inbox (a cluster router sends to it and takes an input back when the
@@ -117,9 +110,9 @@ impl MeetingHandle {
         rx
     }
 
-    /// The meeting's agenda.
-    pub fn agenda(&self) -> &Arc<podium_protocol::Agenda> {
-        &self.agenda
+    /// The meeting's agenda as last published.
+    pub fn agenda(&self) -> Arc<podium_protocol::Agenda> {
+        self.published.borrow().agenda.agenda.clone()
     }
 
     /// A participant's record, if the task runs and knows them.
@@ -146,11 +139,19 @@ impl MeetingHandle {
     }
 }
 
-/// The first published state of an engine (no events), as a task starting on it shows it.
-pub fn first_published(id: &str, engine: &Engine) -> Published {
+/// The published state of an engine as a task starting on it shows it (no events).
+/// `prev` (the state shown so far, if any) lends its projections where they are equal.
+pub fn first_published(engine: &Engine, prev: Option<&Published>) -> Published {
+    let frame = match prev {
+        Some(p) if p.agenda.version == engine.state().agenda_version => p.agenda.clone(),
+        _ => Arc::new(AgendaFrame::new(
+            engine.state().agenda_version,
+            engine.agenda().clone(),
+        )),
+    };
     Published::encode(
-        None,
-        Arc::new(Statics::new(id, engine.agenda())),
+        prev,
+        frame,
         engine.seq(),
         now_ms(),
         (&[], &[]),
@@ -168,7 +169,7 @@ pub fn spawn(
     shutdown: CancellationToken,
     tracker: &TaskTracker,
 ) -> MeetingHandle {
-    let (pub_tx, _) = watch::channel(Arc::new(first_published(&id, &engine)));
+    let (pub_tx, _) = watch::channel(Arc::new(first_published(&engine, None)));
     spawn_publishing(
         id, engine, store, grants, metrics, shutdown, tracker, pub_tx,
     )
@@ -190,9 +191,8 @@ pub fn spawn_publishing(
     tracker: &TaskTracker,
     pub_tx: watch::Sender<Arc<Published>>,
 ) -> (MeetingHandle, tokio::task::JoinHandle<()>) {
-    let first = first_published(&id, &engine);
-    let statics = first.statics.clone();
-    let agenda = engine.agenda().clone();
+    let first = first_published(&engine, Some(&pub_tx.borrow()));
+    let frame = first.agenda.clone();
     pub_tx.send_replace(Arc::new(first));
     let published = pub_tx.subscribe();
     let (tx, rx) = mpsc::channel(INBOX);
@@ -202,7 +202,7 @@ pub fn spawn_publishing(
         store,
         grants,
         metrics,
-        statics,
+        frame,
         pub_tx,
         keys: HashMap::new(),
         keys_added: 0,
@@ -211,14 +211,7 @@ pub fn spawn_publishing(
         task.run(rx, shutdown)
             .instrument(tracing::info_span!("meeting", id = %id)),
     );
-    (
-        MeetingHandle {
-            tx,
-            published,
-            agenda,
-        },
-        join,
-    )
+    (MeetingHandle { tx, published }, join)
 }
 
 /// The state a meeting task owns. Nothing else touches the engine.
@@ -233,8 +226,8 @@ struct MeetingTask {
     grants: Arc<DashMap<[u8; 32], Grant>>,
     /// Counters for `/metrics`.
     metrics: Arc<Metrics>,
-    /// The agenda and plan, encoded once, shared by every published state.
-    statics: Arc<Statics>,
+    /// The current agenda's `agenda` message, encoded once per version.
+    frame: Arc<AgendaFrame>,
     /// The latest published state; connections hold receivers.
     pub_tx: watch::Sender<Arc<Published>>,
     /// Idempotency keys of recent commands (scoped to their sender) → (seq of their
@@ -425,8 +418,9 @@ impl MeetingTask {
                                 participant: Some(pid),
                                 link_token: None,
                             };
-                            pending.push(Pending::Joined(reply, grant_of(&row), token));
-                            tokens.push(row);
+                            let grant = grant_of(&row);
+                            pending.push(Pending::Joined(reply, grant.clone(), token));
+                            tokens.push((row, grant));
                         }
                         Err(rejection) => {
                             let _ = reply.send(Err((rejection.code(), rejection.to_string())));
@@ -465,6 +459,18 @@ impl MeetingTask {
         keep_going
     }
 
+    /// The engine as the store has it: the journal replayed from the agenda as created
+    /// (the `meetings` row) or from the latest snapshot and its agenda.
+    async fn reload(&self) -> Result<Engine, super::HubError> {
+        let stored = self.store.run(|s| s.meetings()).await??;
+        let origin = stored
+            .into_iter()
+            .find(|m| m.id == self.id)
+            .ok_or_else(|| super::HubError::NoSuchMeeting(self.id.clone()))?
+            .agenda;
+        recover_engine(&self.store, &self.id, Arc::new(origin)).await
+    }
+
     /// Sends the replies held back for a durable turn.
     fn answer(&mut self, pending: Vec<Pending>) {
         for p in pending {
@@ -482,12 +488,13 @@ impl MeetingTask {
         }
     }
 
-    /// Writes a turn and publishes it; returns `false` when the task must stop (the
-    /// store refused it: another node owns the meeting now, or it cannot be reloaded).
+    /// Writes a turn's events (and the tokens they create, with their grants, and the
+    /// commands' keys), then publishes and answers. Returns `false` when the task must
+    /// stop: the store refused it (another node owns the meeting now) or cannot reload it.
     async fn persist_and_publish(
         &mut self,
         events: Vec<Event>,
-        tokens: Vec<TokenRow>,
+        tokens: Vec<(TokenRow, Grant)>,
         keys: Vec<CommandKey>,
         pending: Vec<Pending>,
     ) -> bool {
@@ -498,16 +505,31 @@ impl MeetingTask {
             .map(|e| serde_json::to_string(e).expect("event serialises"))
             .collect();
         let now = now_ms();
+        let previous_frame = self.frame.clone();
+        if self.engine.state().agenda_version != self.frame.version {
+            self.frame = Arc::new(AgendaFrame::new(
+                self.engine.state().agenda_version,
+                self.engine.agenda().clone(),
+            ));
+        }
         let published = Published::encode(
             Some(&self.pub_tx.borrow()),
-            self.statics.clone(),
+            self.frame.clone(),
             seq,
             now,
             (&events, &encoded),
             self.engine.state(),
         );
-        let snapshot = ((first_seq - 1) / SNAPSHOT_EVERY != seq / SNAPSHOT_EVERY)
-            .then(|| (seq, published.staff.state().to_string()));
+        let snapshot =
+            ((first_seq - 1) / SNAPSHOT_EVERY != seq / SNAPSHOT_EVERY).then(|| Snapshot {
+                seq,
+                state: published.staff.state().to_string(),
+                agenda: Some(self.frame.agenda_json().to_string()),
+            });
+        let (tokens, new_grants): (Vec<TokenRow>, Vec<_>) = tokens
+            .into_iter()
+            .map(|(r, g)| (r.clone(), (r.hash, g)))
+            .unzip();
         let batch = Batch {
             meeting: self.id.clone(),
             first_seq,
@@ -522,13 +544,11 @@ impl MeetingTask {
             .iter()
             .map(|k| (k.key.clone(), (k.seq, k.at)))
             .collect();
-        let new_grants: Vec<_> = batch.tokens.iter().map(|r| (r.hash, grant_of(r))).collect();
         match self.store.commit(batch).await {
             Ok(()) => {
                 for (hash, grant) in new_grants {
                     self.grants.insert(hash, grant);
                 }
-                let now = now_ms();
                 if !new_keys.is_empty() {
                     self.keys_added += new_keys.len();
                     self.keys.extend(new_keys);
@@ -553,13 +573,13 @@ impl MeetingTask {
                         }
                     }
                 }
+                self.frame = previous_frame;
                 if let StoreError::Fenced(_) = e {
                     tracing::warn!(error = %e, "fenced: another node owns the meeting; stopping");
                     return false;
                 }
                 tracing::error!(error = %e, "journal write failed; reloading the meeting from the store");
-                let agenda = self.engine.agenda().clone();
-                match recover_engine(&self.store, &self.id, agenda).await {
+                match self.reload().await {
                     Ok(engine) => {
                         self.engine = engine;
                         self.load_keys().await;

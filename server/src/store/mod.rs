@@ -133,8 +133,8 @@ pub struct Batch {
     pub events: Vec<String>,
     /// Tokens created by these events (participants' personal tokens).
     pub tokens: Vec<TokenRow>,
-    /// A snapshot of the state after the last event: (seq, state JSON).
-    pub snapshot: Option<(u64, String)>,
+    /// A snapshot of the state after the last event.
+    pub snapshot: Option<Snapshot>,
     /// The fencing epoch of the writer (cluster: the meeting's lease); a shared store
     /// refuses a batch whose epoch is not the meeting's current one. 0 for the embedded
     /// store, which has one writer by construction. Set by [`StoreHandle::commit`].
@@ -159,11 +159,24 @@ pub struct CommandKey {
 /// How long a command key is remembered: a retry after this is a new command.
 pub const KEY_WINDOW_MS: i64 = 10 * 60 * 1000;
 
+/// A meeting's state (and agenda) at one journal position: recovery starts from the
+/// latest one and replays only the events after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The journal position it shows.
+    pub seq: u64,
+    /// The state, JSON.
+    pub state: String,
+    /// The agenda at that point, JSON. `None` in snapshots written before agendas could
+    /// be edited (schema 0): the agenda as created is then still current.
+    pub agenda: Option<String>,
+}
+
 /// What a meeting needs to come back after a restart.
 #[derive(Debug, Clone)]
 pub struct Recovered {
-    /// The latest snapshot: (seq, state JSON), if one was taken.
-    pub snapshot: Option<(u64, String)>,
+    /// The latest snapshot, if one was taken.
+    pub snapshot: Option<Snapshot>,
     /// Events after the snapshot, in order: (seq, JSON).
     pub tail: Vec<(u64, String)>,
 }
