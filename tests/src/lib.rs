@@ -5,6 +5,7 @@
 pub mod client;
 pub mod clocksync;
 pub mod cluster;
+pub mod cluster_load;
 pub mod http;
 pub mod load;
 pub mod server;
