@@ -402,3 +402,73 @@ async fn the_journal_refuses_a_stale_epoch_and_a_gap() -> Result<()> {
     ensure!(redis.journal(MEETING)?.len() as u64 == seq);
     node.stop().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn meetings_move_to_nodes_that_join() -> Result<()> {
+    let redis = RedisServer::start()?;
+    let lease = Duration::from_millis(1000);
+    let first = InProcNode::start(&redis.url(), "first", lease).await?;
+    // Six more meetings, all run by the only node.
+    let mut ids = vec![MEETING.to_string()];
+    for i in 0..6 {
+        let agenda = format!(
+            "[meeting]\nid = \"m{i}\"\ntitle = \"Meeting {i}\"\ntime_zone = \"UTC\"\nstart = \"2030-01-01T10:00\"\nlanguages = [\"en\"]\n\n[[segment]]\nid = \"floor\"\nkind = \"open_floor\"\ntitle = \"Floor\"\nduration = \"20m\"\n"
+        );
+        let r = podium_tests::http::post(
+            first.addr,
+            "/api/meetings",
+            Some(ADMIN),
+            "application/toml",
+            &agenda,
+        )
+        .await?;
+        ensure!(r.status == 201, "create m{i}: {}", r.body);
+        ids.push(format!("m{i}"));
+    }
+    for id in &ids {
+        redis.wait_owner(id, None, Duration::from_secs(10))?;
+    }
+    let host_t = token_of(&links(&redis.url()).await?, "host", None);
+    let mut watcher = Client::hello(first.addr, MEETING, &host_t).await?;
+    let second = InProcNode::start(&redis.url(), "second", lease).await?;
+    let third = InProcNode::start(&redis.url(), "third", lease).await?;
+    let live = vec![
+        "first".to_string(),
+        "second".to_string(),
+        "third".to_string(),
+    ];
+    // Within a few lease TTLs every meeting is run by the node that should run it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut misplaced = Vec::new();
+        for id in &ids {
+            let want = podium_server::cluster::lease::preferred(id, &live)
+                .unwrap()
+                .clone();
+            let got = redis.owner(id)?.map(|o| o.0);
+            if got.as_deref() != Some(want.as_str()) {
+                misplaced.push(format!("{id}: {got:?}, should be {want}"));
+            }
+        }
+        if misplaced.is_empty() {
+            break;
+        }
+        ensure!(Instant::now() < deadline, "not rebalanced: {misplaced:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let owners: std::collections::HashSet<String> = ids
+        .iter()
+        .filter_map(|id| redis.owner(id).ok().flatten())
+        .map(|o| o.0)
+        .collect();
+    ensure!(
+        owners.len() > 1,
+        "seven meetings all stayed on one node: {owners:?}"
+    );
+    // A client of the first node kept its socket and still drives its meeting.
+    if watcher.state.phase == podium_protocol::Phase::NotStarted {
+        watcher.must(Command::StartMeeting).await?;
+    }
+    watcher.ping().await?;
+    stop_all(vec![first, second, third]).await
+}

@@ -39,8 +39,8 @@ use tokio_util::sync::CancellationToken;
 struct Owned {
     /// Lease value `<node>/<epoch>`.
     value: String,
-    /// The meeting task.
-    task: JoinHandle<()>,
+    /// Cancelled when the meeting task has ended.
+    ended: CancellationToken,
     /// Its outbox.
     outbox: JoinHandle<()>,
     /// Stops the task at once (lease lost): inputs still waiting are answered
@@ -144,7 +144,7 @@ async fn run(node: Arc<Node>) {
             let owned = ctl.owned.lock().expect("owned lock");
             owned
                 .iter()
-                .filter(|(_, o)| o.task.is_finished())
+                .filter(|(_, o)| o.ended.is_cancelled())
                 .map(|(m, _)| m.clone())
                 .collect()
         };
@@ -239,11 +239,15 @@ async fn run(node: Arc<Node>) {
             catch_up(&node, &ctl, &mut conn, &mut behind).await;
         }
     }
-    // Shutdown: leave the cluster, hand every meeting over.
+    // Shutdown: leave the cluster, hand every meeting over (after promotions in flight).
     let _: Result<(), _> = redis::cmd("DEL")
         .arg(keys::node(&node.cfg.node_id))
         .query_async(&mut conn)
         .await;
+    let settle = Instant::now() + Duration::from_secs(10);
+    while !ctl.busy.lock().expect("busy lock").is_empty() && Instant::now() < settle {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let all: Vec<String> = ctl
         .owned
         .lock()
@@ -315,6 +319,10 @@ fn promote(node: &Arc<Node>, ctl: &Arc<Ctl>, slot: Arc<Slot>) {
 }
 
 async fn try_promote(node: &Arc<Node>, ctl: &Ctl, slot: &Arc<Slot>) -> anyhow_like::Result {
+    let shutdown = node.shutdown.get().cloned().unwrap_or_default();
+    if shutdown.is_cancelled() {
+        return Ok(());
+    }
     let mut conn = node.conn.clone();
     let Some(epoch) = lease::acquire(&mut conn, &node.scripts, &node.cfg, &slot.id).await? else {
         return Ok(());
@@ -334,7 +342,9 @@ async fn try_promote(node: &Arc<Node>, ctl: &Ctl, slot: &Arc<Slot>) -> anyhow_li
     };
     let seq = engine.seq();
     *slot.pos.lock().expect("pos lock") = (epoch, seq);
-    let stop = CancellationToken::new();
+    // A child of the server's shutdown: whatever happens to the hand-over, the task
+    // writes what it was given and stops when the server does.
+    let stop = shutdown.child_token();
     let tracker = node.tracker();
     let (handle, task) = meeting::spawn_publishing(
         slot.id.clone(),
@@ -346,9 +356,17 @@ async fn try_promote(node: &Arc<Node>, ctl: &Ctl, slot: &Arc<Slot>) -> anyhow_li
         &tracker,
         slot.pub_tx.clone(),
     );
+    let ended = CancellationToken::new();
+    tracker.spawn({
+        let ended = ended.clone();
+        async move {
+            let _ = task.await;
+            ended.cancel();
+        }
+    });
     let mut states = slot.pub_tx.subscribe();
     states.mark_changed();
-    let (agent, outbox) = AgentLink::new(epoch, states);
+    let (agent, outbox) = AgentLink::new(epoch, states, ended.clone());
     let outbox = tracker.spawn(fanout::run_outbox(node.clone(), slot.clone(), outbox));
     slot.mode.send_replace(Mode::Local {
         tx: handle.inbox().clone(),
@@ -361,7 +379,7 @@ async fn try_promote(node: &Arc<Node>, ctl: &Ctl, slot: &Arc<Slot>) -> anyhow_li
         slot.id.clone(),
         Owned {
             value,
-            task,
+            ended,
             outbox,
             stop,
             since: Instant::now(),
@@ -400,17 +418,17 @@ fn demote(node: &Arc<Node>, ctl: &Arc<Ctl>, id: &str, release: bool) -> Option<J
     Some(tokio::spawn(async move {
         let Owned {
             value,
-            mut task,
+            ended,
             outbox,
             stop,
             ..
         } = owned;
-        if tokio::time::timeout(Duration::from_secs(10), &mut task)
+        if tokio::time::timeout(Duration::from_secs(10), ended.cancelled())
             .await
             .is_err()
         {
             stop.cancel();
-            let _ = task.await;
+            ended.cancelled().await;
         }
         let _ = tokio::time::timeout(Duration::from_secs(5), outbox).await;
         if release {

@@ -210,14 +210,18 @@ pub struct Outbox {
     pub routes: Routes,
     /// Other answers, already encoded: (node, payload).
     pub other: mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+    /// Cancelled when the meeting task has ended: then the outbox publishes what is left
+    /// and stops, even if a handle of the task's channels is still about.
+    pub ended: tokio_util::sync::CancellationToken,
 }
 
-/// Publishes the outbox until the meeting task and every request it was given are done.
+/// Publishes the outbox until the meeting task has ended and what it answered is out.
 pub async fn run_outbox(node: Arc<Node>, slot: Arc<Slot>, mut ob: Outbox) {
     let channel = keys::m(&slot.id, "state");
     let mut conn = node.conn.clone();
     let (mut replies_open, mut other_open) = (true, true);
     let mut changed = false;
+    let mut last_round = false;
     // The agenda version the last published state carried (the first carries its agenda).
     let mut agenda_sent: Option<u64> = None;
     loop {
@@ -236,6 +240,7 @@ pub async fn run_outbox(node: Arc<Node>, slot: Arc<Slot>, mut ob: Outbox) {
                 Some(x) => out.push(x),
                 None => other_open = false,
             },
+            _ = ob.ended.cancelled(), if !last_round => last_round = true,
         }
         while let Ok((lid, reply)) = ob.replies.try_recv() {
             push_reply(&ob.routes, lid, reply, &mut out);
@@ -266,7 +271,7 @@ pub async fn run_outbox(node: Arc<Node>, slot: Arc<Slot>, mut ob: Outbox) {
         } else if let Err(e) = pipe.query_async::<()>(&mut conn).await {
             tracing::warn!(meeting = %slot.id, error = %e, "cannot publish to the cluster; nodes will resync");
         }
-        if !replies_open && !other_open {
+        if (!replies_open && !other_open) || last_round {
             break;
         }
     }
@@ -276,7 +281,7 @@ fn push_reply(routes: &Routes, lid: u64, reply: Reply, out: &mut Vec<(String, Ve
     let Some((to, req)) = routes.lock().expect("routes lock").remove(&lid) else {
         return;
     };
-    out.push((to, super::rpc::encode_command_reply(req, reply)));
+    out.push((to, super::wire::encode_command_reply(req, reply)));
 }
 
 #[cfg(test)]

@@ -13,9 +13,10 @@
 //! - [`fanout`]: the owner publishes each published state (every role projection's
 //!   encoded bytes, with seq and epoch) once on the meeting's channel; every node feeds
 //!   its local `watch` from it, so the per-connection path is the single-node one.
-//! - [`rpc`]: commands, joins and reads from any node to the owner and back (per-meeting
-//!   request channel, per-node reply channel), with the router that sends each input to
-//!   the local meeting task or to the owner.
+//! - [`router`]: behind each meeting's handle, sends each input to the local meeting task
+//!   or, through Redis, to the owner; serves other nodes' requests while it owns it.
+//! - [`rpc`]: requests in flight to the owner (per-meeting request channel, per-node reply
+//!   channel) and what becomes of them; [`wire`]: what those messages hold.
 //! - [`offline`]: reading a cluster without joining it (`podium links`, `podium report`).
 //! - [`pubsub`]: the node's one subscriber connection, its reconnection, and the
 //!   dispatch of what arrives.
@@ -43,8 +44,10 @@ pub mod keys;
 pub mod lease;
 pub mod offline;
 pub mod pubsub;
+pub mod router;
 pub mod rpc;
 pub mod scripts;
+pub mod wire;
 
 use crate::hub::meeting::{Input, MeetingHandle};
 use crate::hub::views::Published;
@@ -178,7 +181,7 @@ pub struct Slot {
     /// The router's inbox (what this node's handles of the meeting send to).
     pub router_tx: mpsc::Sender<Input>,
     /// Inputs from other nodes, for the router.
-    pub remote_tx: mpsc::UnboundedSender<rpc::Envelope>,
+    pub remote_tx: mpsc::UnboundedSender<wire::Envelope>,
     /// Requests parked because no owner took them yet, for the router.
     pub parked_tx: mpsc::UnboundedSender<rpc::Parked>,
     /// Cancelled when the meeting is detached from this node.
@@ -292,6 +295,7 @@ impl Cluster {
                 url: cfg.url.clone(),
                 problem: e.to_string(),
             })?;
+        tracing::debug!("cluster: connected");
         check_durability(&mut conn, &cfg).await?;
         let instance = crate::tokens::new_token();
         lease::register(&mut conn, &cfg, &instance).await?;
@@ -321,7 +325,9 @@ impl Cluster {
             closed: CancellationToken::new(),
             stats,
         });
+        tracing::debug!("cluster: registered");
         pubsub::start(&node, subs_rx).await?;
+        tracing::debug!("cluster: subscriber started");
         if let Some(url) = &node.cfg.base_url {
             let mut c = node.conn.clone();
             let _: () = redis::cmd("SET")
@@ -432,7 +438,7 @@ impl Placement for Cluster {
         &'a self,
         meeting: &'a StoredMeeting,
     ) -> BoxFuture<'a, Result<MeetingHandle, HubError>> {
-        Box::pin(async move { rpc::attach(&self.node, meeting).await })
+        Box::pin(async move { router::attach(&self.node, meeting).await })
     }
 
     fn detach(&self, id: &str) {

@@ -153,7 +153,7 @@ fn dispatch(node: &Arc<Node>, channel: &str, payload: &[u8]) {
         let Some(slot) = node.slot(id) else { return };
         match what {
             "state" => fanout::receive(node, &slot, payload),
-            "in" => match serde_json::from_slice::<rpc::Envelope>(payload) {
+            "in" => match serde_json::from_slice::<super::wire::Envelope>(payload) {
                 Ok(env) => {
                     let _ = slot.remote_tx.send(env);
                 }
