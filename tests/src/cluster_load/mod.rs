@@ -376,8 +376,13 @@ pub async fn run(cfg: Config) -> Result<Report> {
         w.quit().await;
     }
 
-    // 3. failover.
+    // 3. failover: the owner as it is now (a loaded machine may have moved the meeting).
+    let (owner, _) = redis
+        .owner(MEETING)?
+        .context("an owner before the failover")?;
+    let o = nodes.iter().position(|n| n.id == owner).context("owner")?;
     let survivor = (o + 1) % 3;
+    let mut host = Client::hello(nodes[survivor].addr, MEETING, &host_t).await?;
     let fallback = nodes[survivor].addr.to_string();
     let mut fo = Vec::new();
     let each = cfg.failover_n / 3;
