@@ -5,7 +5,7 @@ use crate::clock::now_ms;
 use crate::hub::{links, Hub, HubError};
 use crate::store::StoreError;
 use crate::{web, ws, Config};
-use axum::extract::{Path, State, WebSocketUpgrade};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -26,6 +26,14 @@ pub struct AppState {
     pub base_url: Arc<str>,
     /// Ends websockets at shutdown.
     pub shutdown: CancellationToken,
+    /// The websocket endpoint (`/ws`): connections and the meetings' fan-outs.
+    pub ws: Arc<ws::Endpoint>,
+}
+
+impl axum::extract::FromRef<AppState> for Arc<ws::Endpoint> {
+    fn from_ref(s: &AppState) -> Arc<ws::Endpoint> {
+        s.ws.clone()
+    }
 }
 
 /// The router.
@@ -34,7 +42,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(home))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
-        .route("/ws", get(websocket))
+        .route("/ws", get(ws::upgrade::upgrade))
         .route("/api/meetings", post(create_meeting).get(list_meetings))
         .route("/api/meetings/{id}/archive", post(archive_meeting))
         .route("/api/meetings/{id}", axum::routing::delete(delete_meeting))
@@ -64,23 +72,6 @@ async fn metrics(State(s): State<AppState>) -> Response {
         s.hub.metrics.render(),
     )
         .into_response()
-}
-
-async fn websocket(State(s): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
-    let limits = s.config.limits.clone();
-    let hub = s.hub.clone();
-    let shutdown = s.shutdown.clone();
-    let tracker = hub.tracker.clone();
-    upgrade
-        .read_buffer_size(limits.read_buffer)
-        .write_buffer_size(0)
-        .max_message_size(limits.max_message)
-        .max_frame_size(limits.max_message)
-        .on_upgrade(move |socket| {
-            // Runs in the task axum spawned for the upgrade (no second task per
-            // connection); tracked so shutdown can wait for every Close frame.
-            tracker.track_future(ws::serve(socket, hub, limits, shutdown))
-        })
 }
 
 /// A JSON error response.

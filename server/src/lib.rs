@@ -8,7 +8,8 @@
 //! - [`hub`]: the registry of live meetings; [`hub::meeting`] is the one task per meeting
 //!   that owns its engine (validate → apply → persist → publish), [`hub::views`] encodes
 //!   each change once per role projection.
-//! - [`ws`]: one task per websocket connection, a single `select!` loop.
+//! - [`ws`]: websockets: the handshake, one task per connection for what the client says,
+//!   one fan-out task per meeting that writes each change's shared frame to every socket.
 //! - [`http`]: health, metrics, admin API, reports, static client.
 //! - [`store`]: the SQLite journal and snapshots, behind a small trait, with group commit.
 //! - [`report`]: planned vs actual, speeches and queue statistics, as JSON and CSV.
@@ -48,9 +49,6 @@ pub const DEFAULT_AGENDA: &str = include_str!("../../agendas/gfmd-mayors-2021-01
 pub struct Limits {
     /// Largest message (and frame) a client may send. Larger: close 1009.
     pub max_message: usize,
-    /// tungstenite's read buffer per connection (its default, 128 KiB, costs 1.3 GB at
-    /// 10k). Client messages are small; a larger one is simply read in several chunks.
-    pub read_buffer: usize,
     /// A send that takes longer means the client stopped reading: drop it.
     pub send_timeout: Duration,
     /// Time to send `hello` after connecting.
@@ -59,17 +57,23 @@ pub struct Limits {
     pub reply_queue: usize,
     /// Token bucket per connection.
     pub rate: ws::ratelimit::RateLimit,
+    /// The server pings every connection this often (a websocket Ping frame; browsers
+    /// answer on their own).
+    pub ping_interval: Duration,
+    /// A connection silent for the ping interval plus this long is a dead peer: dropped.
+    pub ping_timeout: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_message: 16 * 1024,
-            read_buffer: 1024,
             send_timeout: Duration::from_secs(10),
             hello_timeout: Duration::from_secs(15),
             reply_queue: 256,
             rate: Default::default(),
+            ping_interval: Duration::from_secs(30),
+            ping_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -174,6 +178,11 @@ pub async fn run(listener: TcpListener, podium: Podium) -> std::io::Result<()> {
         config: podium.config.clone(),
         base_url: podium.base_url(addr).into(),
         shutdown: podium.shutdown.clone(),
+        ws: ws::Endpoint::new(
+            podium.hub.clone(),
+            podium.config.limits.clone(),
+            podium.shutdown.clone(),
+        ),
     };
     let shutdown = podium.shutdown.clone();
     // Small messages go out at once: without TCP_NODELAY, an `ack` written right after a

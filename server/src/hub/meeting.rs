@@ -14,7 +14,7 @@ use crate::metrics::Metrics;
 use crate::store::{Batch, StoreHandle, TokenRow};
 use crate::tokens;
 use dashmap::DashMap;
-use podium_protocol::{Command, ErrorCode, Event, Lang, Role};
+use podium_protocol::{Command, ErrorCode, Event, Lang, ListName, PageItems, Role};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -65,6 +65,18 @@ pub enum Input {
     Inspect(oneshot::Sender<Engine>),
     /// One participant's record (for a resuming connection's `welcome`).
     Participant(u64, oneshot::Sender<Option<podium_protocol::Participant>>),
+    /// A page of a list that changes do not carry (staff `fetch`): items `from..from+limit`
+    /// and the list's length.
+    Fetch {
+        /// Which list.
+        what: ListName,
+        /// First index.
+        from: usize,
+        /// Items at most.
+        limit: usize,
+        /// The items and the whole length.
+        reply: oneshot::Sender<(PageItems, usize)>,
+    },
     /// Stop the task (archive, delete).
     Stop,
 }
@@ -107,6 +119,26 @@ impl MeetingHandle {
         rx.await.ok().flatten()
     }
 
+    /// A page of the register or the hand history, if the task runs.
+    pub async fn fetch(
+        &self,
+        what: ListName,
+        from: usize,
+        limit: usize,
+    ) -> Option<(PageItems, usize)> {
+        let (reply, rx) = oneshot::channel();
+        let input = Input::Fetch {
+            what,
+            from,
+            limit,
+            reply,
+        };
+        if !self.send(input).await {
+            return None;
+        }
+        rx.await.ok()
+    }
+
     /// A copy of the engine, if the task runs.
     pub async fn inspect(&self) -> Option<Engine> {
         let (tx, rx) = oneshot::channel();
@@ -119,6 +151,29 @@ impl MeetingHandle {
     /// Asks the task to stop.
     pub fn stop(&self) {
         let _ = self.tx.try_send(Input::Stop);
+    }
+}
+
+/// Items `from..from + limit` of a list of the state, and the list's length.
+fn page(
+    state: &podium_protocol::MeetingState,
+    what: ListName,
+    from: usize,
+    limit: usize,
+) -> (PageItems, usize) {
+    fn slice<T: Clone>(v: &[T], from: usize, limit: usize) -> Vec<T> {
+        let from = from.min(v.len());
+        v[from..(from.saturating_add(limit)).min(v.len())].to_vec()
+    }
+    match what {
+        ListName::Participants => (
+            PageItems::Participants(slice(&state.participants, from, limit)),
+            state.participants.len(),
+        ),
+        ListName::HandHistory => (
+            PageItems::HandHistory(slice(&state.hand_history, from, limit)),
+            state.hand_history.len(),
+        ),
     }
 }
 
@@ -283,7 +338,9 @@ impl MeetingTask {
                     }
                 }
                 // Reads are answered after this turn's write: nothing not yet durable is seen.
-                read @ (Input::Inspect(_) | Input::Participant(..)) => reads.push(read),
+                read @ (Input::Inspect(_) | Input::Participant(..) | Input::Fetch { .. }) => {
+                    reads.push(read)
+                }
                 Input::Stop => keep_going = false,
             }
         }
@@ -299,6 +356,14 @@ impl MeetingTask {
                     let state = self.engine.state();
                     let found = state.participants.iter().find(|p| p.id == pid);
                     let _ = reply.send(found.cloned());
+                }
+                Input::Fetch {
+                    what,
+                    from,
+                    limit,
+                    reply,
+                } => {
+                    let _ = reply.send(page(self.engine.state(), what, from, limit));
                 }
                 _ => {}
             }
@@ -327,8 +392,14 @@ impl MeetingTask {
             (&events, &encoded),
             self.engine.state(),
         );
-        let snapshot = ((first_seq - 1) / SNAPSHOT_EVERY != seq / SNAPSHOT_EVERY)
-            .then(|| (seq, published.staff.state().to_string()));
+        // The store's snapshot is the whole state (the staff view leaves out the register
+        // and the hand history).
+        let snapshot = ((first_seq - 1) / SNAPSHOT_EVERY != seq / SNAPSHOT_EVERY).then(|| {
+            (
+                seq,
+                serde_json::to_string(self.engine.state()).expect("state serialises"),
+            )
+        });
         let batch = Batch {
             meeting: self.id.clone(),
             first_seq,

@@ -602,8 +602,8 @@ impl Run {
                         if seq != final_seq {
                             bail!("client {i} holds seq {seq}, not {final_seq}");
                         }
-                        // Participants get the first hands in full and the whole order
-                        // as keys (see PUBLIC_QUEUE_DETAIL).
+                        // Participants get the first hands in full and the queue's
+                        // length (see PUBLIC_QUEUE_DETAIL).
                         let detailed = m.min(podium_protocol::PUBLIC_QUEUE_DETAIL);
                         if state.queue.len() != detailed {
                             bail!(
@@ -611,10 +611,7 @@ impl Run {
                                 state.queue.len()
                             );
                         }
-                        state
-                            .queue_keys
-                            .as_ref()
-                            .map_or(state.queue.len(), Vec::len)
+                        state.queue_len.unwrap_or(state.queue.len())
                     }
                     _ => bail!("client {i}'s last state is not a change"),
                 }
