@@ -299,22 +299,21 @@ export function queueHtml(model, now, { staff = false, you = null, compact = fal
   return html`${head}<ol class="queue" data-testid="queue">${items}</ol>${more}`;
 }
 
-/** Hands in the whole queue: participants get the first hands in full and the whole
- * order as `queue_keys` (participant × 2 + 1 for a point of order). */
+/** Hands in the whole queue: everyone but staff gets the first hands in full and the
+ * queue's length as `queue_len`. */
 export function queueLength(st) {
   if (!st) return 0;
-  return st.queue_keys ? st.queue_keys.length : (st.queue || []).length;
+  return typeof st.queue_len === 'number' ? st.queue_len : (st.queue || []).length;
 }
 
-/** One's own hands as `{ i, point_of_order }`, `i` being the place in the whole queue. */
-export function ownHands(st, participant) {
-  if (!st || participant === undefined || participant === null) return [];
-  const keys = st.queue_keys || (st.queue || []).map((h) => h.participant * 2 + (h.point_of_order ? 1 : 0));
+/** One's own hands as `{ i, point_of_order }`, `i` being the place in the whole queue,
+ * from the connection's `place` (see protocol.js), first place first. */
+export function ownHands(place) {
+  if (!place) return [];
   const out = [];
-  keys.forEach((k, i) => {
-    if (Math.floor(k / 2) === participant) out.push({ i, point_of_order: k % 2 === 1 });
-  });
-  return out;
+  if (typeof place.hand === 'number') out.push({ i: place.hand, point_of_order: false });
+  if (typeof place.point_of_order === 'number') out.push({ i: place.point_of_order, point_of_order: true });
+  return out.sort((a, b) => a.i - b.i);
 }
 
 /** The segment's title and guiding question. */

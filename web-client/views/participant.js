@@ -74,7 +74,7 @@ export function mount(root, ctx) {
   function myHands() {
     const you = model.you;
     if (!you || you.participant === undefined || !model.state) return [];
-    return ownHands(model.state, you.participant).map(({ i, point_of_order }) => ({ i, h: { point_of_order } }));
+    return ownHands(model.place).map(({ i, point_of_order }) => ({ i, h: { point_of_order } }));
   }
 
   function renderJoin() {
