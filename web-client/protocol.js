@@ -16,7 +16,11 @@
 //    `state.hand_history_len` give their lengths); this module pages them in with `fetch`
 //    and keeps them up to date.
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+
+/** Close codes after which the server asks us not to reconnect (PROTOCOL.md). */
+const CLOSE_REVOKED = 4001;
+const CLOSE_ARCHIVED = 4002;
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 10000;
@@ -37,7 +41,7 @@ const LISTS = [
 ];
 
 /** Error codes after which reconnecting with the same token cannot help. */
-const FATAL = new Set(['unauthorized', 'no_such_meeting', 'unsupported_version']);
+const FATAL = new Set(['unauthorized', 'no_such_meeting', 'unsupported_version', 'archived']);
 
 /** The localStorage key of a participant's own token for a meeting. */
 export function participantKey(meeting) {
@@ -122,6 +126,8 @@ export class Connection {
     this.model = {
       you: null,
       agenda: null,
+      /** Version of `agenda` (sent again in hello so an unchanged agenda is not resent). */
+      agendaVersion: null,
       planned: [],
       state: null,
       seq: 0,
@@ -212,9 +218,16 @@ export class Connection {
       try { msg = JSON.parse(ev.data); } catch { return; }
       this.handle(msg);
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
+      if (ev && (ev.code === CLOSE_REVOKED || ev.code === CLOSE_ARCHIVED)) {
+        // The link was revoked or the meeting archived: reconnecting cannot help.
+        this.setStatus('denied', {
+          code: ev.code === CLOSE_ARCHIVED ? 'archived' : 'unauthorized',
+          message: ev.reason,
+        });
+      }
       this.authenticated = false;
       this.clearSync();
       for (const [, p] of this.pending) p.reject(new CommandError('offline', 'not connected'));
@@ -244,6 +257,7 @@ export class Connection {
 
   authenticate() {
     const base = { protocol: PROTOCOL_VERSION, meeting: this.meeting };
+    if (this.model.agendaVersion !== null) base.agenda_version = this.model.agendaVersion;
     if (this.joinRequest) {
       const { name, delegation, language } = this.joinRequest;
       this.authMode = 'join';
@@ -306,10 +320,15 @@ export class Connection {
         this.startSync();
         break;
       }
+      case 'agenda': {
+        // Comes before the snapshot, and before the first change showing a new version.
+        this.model.agenda = msg.agenda;
+        this.model.agendaVersion = msg.version;
+        this.model.planned = msg.planned || [];
+        break;
+      }
       case 'snapshot': {
         this.sync.seed(msg.server_time, Date.now());
-        this.model.agenda = msg.agenda;
-        this.model.planned = msg.planned || [];
         this.model.state = msg.state;
         this.model.seq = msg.seq;
         this.model.place = null; // a `place` follows every snapshot

@@ -10,7 +10,8 @@
 //!   each change once per role projection.
 //! - [`ws`]: websockets: the handshake, one task per connection for what the client says,
 //!   one fan-out task per meeting that writes each change's shared frame to every socket.
-//! - [`http`]: health, metrics, admin API, reports, static client.
+//! - [`http`]: the HTTP surface, one file per group of requests (pages, websocket
+//!   upgrade, admin API, reports), merged into one router.
 //! - [`store`]: the SQLite journal and snapshots, behind a small trait, with group commit.
 //! - [`report`]: planned vs actual, speeches and queue statistics, as JSON and CSV.
 //! - [`tokens`]: capability tokens (128 random bits, looked up by hash).

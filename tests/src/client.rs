@@ -32,10 +32,16 @@ pub struct Client {
     pub state: MeetingState,
     /// Sequence number of `state`.
     pub seq: u64,
-    /// The agenda from the snapshot.
+    /// The agenda from the latest `agenda` message.
     pub agenda: podium_protocol::Agenda,
     /// This participant's latest `place` (seq, ordinary hand, point of order), if any came.
     pub place: Option<(u64, Option<usize>, Option<usize>)>,
+    /// Its version.
+    pub agenda_version: u64,
+    /// Its planned times (segment starts, then the planned end).
+    pub planned: Vec<i64>,
+    /// How many `agenda` messages this connection received.
+    pub agendas_received: usize,
     /// Next request id.
     next_id: u64,
     /// Added to the local clock for clock-sync tests (simulates a skewed machine).
@@ -79,7 +85,16 @@ fn wall_ms() -> f64 {
 }
 
 impl Client {
-    async fn finish(mut ws: Ws) -> Result<Client> {
+    /// After `hello`/`join`: `welcome`, the `agenda` (unless `held` is its version — then
+    /// `held_agenda` is used) and the `snapshot`.
+    async fn finish(ws: Ws) -> Result<Client> {
+        Client::finish_holding(ws, None).await
+    }
+
+    async fn finish_holding(
+        mut ws: Ws,
+        held: Option<(u64, podium_protocol::Agenda, Vec<i64>)>,
+    ) -> Result<Client> {
         let (you, participant_token) = match recv(&mut ws).await? {
             ServerMessage::Welcome {
                 you,
@@ -89,21 +104,43 @@ impl Client {
             ServerMessage::Error { code, message, .. } => bail!("refused: {code:?}: {message}"),
             other => bail!("expected welcome, got {other:?}"),
         };
-        match recv(&mut ws).await? {
-            ServerMessage::Snapshot {
-                seq, state, agenda, ..
-            } => Ok(Client {
-                ws,
-                you,
-                participant_token,
-                state: *state,
-                seq,
-                agenda: *agenda,
-                place: None,
-                next_id: 1,
-                skew_ms: 0.0,
-            }),
-            other => bail!("expected snapshot, got {other:?}"),
+        let (mut agenda, mut received) = (held, 0);
+        loop {
+            match recv(&mut ws).await? {
+                ServerMessage::Agenda {
+                    version,
+                    agenda: a,
+                    planned,
+                } => {
+                    agenda = Some((version, *a, planned));
+                    received += 1;
+                }
+                ServerMessage::Snapshot { seq, state, .. } => {
+                    let (agenda_version, agenda, planned) =
+                        agenda.ok_or_else(|| anyhow!("a snapshot came before any agenda"))?;
+                    if agenda_version != state.agenda_version {
+                        bail!(
+                            "the snapshot shows agenda version {} but the agenda is {agenda_version}",
+                            state.agenda_version
+                        );
+                    }
+                    return Ok(Client {
+                        ws,
+                        you,
+                        participant_token,
+                        state: *state,
+                        seq,
+                        agenda,
+                        agenda_version,
+                        planned,
+                        agendas_received: received,
+                        place: None,
+                        next_id: 1,
+                        skew_ms: 0.0,
+                    });
+                }
+                other => bail!("expected agenda or snapshot, got {other:?}"),
+            }
         }
     }
 
@@ -114,9 +151,29 @@ impl Client {
             protocol: PROTOCOL_VERSION,
             meeting: meeting.into(),
             token: token.into(),
+            agenda_version: None,
         };
         send_json(&mut ws, &hello).await?;
         Client::finish(ws).await
+    }
+
+    /// Connects with a token, saying it holds `agenda` at `version` already (as a client
+    /// reconnecting does): the server sends the agenda only if it changed.
+    pub async fn hello_holding(
+        addr: SocketAddr,
+        meeting: &str,
+        token: &str,
+        held: (u64, podium_protocol::Agenda, Vec<i64>),
+    ) -> Result<Client> {
+        let mut ws = connect(addr).await?;
+        let hello = ClientMessage::Hello {
+            protocol: PROTOCOL_VERSION,
+            meeting: meeting.into(),
+            token: token.into(),
+            agenda_version: Some(held.0),
+        };
+        send_json(&mut ws, &hello).await?;
+        Client::finish_holding(ws, Some(held)).await
     }
 
     /// Joins through a join link.
@@ -136,6 +193,7 @@ impl Client {
             name: name.into(),
             delegation: delegation.into(),
             language,
+            agenda_version: None,
         };
         send_json(&mut ws, &join).await?;
         Client::finish(ws).await
@@ -154,6 +212,16 @@ impl Client {
                 point_of_order,
             } if self.place.is_none_or(|p| p.0 <= *seq) => {
                 self.place = Some((*seq, *hand, *point_of_order));
+            }
+            ServerMessage::Agenda {
+                version,
+                agenda,
+                planned,
+            } => {
+                self.agenda_version = *version;
+                self.agenda = (**agenda).clone();
+                self.planned = planned.clone();
+                self.agendas_received += 1;
             }
             _ => {}
         }

@@ -75,6 +75,7 @@ async fn the_handshake_is_checked_and_early_bytes_are_read() -> anyhow::Result<(
         protocol: PROTOCOL_VERSION,
         meeting: m.clone(),
         token: server.token("host", None),
+        agenda_version: None,
     })?;
     let mut s = TcpStream::connect(server.addr).await?;
     let mut bytes = upgrade_request(server.addr, "dGhlIHNhbXBsZSBub25jZQ==").into_bytes();
@@ -221,6 +222,7 @@ async fn ping_frames_count_against_the_rate_limit() -> anyhow::Result<()> {
             protocol: PROTOCOL_VERSION,
             meeting: m,
             token: server.token("projector", None),
+            agenda_version: None,
         },
     )
     .await?;

@@ -15,7 +15,7 @@
 use bytes::Bytes;
 use podium_protocol::{
     Agenda, Clock, Event, Hand, InterpreterSignal, MeetingState, ParticipantId, Phase, Role,
-    SegmentTimes, SpeakerMessage, Speech, SpeechRecord, PUBLIC_QUEUE_DETAIL,
+    SegmentTimes, Speech, SpeechRecord, PUBLIC_QUEUE_DETAIL,
 };
 use serde::Serialize;
 use std::sync::Arc;
@@ -26,6 +26,7 @@ use std::sync::Arc;
 #[derive(Serialize)]
 struct View<'a> {
     phase: Phase,
+    agenda_version: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     current: Option<usize>,
     segment_clock: &'a Clock,
@@ -53,10 +54,6 @@ struct View<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     participant_count: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    speaker_message: Option<&'a SpeakerMessage>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    slow_down: Option<&'a InterpreterSignal>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     no_interpretation: Option<&'a InterpreterSignal>,
     #[serde(skip_serializing_if = "Option::is_none")]
     speaker_done: Option<&'a InterpreterSignal>,
@@ -66,6 +63,7 @@ struct View<'a> {
 fn view(s: &MeetingState) -> View<'_> {
     View {
         phase: s.phase,
+        agenda_version: s.agenda_version,
         current: s.current,
         segment_clock: &s.segment_clock,
         segment_entered_at: s.segment_entered_at,
@@ -84,8 +82,6 @@ fn view(s: &MeetingState) -> View<'_> {
         hand_history_len: None,
         participants: [],
         participant_count: None,
-        speaker_message: s.speaker_message.as_ref(),
-        slow_down: s.slow_down.as_ref(),
         no_interpretation: s.no_interpretation.as_ref(),
         speaker_done: s.speaker_done.as_ref(),
         next_hand: s.next_hand,
@@ -243,8 +239,8 @@ pub struct Published {
     pub public: Arc<Projection>,
     /// Every participant's places in the queue (for their `place` messages).
     pub places: Arc<Places>,
-    /// `{"type":"snapshot"` prefix pieces that do not change: the agenda JSON and plan.
-    pub statics: Arc<Statics>,
+    /// The `agenda` message of the agenda this state goes with (shared until an edit).
+    pub agenda: Arc<AgendaFrame>,
     /// When it was encoded and when connections wrote it, for the fan-out histograms.
     pub fanout: Fanout,
 }
@@ -288,25 +284,44 @@ impl Drop for Fanout {
     }
 }
 
-/// The parts of a snapshot that never change for a meeting.
-pub struct Statics {
-    /// Meeting id.
-    pub meeting: String,
-    /// The agenda as JSON.
-    pub agenda_json: String,
-    /// Planned starts and end as JSON.
-    pub planned_json: String,
+/// The `agenda` message of one agenda version, encoded and framed once and shared by
+/// every connection and every published state until the next edit. A connection sends it
+/// after `welcome` (unless the client holds that version) and before the first change that
+/// shows a newer `agenda_version`.
+pub struct AgendaFrame {
+    /// The `state.agenda_version` it goes with.
+    pub version: u64,
+    /// The agenda itself (the engine's, shared: an edit copies it on write), for names in
+    /// `welcome` and links.
+    pub agenda: Arc<Agenda>,
+    /// The whole `{"type":"agenda",...}` message as one websocket frame.
+    pub frame: Bytes,
+    /// Where the agenda JSON lies inside `frame`.
+    json_at: std::ops::Range<usize>,
 }
 
-impl Statics {
-    /// Encodes the agenda once.
-    pub fn new(meeting: &str, agenda: &Agenda) -> Statics {
-        Statics {
-            meeting: meeting.to_string(),
-            agenda_json: serde_json::to_string(agenda).expect("agenda serialises"),
-            planned_json: serde_json::to_string(&agenda.planned_starts_ms())
-                .expect("numbers serialise"),
+impl AgendaFrame {
+    /// Encodes an agenda version with its planned times.
+    pub fn new(version: u64, agenda: Arc<Agenda>) -> AgendaFrame {
+        let head = format!(r#"{{"type":"agenda","version":{version},"agenda":"#);
+        let json = serde_json::to_string(&*agenda).expect("agenda serialises");
+        let planned = serde_json::to_string(&agenda.planned_starts_ms()).expect("numbers");
+        let message = format!(r#"{head}{json},"planned":{planned}}}"#);
+        let mut frame = Vec::with_capacity(message.len() + 10);
+        frame_header(0x1, message.len(), &mut frame);
+        let at = frame.len() + head.len();
+        frame.extend_from_slice(message.as_bytes());
+        AgendaFrame {
+            version,
+            agenda,
+            frame: Bytes::from(frame),
+            json_at: at..at + json.len(),
         }
+    }
+
+    /// The agenda JSON alone (the store's snapshots keep it beside the state).
+    pub fn agenda_json(&self) -> &str {
+        std::str::from_utf8(&self.frame[self.json_at.clone()]).expect("the frame holds JSON")
     }
 }
 
@@ -369,7 +384,7 @@ impl Published {
     /// `prev` is shared, not re-sent: connections of that role see no change.
     pub fn encode(
         prev: Option<&Published>,
-        statics: Arc<Statics>,
+        agenda: Arc<AgendaFrame>,
         seq: u64,
         now: i64,
         (events, encoded): (&[Event], &[String]),
@@ -399,7 +414,7 @@ impl Published {
                 public_json(state),
             ),
             places,
-            statics,
+            agenda,
             fanout: Fanout::new(),
         }
     }
@@ -413,13 +428,12 @@ impl Published {
         }
     }
 
-    /// A `snapshot` message for a role, framed; sent once when a connection starts.
+    /// A `snapshot` message for a role, framed; sent once when a connection starts (after
+    /// the `agenda` message of [`Published::agenda`]).
     pub fn snapshot(&self, role: Role, now: i64) -> Bytes {
         text_frame(&format!(
-            r#"{{"type":"snapshot","seq":{},"server_time":{now},"agenda":{},"planned":{},"state":{}}}"#,
+            r#"{{"type":"snapshot","seq":{},"server_time":{now},"state":{}}}"#,
             self.for_role(role).seq,
-            self.statics.agenda_json,
-            self.statics.planned_json,
             self.for_role(role).state()
         ))
     }
@@ -479,17 +493,11 @@ mod tests {
             left_at: 5,
             outcome: HandOutcome::Lowered,
         }];
-        s.speaker_message = Some(SpeakerMessage {
-            n: 1,
-            text: "wrap up".into(),
-            at: 3,
-        });
         let signal = Some(InterpreterSignal {
             n: 1,
             language: Some(Lang::Ar),
             at: 4,
         });
-        s.slow_down = signal.clone();
         s.no_interpretation = signal.clone();
         s.speaker_done = signal;
         s
@@ -590,12 +598,10 @@ mod tests {
     #[test]
     fn a_projection_frames_the_change_once() {
         let s = full_state();
+        let agenda = Arc::new(Agenda::from_toml(crate::DEFAULT_AGENDA).unwrap());
         let p = Published::encode(
             None,
-            Arc::new(Statics::new(
-                "m",
-                &Agenda::from_toml(crate::DEFAULT_AGENDA).unwrap(),
-            )),
+            Arc::new(AgendaFrame::new(0, agenda)),
             7,
             100,
             (&[], &[]),
@@ -608,7 +614,7 @@ mod tests {
             podium_protocol::ServerMessage::Change { seq: 7, .. }
         ));
         assert_eq!(p.public.state(), public_json(&s));
-        let again = Published::encode(Some(&p), p.statics.clone(), 8, 200, (&[], &[]), &s);
+        let again = Published::encode(Some(&p), p.agenda.clone(), 8, 200, (&[], &[]), &s);
         assert!(Arc::ptr_eq(&p.public, &again.public), "unchanged: shared");
         assert!(Arc::ptr_eq(&p.places, &again.places));
     }

@@ -22,7 +22,7 @@ pub mod upgrade;
 use crate::clock::now_ms;
 use crate::hub::meeting::{Input, MeetingHandle, Reply, ReplyTx};
 use crate::hub::views::text_frame;
-use crate::hub::{Grant, Hub};
+use crate::hub::{Grant, Hub, Revocation};
 use crate::Limits;
 use bytes::Bytes;
 use fanout::{FanoutHandle, Fanouts};
@@ -56,6 +56,9 @@ pub mod close {
     pub const POLICY: u16 = 1008;
     /// A frame over the size limit.
     pub const TOO_BIG: u16 = 1009;
+    /// 4001: the link was revoked (rotated, or its person removed) — do not reconnect.
+    /// 4002: the meeting was archived — do not reconnect. Defined with the grants' revocation.
+    pub use crate::hub::close::{ARCHIVED, REVOKED};
 }
 
 static CONNECTION_IDS: AtomicU64 = AtomicU64::new(1);
@@ -111,6 +114,7 @@ pub async fn serve(ep: Arc<Endpoint>, stream: TcpStream, early: Bytes) {
     );
     let peer = Arc::new(Peer::new(stream, ep.now_ms()));
     let mut conn = Connection {
+        agenda_held: None,
         bucket: Bucket::new(ep.limits.rate, Instant::now()),
         decoder: Decoder::new(ep.limits.max_message),
         ep,
@@ -140,6 +144,9 @@ struct Connection {
     awaiting: usize,
     /// Where replies come back; made with the first command (most connections send none).
     replies: Option<(ReplyTx, mpsc::Receiver<(u64, Reply)>)>,
+    /// The agenda version the client says it holds (`hello`/`join`): the agenda is sent
+    /// only if the current one differs.
+    agenda_held: Option<u64>,
 }
 
 /// Why the connection ends.
@@ -182,6 +189,7 @@ fn error(id: Option<u64>, code: ErrorCode, message: impl Into<String>) -> Box<Se
 /// What woke the connection task.
 enum Wake {
     Shutdown,
+    Revoked,
     Peer,
     Writable,
     Stalled,
@@ -243,8 +251,13 @@ impl Connection {
         r.map(|_| ()).map_err(|_| End::Drop)
     }
 
-    /// Waits for the next thing to do. `deadline` bounds the wait (hello, linger).
-    async fn wait(&mut self, deadline: Option<tokio::time::Instant>) -> Option<Wake> {
+    /// Waits for the next thing to do. `deadline` bounds the wait (hello); `revocation` is
+    /// the grant's, once authenticated.
+    async fn wait(
+        &mut self,
+        deadline: Option<tokio::time::Instant>,
+        revocation: Option<&Revocation>,
+    ) -> Option<Wake> {
         let waiting = self.peer.waiting_since();
         let stalled_at =
             waiting.map(|t| tokio::time::Instant::from(t) + self.ep.limits.send_timeout);
@@ -261,6 +274,7 @@ impl Connection {
         tokio::select! {
             biased;
             _ = self.ep.shutdown.cancelled() => Some(Wake::Shutdown),
+            _ = async { revocation.expect("enabled only with a grant").cancelled().await }, if revocation.is_some() => Some(Wake::Revoked),
             _ = peer.wake.notified() => Some(Wake::Peer),
             r = peer.stream.writable(), if waiting.is_some() => Some(if r.is_ok() { Wake::Writable } else { Wake::Broken }),
             reply = async { replies.expect("enabled only with replies").recv().await }, if replies.is_some() => Some(Wake::Reply(reply)),
@@ -462,15 +476,21 @@ impl Connection {
                         continue;
                     }
                 };
+                if let ClientMessage::Hello { agenda_version, .. }
+                | ClientMessage::Join { agenda_version, .. } = &parsed
+                {
+                    self.agenda_held = *agenda_version;
+                }
                 match welcome(self.hub(), parsed).await {
                     Ok(ok) => return Ok(ok),
                     Err(e) => self.send_msg(&e)?,
                 }
             }
-            match self.wait(Some(deadline)).await {
+            match self.wait(Some(deadline), None).await {
                 Some(Wake::Shutdown) => {
                     return Err(End::Close(close::GOING_AWAY, "server shutting down"))
                 }
+                Some(Wake::Revoked) => {}
                 Some(Wake::Peer) => {
                     if let Some(v) = self.peer.verdict() {
                         return Err(v.into());
@@ -530,6 +550,7 @@ async fn welcome(
             protocol,
             meeting,
             token,
+            ..
         } => {
             let grant = check(protocol, &meeting, &token)?;
             if grant.actor().is_none() {
@@ -549,6 +570,7 @@ async fn welcome(
             name,
             delegation,
             language,
+            ..
         } => {
             let link = check(protocol, &meeting, &token)?;
             if link.participant.is_some()
@@ -600,7 +622,8 @@ async fn welcome(
 async fn identity(hub: &Hub, grant: &Grant) -> Identity {
     let mut name = grant.role.as_str().to_string();
     if let Some(h) = hub.meeting(&grant.meeting) {
-        if let Some(found) = grant.person.as_deref().and_then(|p| h.agenda().person(p)) {
+        let agenda = h.agenda();
+        if let Some(found) = grant.person.as_deref().and_then(|p| agenda.person(p)) {
             name = found.name.clone();
         }
         if let Some(pid) = grant.participant {
@@ -655,6 +678,12 @@ impl Connection {
         }
         let published = views.borrow().clone();
         let seen = published.for_role(role).seq;
+        let agenda = &published.agenda;
+        if self.agenda_held != Some(agenda.version) {
+            if let Err(e) = self.send(agenda.frame.clone()) {
+                return e;
+            }
+        }
         if let Err(e) = self.send(published.snapshot(role, now_ms())) {
             return e;
         }
@@ -668,7 +697,8 @@ impl Connection {
                 return e;
             }
         }
-        self.peer.start_at(published.seq, seen, place);
+        self.peer
+            .start_at(published.seq, seen, place, published.agenda.version);
         drop(published);
         let fanout = self.ep.fanouts.join(
             &self.ep.clone(),
@@ -700,11 +730,22 @@ impl Connection {
                     return e;
                 }
             }
-            let step = match self.wait(None).await {
+            let revocation = s.grant.revocation.clone();
+            let step = match self.wait(None, Some(&revocation)).await {
                 Some(Wake::Shutdown) => {
                     return End::Close(close::GOING_AWAY, "server shutting down")
                 }
+                Some(Wake::Revoked) => {
+                    let (code, reason) = revocation.close_frame();
+                    return End::Close(code, reason);
+                }
                 Some(Wake::Peer) => match self.peer.verdict() {
+                    // The meeting stopped because it was archived (its grants were revoked
+                    // first): say so, rather than "meeting closed".
+                    Some(_) if revocation.is_revoked() => {
+                        let (code, reason) = revocation.close_frame();
+                        return End::Close(code, reason);
+                    }
                     Some(v) => return v.into(),
                     None => Ok(()),
                 },

@@ -29,12 +29,14 @@ pub const MAX_WAITING: usize = 512;
 /// What a peer's fan-out slot is while it is not in one.
 pub const NO_SLOT: usize = usize::MAX;
 
-/// What kind of frame waits: states and places are replaced by newer ones while unwritten
-/// (latest wins); anything else is written in order and never dropped.
+/// What kind of frame waits: states, places and agendas are replaced by newer ones while
+/// unwritten (latest wins); an agenda goes before an unwritten state (a change comes after
+/// the agenda it shows); anything else is written in order and never dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     State,
     Place,
+    Agenda,
     Other,
 }
 
@@ -63,6 +65,8 @@ struct Outbox {
     seen: u64,
     /// The newest place queued or written.
     place: Place,
+    /// The agenda version the client holds (or will, once what waits is written).
+    agenda: Option<u64>,
     /// Frames not yet (fully) written, oldest first. Empty, and unallocated, while the
     /// socket keeps up.
     queue: VecDeque<(Kind, Bytes)>,
@@ -166,12 +170,20 @@ impl Peer {
             out.queue.push_back((kind, bytes.clone()));
             return Pushed::Queued;
         }
-        // Latest wins: a newer state or place takes the place of an unwritten one.
+        // Latest wins: a newer state, place or agenda takes the place of an unwritten one.
+        let first_unwritten = usize::from(out.written > 0);
         if kind != Kind::Other {
-            let first_unwritten = usize::from(out.written > 0);
             if let Some(i) = (first_unwritten..out.queue.len()).find(|&i| out.queue[i].0 == kind) {
                 out.queue[i].1 = bytes.clone();
                 return Pushed::Queued;
+            }
+            if kind == Kind::Agenda {
+                let state =
+                    (first_unwritten..out.queue.len()).find(|&i| out.queue[i].0 == Kind::State);
+                if let Some(i) = state {
+                    out.queue.insert(i, (kind, bytes.clone()));
+                    return Pushed::Queued;
+                }
             }
         } else if out.queue.len() >= MAX_WAITING {
             out.verdict = Some(Verdict::Slow);
@@ -202,7 +214,15 @@ impl Peer {
         let projection = p.for_role(role);
         if projection.seq > out.seen {
             out.seen = projection.seq;
-            result = self.push_locked(&mut out, Kind::State, &projection.frame, sent);
+            // A change that shows a new agenda version comes after that agenda.
+            if out.agenda != Some(p.agenda.version) {
+                out.agenda = Some(p.agenda.version);
+                result = self.push_locked(&mut out, Kind::Agenda, &p.agenda.frame, sent);
+            }
+            let r = self.push_locked(&mut out, Kind::State, &projection.frame, sent);
+            if r != Pushed::Written {
+                result = r;
+            }
         }
         if let Some(pid) = out.participant {
             let place = p.places.of_participant(pid);
@@ -225,12 +245,13 @@ impl Peer {
     }
 
     /// Marks what the connection was sent with its snapshot: state `seen` of published
-    /// state `published`, and its place (always sent after a snapshot).
-    pub fn start_at(&self, published: u64, seen: u64, place: Place) {
+    /// state `published`, its place (always sent after a snapshot) and the agenda version.
+    pub fn start_at(&self, published: u64, seen: u64, place: Place, agenda: u64) {
         let mut out = self.lock();
         out.published = published;
         out.seen = seen;
         out.place = place;
+        out.agenda = Some(agenda);
     }
 
     /// Writes what waits, as far as the socket takes it. `Ok(true)` when nothing waits
@@ -301,5 +322,114 @@ impl Peer {
     /// Records that the client sent something.
     pub fn heard_at(&self, now_ms: u64) {
         self.heard.store(now_ms, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A peer whose client never reads: after `fill`, every write waits in the queue.
+    async fn stalled_peer() -> (Peer, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let peer = Peer::new(server, 0);
+        peer.authenticated(Role::Host, None);
+        // Fill the socket until a write would block.
+        let big = Bytes::from(vec![0u8; 1 << 16]);
+        let mut sent = Sent::default();
+        while peer.push(big.clone(), &mut sent) == Pushed::Written {}
+        (peer, client)
+    }
+
+    fn kinds(peer: &Peer) -> Vec<(Kind, u8)> {
+        peer.lock()
+            .queue
+            .iter()
+            .map(|(k, b)| (*k, b.last().copied().unwrap_or(0)))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn latest_wins_agendas_go_before_states_and_replies_keep_their_order() {
+        let (peer, _client) = stalled_peer().await;
+        let mut out = peer.lock();
+        let mut sent = Sent::default();
+        let one = |b: u8| Bytes::from(vec![b]);
+        assert_eq!(
+            peer.push_locked(&mut out, Kind::State, &one(1), &mut sent),
+            Pushed::Queued
+        );
+        peer.push_locked(&mut out, Kind::Other, &one(2), &mut sent); // an ack for state 1
+        peer.push_locked(&mut out, Kind::State, &one(3), &mut sent); // replaces state 1
+        peer.push_locked(&mut out, Kind::Place, &one(4), &mut sent);
+        peer.push_locked(&mut out, Kind::Agenda, &one(5), &mut sent); // before the state
+        peer.push_locked(&mut out, Kind::Place, &one(6), &mut sent); // replaces place 4
+        peer.push_locked(&mut out, Kind::Agenda, &one(7), &mut sent); // replaces agenda 5
+        peer.push_locked(&mut out, Kind::Other, &one(8), &mut sent);
+        drop(out);
+        assert_eq!(
+            kinds(&peer),
+            vec![
+                (Kind::Other, 0), // the partly written filler at the head
+                (Kind::Agenda, 7),
+                (Kind::State, 3),
+                (Kind::Other, 2),
+                (Kind::Place, 6),
+                (Kind::Other, 8),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_client_that_never_reads_costs_a_bounded_queue() {
+        let (peer, _client) = stalled_peer().await;
+        let mut sent = Sent::default();
+        let mut out = peer.lock();
+        for i in 0..10_000u32 {
+            peer.push_locked(
+                &mut out,
+                Kind::State,
+                &Bytes::from(i.to_be_bytes().to_vec()),
+                &mut sent,
+            );
+        }
+        assert_eq!(out.queue.len(), 2, "the filler and the latest state");
+        drop(out);
+        let mut verdict = Pushed::Queued;
+        for _ in 0..MAX_WAITING + 1 {
+            verdict = peer.push(Bytes::from_static(b"reply"), &mut sent);
+        }
+        assert_eq!(verdict, Pushed::Dropped);
+        assert_eq!(peer.verdict(), Some(Verdict::Slow));
+    }
+
+    #[tokio::test]
+    async fn what_waits_is_written_once_the_client_reads() {
+        use tokio::io::AsyncReadExt;
+        let (peer, mut client) = stalled_peer().await;
+        let mut sent = Sent::default();
+        peer.push(Bytes::from_static(b"LAST"), &mut sent);
+        assert!(peer.pending() && peer.waiting_since().is_some());
+        let reader = tokio::spawn(async move {
+            let mut all = Vec::new();
+            let mut buf = vec![0u8; 1 << 16];
+            while !all.ends_with(b"LAST") {
+                let n = client.read(&mut buf).await.unwrap();
+                assert!(n > 0);
+                all.extend_from_slice(&buf[..n]);
+            }
+        });
+        while peer.pending() {
+            peer.stream.writable().await.unwrap();
+            peer.flush(&mut sent).unwrap();
+        }
+        reader.await.unwrap();
+        let out = peer.lock();
+        assert_eq!(out.queue.capacity(), 0, "the queue's memory is given back");
+        assert!(out.head_since.is_none());
     }
 }
