@@ -11,7 +11,8 @@
 //!
 //! Connections join after their snapshot and leave when they end (O(1): each peer knows its
 //! slot). A joining peer is offered the latest state the task has seen, so no change can
-//! fall between its snapshot and its first fan-out.
+//! fall between its snapshot and its first fan-out. At shutdown the fan-out gives every
+//! peer its Close 1001 (connection tasks do not each wait on the shutdown token).
 
 use super::peer::{Peer, Pushed, Sent, Verdict, NO_SLOT};
 use super::Endpoint;
@@ -146,7 +147,18 @@ impl Fanout {
         loop {
             tokio::select! {
                 biased;
-                _ = shutdown.cancelled() => break,
+                _ = shutdown.cancelled() => {
+                    // Every connection of the meeting closes with 1001, those still
+                    // joining included (a connection that joins later sees the
+                    // cancellation itself).
+                    while let Ok(msg) = self.rx.try_recv() {
+                        self.handle(msg, &current);
+                    }
+                    for p in self.peers.iter().flatten() {
+                        p.end(Verdict::Close(super::close::GOING_AWAY, "server shutting down"));
+                    }
+                    break;
+                }
                 changed = self.views.changed() => {
                     if changed.is_err() {
                         // The meeting stopped (archived, deleted, or the server stops).

@@ -1,44 +1,48 @@
 //! Websocket connections: the handshake ([`upgrade`]), the frames ([`frame`]), one task per
-//! connection for what the client says, and one fan-out per meeting ([`fanout`]) for the
-//! changes everyone gets.
+//! connection for what the client says ([`hello`], [`session`]), and one fan-out per meeting
+//! ([`fanout`]) for the changes everyone gets.
 //!
-//! A connection's task authenticates (`hello`/`join`), writes `welcome` and the snapshot,
-//! joins its meeting's fan-out, then waits in a single `select!` over shutdown, its socket's
-//! readability, the replies to its commands, and a wake-up from its [`peer::Peer`] (frames
-//! waiting for a writable socket, or a verdict: meeting closed, keep-alive timeout). It
-//! does not wake for changes: the fan-out writes those to the socket itself, from the
-//! meeting's shared frame. An idle connection owns no read or write buffer.
+//! A connection's task authenticates (`hello`/`join`), writes `welcome`, the agenda and the
+//! snapshot, joins its meeting's fan-out, then waits in a single `select!` over its grant's
+//! revocation, its socket's readiness, the replies to its commands, and a wake-up from its
+//! [`peer::Peer`] (frames waiting for a writable socket, or a verdict: meeting closed,
+//! server shutting down, keep-alive timeout). It does not wake for changes: the fan-out
+//! writes those to the socket itself, from the meeting's shared frame.
 //!
-//! A client that falls behind gets the latest state next (the ones in between are
-//! skipped, never queued); a frame that waits longer than the send timeout means the
-//! client stopped reading, and it is dropped. Nobody else waits for it.
+//! An idle connection owns no read or write buffer, and its task is the size of that
+//! waiting loop: what is cold and large (authentication, handling a message, closing) is
+//! boxed while it runs. A client that falls behind gets the latest state next (the ones in
+//! between are skipped, never queued); a frame that waits longer than the send timeout
+//! means the client stopped reading, and it is dropped. Nobody else waits for it.
 
 pub mod fanout;
 pub mod frame;
+mod hello;
 pub mod peer;
 pub mod ratelimit;
+mod session;
 pub mod upgrade;
 
-use crate::clock::now_ms;
-use crate::hub::meeting::{Input, MeetingHandle, Reply, ReplyTx};
+use crate::hub::meeting::{Reply, ReplyTx};
 use crate::hub::views::text_frame;
-use crate::hub::{Grant, Hub, Revocation};
+use crate::hub::{Hub, Revocation};
 use crate::Limits;
 use bytes::Bytes;
-use fanout::{FanoutHandle, Fanouts};
+use fanout::Fanouts;
 use frame::{DecodeError, Decoder, Incoming};
+use hello::request_id;
 use peer::{Peer, Pushed, Sent, Verdict};
-use podium_protocol::{
-    ClientMessage, ErrorCode, Identity, Role, ServerMessage, MAX_PAGE, PROTOCOL_VERSION,
-};
+use podium_protocol::{ErrorCode, ServerMessage};
 use ratelimit::Bucket;
-use serde::Deserialize;
+use session::Session;
 use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -76,7 +80,8 @@ pub struct Endpoint {
     pub hub: Arc<Hub>,
     /// Frame size, timeouts, rate, keep-alive.
     pub limits: Arc<Limits>,
-    /// Cancelled at shutdown: every connection then sends Close 1001.
+    /// Cancelled at shutdown: every connection then gets Close 1001 (from its meeting's
+    /// fan-out once authenticated, from its own task before).
     pub shutdown: CancellationToken,
     /// One fan-out task per live meeting.
     fanouts: Fanouts,
@@ -112,20 +117,22 @@ pub async fn serve(ep: Arc<Endpoint>, stream: TcpStream, early: Bytes) {
         meeting = tracing::field::Empty,
         role = tracing::field::Empty
     );
-    let peer = Arc::new(Peer::new(stream, ep.now_ms()));
     let mut conn = Connection {
         agenda_held: None,
         bucket: Bucket::new(ep.limits.rate, Instant::now()),
         decoder: Decoder::new(ep.limits.max_message),
+        peer: Arc::new(Peer::new(stream, ep.now_ms())),
         ep,
-        peer,
         inbox: VecDeque::new(),
         awaiting: 0,
         replies: None,
+        session: None,
     };
     if !early.is_empty() {
         conn.decode(&early);
     }
+    // Not kept: it may be a view into hyper's whole read buffer.
+    drop(early);
     conn.run().instrument(span).await
 }
 
@@ -147,6 +154,8 @@ struct Connection {
     /// The agenda version the client says it holds (`hello`/`join`): the agenda is sent
     /// only if the current one differs.
     agenda_held: Option<u64>,
+    /// Who the client is and its meeting, once authenticated.
+    session: Option<Session>,
 }
 
 /// Why the connection ends.
@@ -188,14 +197,24 @@ fn error(id: Option<u64>, code: ErrorCode, message: impl Into<String>) -> Box<Se
 
 /// What woke the connection task.
 enum Wake {
+    /// The server is shutting down (before authentication; after, the fan-out says so).
     Shutdown,
+    /// The grant was revoked.
     Revoked,
+    /// The peer was woken: frames wait, or a verdict was given.
     Peer,
+    /// The socket can take what waits.
     Writable,
+    /// What waits has waited longer than the send timeout.
     Stalled,
+    /// The socket is broken.
     Broken,
+    /// The socket has bytes.
     Readable,
+    /// A command's reply (`None`: every sender is gone).
     Reply(Option<(u64, Reply)>),
+    /// The deadline passed.
+    Deadline,
 }
 
 impl Connection {
@@ -251,13 +270,11 @@ impl Connection {
         r.map(|_| ()).map_err(|_| End::Drop)
     }
 
-    /// Waits for the next thing to do. `deadline` bounds the wait (hello); `revocation` is
-    /// the grant's, once authenticated.
-    async fn wait(
-        &mut self,
-        deadline: Option<tokio::time::Instant>,
-        revocation: Option<&Revocation>,
-    ) -> Option<Wake> {
+    /// Waits for the next thing to do. Before authentication (`deadline`: the hello's) it
+    /// also watches shutdown; after, the grant's revocation (the fan-out tells of shutdown).
+    /// Readiness and replies are polled in place and the stall timer is boxed, so that the
+    /// wait of an idle connection holds little more than its two wake-up registrations.
+    async fn wait(&mut self, deadline: Option<tokio::time::Instant>) -> Wake {
         let waiting = self.peer.waiting_since();
         let stalled_at =
             waiting.map(|t| tokio::time::Instant::from(t) + self.ep.limits.send_timeout);
@@ -265,50 +282,56 @@ impl Connection {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
+        let mut timer: Option<Pin<Box<tokio::time::Sleep>>> =
+            until.map(|u| Box::pin(tokio::time::sleep_until(u)));
         let replies = self
             .replies
             .as_mut()
             .filter(|_| self.awaiting > 0)
             .map(|r| &mut r.1);
+        let revocation: Option<&Revocation> = self.session.as_ref().map(|s| &s.grant.revocation);
+        let shutdown = (revocation.is_none()).then_some(&self.ep.shutdown);
         let peer = &self.peer;
+        let mut replies = replies;
         tokio::select! {
             biased;
-            _ = self.ep.shutdown.cancelled() => Some(Wake::Shutdown),
-            _ = async { revocation.expect("enabled only with a grant").cancelled().await }, if revocation.is_some() => Some(Wake::Revoked),
-            _ = peer.wake.notified() => Some(Wake::Peer),
-            r = peer.stream.writable(), if waiting.is_some() => Some(if r.is_ok() { Wake::Writable } else { Wake::Broken }),
-            reply = async { replies.expect("enabled only with replies").recv().await }, if replies.is_some() => Some(Wake::Reply(reply)),
-            r = peer.stream.readable() => Some(if r.is_ok() { Wake::Readable } else { Wake::Broken }),
-            _ = async { tokio::time::sleep_until(until.expect("enabled only with a deadline")).await }, if until.is_some() => {
+            _ = async { shutdown.expect("before authentication").cancelled().await }, if shutdown.is_some() => Wake::Shutdown,
+            _ = async { revocation.expect("after authentication").cancelled().await }, if revocation.is_some() => Wake::Revoked,
+            _ = peer.wake.notified() => Wake::Peer,
+            r = poll_fn(|cx| peer.stream.poll_write_ready(cx)), if waiting.is_some() => {
+                if r.is_ok() { Wake::Writable } else { Wake::Broken }
+            }
+            reply = poll_fn(|cx| replies.as_mut().expect("with replies").poll_recv(cx)), if replies.is_some() => Wake::Reply(reply),
+            r = poll_fn(|cx| peer.stream.poll_read_ready(cx)) => {
+                if r.is_ok() { Wake::Readable } else { Wake::Broken }
+            }
+            _ = async { timer.as_mut().expect("with a deadline").await }, if timer.is_some() => {
                 if stalled_at.is_some_and(|s| tokio::time::Instant::now() >= s) {
-                    Some(Wake::Stalled)
+                    Wake::Stalled
                 } else {
-                    None
+                    Wake::Deadline
                 }
             }
         }
     }
 
-    async fn run(mut self) {
-        let end = match self.authenticate().await {
-            Ok((grant, identity, token)) => {
-                let role = grant.role;
-                tracing::Span::current().record("meeting", grant.meeting.as_str());
-                tracing::Span::current().record("role", role.as_str());
-                self.hub().metrics.connected(role);
-                let end = self.session(grant, identity, token).await;
-                self.hub().metrics.disconnected(role);
-                end
-            }
+    async fn run(&mut self) {
+        // Cold, large futures are boxed (allocated while they run), so that the task of an
+        // idle connection is the size of its waiting loop alone.
+        let end = match Box::pin(self.open()).await {
+            Ok(()) => self.serve().await,
             Err(end) => end,
         };
+        if let Some(s) = self.session.take() {
+            s.fanout.leave(self.peer.clone());
+            self.hub().metrics.disconnected(s.grant.role);
+        }
         match end {
-            End::Close(code, reason) => self.close(code, reason).await,
+            End::Close(code, reason) => Box::pin(self.close(code, reason)).await,
             End::Answer => {
                 self.peer.closing();
                 let _ = self.send(frame::close(close::NORMAL, ""));
-                self.finish(tokio::time::Instant::now() + CLOSE_LINGER)
-                    .await;
+                Box::pin(self.finish(tokio::time::Instant::now() + CLOSE_LINGER)).await;
             }
             End::Drop => {}
             End::Slow => {
@@ -459,436 +482,4 @@ impl Connection {
         }
         Ok(None)
     }
-
-    /// Waits for `hello` or `join` and answers `welcome`.
-    async fn authenticate(&mut self) -> Result<(Grant, Identity, Option<String>), End> {
-        let deadline = tokio::time::Instant::now() + self.ep.limits.hello_timeout;
-        loop {
-            while let Some(m) = self.inbox.pop_front() {
-                let Some(raw) = self.incoming(m)? else {
-                    continue;
-                };
-                let parsed = match parse(&raw) {
-                    Ok(m) => m,
-                    Err(e) => {
-                        self.hub().metrics.bad_message();
-                        self.send_msg(&e)?;
-                        continue;
-                    }
-                };
-                if let ClientMessage::Hello { agenda_version, .. }
-                | ClientMessage::Join { agenda_version, .. } = &parsed
-                {
-                    self.agenda_held = *agenda_version;
-                }
-                match welcome(self.hub(), parsed).await {
-                    Ok(ok) => return Ok(ok),
-                    Err(e) => self.send_msg(&e)?,
-                }
-            }
-            match self.wait(Some(deadline), None).await {
-                Some(Wake::Shutdown) => {
-                    return Err(End::Close(close::GOING_AWAY, "server shutting down"))
-                }
-                Some(Wake::Revoked) => {}
-                Some(Wake::Peer) => {
-                    if let Some(v) = self.peer.verdict() {
-                        return Err(v.into());
-                    }
-                }
-                Some(Wake::Writable) => self.flush()?,
-                Some(Wake::Stalled) => return Err(self.stalled()),
-                Some(Wake::Broken) => return Err(End::Drop),
-                Some(Wake::Readable) => self.read()?,
-                Some(Wake::Reply(_)) => {}
-                None => return Err(End::Close(close::POLICY, "no hello")),
-            }
-        }
-    }
-
-    /// The client stopped reading.
-    fn stalled(&self) -> End {
-        End::Slow
-    }
-}
-
-/// Checks a `hello` or `join` and finds who the client is.
-async fn welcome(
-    hub: &Hub,
-    msg: ClientMessage,
-) -> Result<(Grant, Identity, Option<String>), Box<ServerMessage>> {
-    let unauthorized = || {
-        error(
-            None,
-            ErrorCode::Unauthorized,
-            "this link is not valid for this meeting: ask the host for a new link",
-        )
-    };
-    let check = |protocol: u32, meeting: &str, token: &str| -> Result<Grant, Box<ServerMessage>> {
-        if protocol != PROTOCOL_VERSION {
-            return Err(error(
-                    None,
-                    ErrorCode::UnsupportedVersion,
-                    format!("this server speaks protocol {PROTOCOL_VERSION}, not {protocol}: reload the page"),
-                ));
-        }
-        let grant = hub.grant(token).ok_or_else(unauthorized)?;
-        if grant.meeting != meeting {
-            return Err(unauthorized());
-        }
-        if hub.meeting(meeting).is_none() {
-            return Err(error(
-                None,
-                ErrorCode::Archived,
-                "this meeting is archived or closed: reports only",
-            ));
-        }
-        Ok(grant)
-    };
-    match msg {
-        ClientMessage::Hello {
-            protocol,
-            meeting,
-            token,
-            ..
-        } => {
-            let grant = check(protocol, &meeting, &token)?;
-            if grant.actor().is_none() {
-                return Err(error(
-                    None,
-                    ErrorCode::BadRequest,
-                    "this is a join link: send `join` with your name, delegation and language",
-                ));
-            }
-            let identity = identity(hub, &grant).await;
-            Ok((grant, identity, None))
-        }
-        ClientMessage::Join {
-            protocol,
-            meeting,
-            token,
-            name,
-            delegation,
-            language,
-            ..
-        } => {
-            let link = check(protocol, &meeting, &token)?;
-            if link.participant.is_some()
-                || !matches!(link.role, Role::Participant | Role::Observer)
-            {
-                return Err(error(
-                    None,
-                    ErrorCode::BadRequest,
-                    "only a join link can join: use `hello` with this token",
-                ));
-            }
-            let (reply, rx) = tokio::sync::oneshot::channel();
-            let input = Input::Join {
-                role: link.role,
-                name,
-                delegation,
-                language,
-                reply,
-            };
-            if !hub.send(&meeting, input).await {
-                return Err(error(
-                    None,
-                    ErrorCode::NoSuchMeeting,
-                    "the meeting has closed",
-                ));
-            }
-            match rx.await {
-                Ok(Ok((grant, token))) => {
-                    let identity = identity(hub, &grant).await;
-                    Ok((grant, identity, Some(token)))
-                }
-                Ok(Err((code, message))) => Err(error(None, code, message)),
-                Err(_) => Err(error(
-                    None,
-                    ErrorCode::Internal,
-                    "the meeting stopped; try again",
-                )),
-            }
-        }
-        _ => Err(error(
-            None,
-            ErrorCode::Unauthorized,
-            "send `hello` (or `join`) first",
-        )),
-    }
-}
-
-/// The `you` of a `welcome`: role, person or participant id, and display name.
-async fn identity(hub: &Hub, grant: &Grant) -> Identity {
-    let mut name = grant.role.as_str().to_string();
-    if let Some(h) = hub.meeting(&grant.meeting) {
-        let agenda = h.agenda();
-        if let Some(found) = grant.person.as_deref().and_then(|p| agenda.person(p)) {
-            name = found.name.clone();
-        }
-        if let Some(pid) = grant.participant {
-            if let Some(p) = h.participant(pid).await {
-                name = p.name;
-            }
-        }
-    }
-    Identity {
-        role: grant.role,
-        person: grant.person.clone(),
-        participant: grant.participant,
-        name,
-    }
-}
-
-/// An authenticated connection's own state, beside [`Connection`].
-struct Session {
-    /// What the token grants.
-    grant: Grant,
-    /// The engine actor commands are sent as.
-    actor: crate::engine::Actor,
-    /// The meeting.
-    meeting: MeetingHandle,
-    /// The meeting's published state (never awaited here: read when a reply comes, to
-    /// write the state before the ack).
-    views: watch::Receiver<Arc<crate::hub::views::Published>>,
-    /// The meeting's fan-out, which this connection has joined.
-    fanout: FanoutHandle,
-}
-
-impl Connection {
-    /// The authenticated part: welcome, snapshot, join the fan-out, then the loop.
-    async fn session(&mut self, grant: Grant, you: Identity, token: Option<String>) -> End {
-        let Some(meeting) = self.hub().meeting(&grant.meeting) else {
-            return End::Close(close::GOING_AWAY, "meeting closed");
-        };
-        let actor = grant.actor().expect("authenticated grants have an actor");
-        let role = grant.role;
-        self.peer.authenticated(role, grant.participant);
-        // Subscribe before the snapshot, so no change can fall between them.
-        let views = meeting.subscribe();
-        let welcome = ServerMessage::Welcome {
-            protocol: PROTOCOL_VERSION,
-            meeting: grant.meeting.clone(),
-            you,
-            participant_token: token,
-            server_time: now_ms(),
-        };
-        if let Err(e) = self.send_msg(&welcome) {
-            return e;
-        }
-        let published = views.borrow().clone();
-        let seen = published.for_role(role).seq;
-        let agenda = &published.agenda;
-        if self.agenda_held != Some(agenda.version) {
-            if let Err(e) = self.send(agenda.frame.clone()) {
-                return e;
-            }
-        }
-        if let Err(e) = self.send(published.snapshot(role, now_ms())) {
-            return e;
-        }
-        let place = grant
-            .participant
-            .map(|pid| published.places.of_participant(pid))
-            .unwrap_or_default();
-        if grant.participant.is_some() {
-            let frame = crate::hub::views::place_frame(published.seq, place);
-            if let Err(e) = self.send(frame) {
-                return e;
-            }
-        }
-        self.peer
-            .start_at(published.seq, seen, place, published.agenda.version);
-        drop(published);
-        let fanout = self.ep.fanouts.join(
-            &self.ep.clone(),
-            &grant.meeting,
-            &meeting,
-            self.peer.clone(),
-        );
-        let mut s = Session {
-            grant,
-            actor,
-            meeting,
-            views,
-            fanout,
-        };
-        let end = self.serve(&mut s).await;
-        s.fanout.leave(self.peer.clone());
-        end
-    }
-
-    async fn serve(&mut self, s: &mut Session) -> End {
-        loop {
-            while let Some(m) = self.inbox.pop_front() {
-                let step = match self.incoming(m) {
-                    Ok(Some(raw)) => self.handle(&raw, s).await,
-                    Ok(None) => Ok(()),
-                    Err(e) => Err(e),
-                };
-                if let Err(e) = step {
-                    return e;
-                }
-            }
-            let revocation = s.grant.revocation.clone();
-            let step = match self.wait(None, Some(&revocation)).await {
-                Some(Wake::Shutdown) => {
-                    return End::Close(close::GOING_AWAY, "server shutting down")
-                }
-                Some(Wake::Revoked) => {
-                    let (code, reason) = revocation.close_frame();
-                    return End::Close(code, reason);
-                }
-                Some(Wake::Peer) => match self.peer.verdict() {
-                    // The meeting stopped because it was archived (its grants were revoked
-                    // first): say so, rather than "meeting closed".
-                    Some(_) if revocation.is_revoked() => {
-                        let (code, reason) = revocation.close_frame();
-                        return End::Close(code, reason);
-                    }
-                    Some(v) => return v.into(),
-                    None => Ok(()),
-                },
-                Some(Wake::Writable) => self.flush(),
-                Some(Wake::Stalled) | None => return self.stalled(),
-                Some(Wake::Broken) => return End::Drop,
-                Some(Wake::Readable) => self.read(),
-                Some(Wake::Reply(None)) => Ok(()),
-                Some(Wake::Reply(Some((id, reply)))) => self.reply(s, id, reply),
-            };
-            if let Err(e) = step {
-                return e;
-            }
-        }
-    }
-
-    /// Answers a command: the state that shows it first (if this role can see it), then
-    /// the ack — or the error.
-    fn reply(&mut self, s: &mut Session, id: u64, reply: Reply) -> Result<(), End> {
-        self.awaiting -= 1;
-        let msg = match reply {
-            Ok(seq) => {
-                let latest = s.views.borrow().clone();
-                let mut sent = Sent::default();
-                let (pushed, seen) = self.peer.offer(&latest, &mut sent);
-                self.hub().metrics.sent_many(sent.frames, sent.bytes);
-                if pushed == Pushed::Dropped {
-                    return Err(self.peer.verdict().map_or(End::Drop, End::from));
-                }
-                // A change this role cannot see was not sent to it: the state it has (at
-                // an earlier seq) already shows all it may see.
-                ServerMessage::Ack {
-                    id,
-                    seq: seq.min(seen),
-                }
-            }
-            Err((code, message)) => *error(Some(id), code, message),
-        };
-        self.send_msg(&msg)
-    }
-
-    async fn handle(&mut self, raw: &str, s: &mut Session) -> Result<(), End> {
-        let msg = match parse(raw) {
-            Ok(m) => m,
-            Err(e) => {
-                self.hub().metrics.bad_message();
-                return self.send_msg(&e);
-            }
-        };
-        match msg {
-            ClientMessage::Ping { id, client_time } => {
-                let pong = ServerMessage::Pong {
-                    id,
-                    client_time,
-                    server_time: now_ms(),
-                };
-                self.send_msg(&pong)
-            }
-            ClientMessage::Command { id, command } => {
-                let reply = match &self.replies {
-                    Some((tx, _)) => tx.clone(),
-                    None => {
-                        let (tx, rx) = mpsc::channel(self.ep.limits.reply_queue);
-                        self.replies = Some((tx.clone(), rx));
-                        tx
-                    }
-                };
-                let input = Input::Command {
-                    actor: s.actor.clone(),
-                    command,
-                    id,
-                    reply,
-                };
-                if s.meeting.send(input).await {
-                    self.awaiting += 1;
-                    Ok(())
-                } else {
-                    self.send_msg(&error(
-                        Some(id),
-                        ErrorCode::NoSuchMeeting,
-                        "the meeting has closed",
-                    ))
-                }
-            }
-            ClientMessage::Fetch {
-                id,
-                what,
-                from,
-                limit,
-            } => {
-                if !s.grant.role.is_staff() {
-                    return self.send_msg(&error(
-                        Some(id),
-                        ErrorCode::Forbidden,
-                        "only the host and moderators may fetch the register and the hand history",
-                    ));
-                }
-                let limit = limit.unwrap_or(MAX_PAGE).min(MAX_PAGE);
-                let msg = match s.meeting.fetch(what, from, limit).await {
-                    Some((items, total)) => ServerMessage::Page {
-                        id,
-                        what,
-                        from,
-                        items,
-                        total,
-                    },
-                    None => *error(Some(id), ErrorCode::NoSuchMeeting, "the meeting has closed"),
-                };
-                self.send_msg(&msg)
-            }
-            ClientMessage::Hello { .. } | ClientMessage::Join { .. } => self.send_msg(&error(
-                None,
-                ErrorCode::BadRequest,
-                "already authenticated on this connection",
-            )),
-        }
-    }
-}
-
-/// The request id of a raw command, when it has one.
-fn request_id(raw: &str) -> Option<u64> {
-    #[derive(Deserialize)]
-    struct Id {
-        id: Option<u64>,
-    }
-    serde_json::from_str::<Id>(raw).ok().and_then(|i| i.id)
-}
-
-/// Parses a client message, or says exactly what is wrong with it.
-fn parse(raw: &str) -> Result<ClientMessage, Box<ServerMessage>> {
-    let value: serde_json::Value = serde_json::from_str(raw).map_err(|e| {
-        error(
-            None,
-            ErrorCode::BadRequest,
-            format!("not valid JSON ({e}): send one JSON object per message"),
-        )
-    })?;
-    let id = value.get("id").and_then(|v| v.as_u64());
-    ClientMessage::deserialize(&value).map_err(|e| {
-        error(
-            id,
-            ErrorCode::BadRequest,
-            format!("{e}; see PROTOCOL.md for the message shapes"),
-        )
-    })
 }
