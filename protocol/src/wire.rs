@@ -183,8 +183,14 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         language: Option<Lang>,
     },
-    /// Signal "done" (ends one's own speech). Speaker holding the floor.
+    /// Signal "done" (ends one's own speech). Whoever has the floor.
     Done,
+    /// Edit the agenda: the operations are applied in order, all or none. Host; a
+    /// segment's moderator may add and move speakers of their own segments.
+    EditAgenda {
+        /// The operations.
+        ops: Vec<crate::edit::AgendaOp>,
+    },
 }
 
 /// A message from a client to the server.

@@ -412,6 +412,7 @@ pub fn decide(
             language: *language,
             at: now,
         }),
+        EditAgenda { ops } => super::edit_rules::decide_edit(agenda, state, ops, now),
         Done => {
             let speaker = &floor(state)?.speaker;
             let holds = match actor {

@@ -11,6 +11,7 @@
 
 mod decide;
 pub mod edit;
+mod edit_rules;
 mod queue;
 pub mod reduce;
 mod roles;

@@ -3,9 +3,13 @@
 //! - `rules`: one or more unit tests for every rule (navigation, clocks, speeches, queue,
 //!   messages, auto-advance, rejections).
 //! - `roles_table`: for every command, which roles may send it.
-//! - `props`: property tests over random command sequences from random actors.
+//! - `edits`: live agenda edits (what may change, history, clocks, links, replay).
+//! - `props`: property tests over random command sequences from random actors, agenda
+//!   edits among them (`gen_edits` makes the random edits).
 //! - `seed_meeting`: the bundled GFMD meeting played through on simulated time.
 
+mod edits;
+mod gen_edits;
 mod props;
 mod roles_table;
 mod rules;
@@ -147,6 +151,13 @@ pub fn raise_with(
 /// The queue as participant ids, in calling order.
 pub fn queue_of(e: &Engine) -> Vec<ParticipantId> {
     e.state().queue.iter().map(|h| h.participant).collect()
+}
+
+/// Give the floor to a named speaker.
+pub fn give(person: &str) -> Command {
+    Command::GiveFloor {
+        person: person.to_string(),
+    }
 }
 
 /// A moderator actor by person id.

@@ -1,9 +1,12 @@
-//! Property tests: random sequences of joins, commands from random actors and timeouts,
-//! on non-decreasing time, never panic, keep the queue's invariants, keep the clocks
-//! consistent, and leave a journal that replays — also through JSON — to the same state.
+//! Property tests: random sequences of joins, commands from random actors (agenda edits
+//! among them) and timeouts, on non-decreasing time, never panic, keep the queue's
+//! invariants, keep the clocks consistent, never move or change history, and leave a
+//! journal that replays — also through JSON — to the same state and agenda.
 
+use super::gen_edits::edit_command;
 use super::*;
-use podium_protocol::{Clock, ClockTarget, Command, Event, Lang, MeetingState, Phase};
+use crate::engine::edit::first_movable;
+use podium_protocol::{AgendaOp, Clock, ClockTarget, Command, Event, Lang, MeetingState, Phase};
 use proptest::prelude::*;
 use proptest::sample::select;
 use std::collections::HashSet;
@@ -189,6 +192,7 @@ fn command() -> impl Strategy<Value = Command> {
                 .boxed(),
         ),
         (1, Just(Done).boxed()),
+        (6, edit_command().boxed()),
     ])
 }
 
@@ -228,6 +232,7 @@ fn op() -> impl Strategy<Value = Op> {
             actor: Actor::Host,
             command: Command::GiveFloorToHand { hand },
         }),
+        3 => edit_command().prop_map(|command| Op::Apply { actor: Actor::Host, command }),
         1 => Just(Op::Timeout),
     ]
 }
@@ -245,7 +250,25 @@ fn script() -> impl Strategy<Value = (bool, Vec<(i64, Op)>)> {
 }
 
 /// The invariants that must hold after every step.
-fn check_invariants(s: &MeetingState, now: i64) -> Result<(), TestCaseError> {
+fn check_invariants(e: &Engine, now: i64) -> Result<(), TestCaseError> {
+    let s = e.state();
+    let agenda = e.agenda();
+    let n = agenda.segments.len();
+    prop_assert!(agenda.validate().is_ok(), "{:?}", agenda.validate());
+    prop_assert_eq!(s.segments.len(), n, "one times entry per segment");
+    prop_assert!(s.current.is_none_or(|c| c < n));
+    prop_assert!(s.speech.as_ref().is_none_or(|sp| sp.segment < n));
+    prop_assert!(s.history.iter().all(|r| r.segment < n));
+    prop_assert!(s
+        .hand_history
+        .iter()
+        .all(|r| r.segment.is_none_or(|i| i < n)));
+    if let Some(c) = s.current {
+        prop_assert!(
+            s.segments[c].started_at.is_some(),
+            "the current segment was entered"
+        );
+    }
     let mut keys = HashSet::new();
     let mut ids = HashSet::new();
     for h in &s.queue {
@@ -312,9 +335,10 @@ fn remaining(s: &MeetingState, now: i64) -> (i64, Option<i64>) {
 
 /// Pausing, resuming or adjusting a clock changes its remaining time by exactly the
 /// adjustment at that instant, and nothing else moves it — except a segment change, a
-/// new or ended speech, the start or the end.
+/// new or ended speech, the start or the end, and a new duration for the current segment
+/// (by exactly the difference).
 fn check_clock_continuity(
-    before: &MeetingState,
+    (agenda, before): (&podium_protocol::Agenda, &MeetingState),
     after: &MeetingState,
     events: &[Event],
     now: i64,
@@ -342,6 +366,22 @@ fn check_clock_continuity(
                 target: ClockTarget::Speech,
                 delta_ms,
             } => sp_delta += delta_ms,
+            Event::AgendaEdited { .. } if before.phase == Phase::NotStarted => seg_reset = true,
+            Event::AgendaEdited { ops, .. } => {
+                let Some(c) = before.current else { continue };
+                let id = &agenda.segments[c].id;
+                let mut planned = agenda.segments[c].duration.ms();
+                for op in ops {
+                    if let AgendaOp::UpdateSegment { segment, set } = op {
+                        if segment == id {
+                            if let Some(d) = set.duration {
+                                seg_delta += d.ms() - planned;
+                                planned = d.ms();
+                            }
+                        }
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -355,6 +395,50 @@ fn check_clock_continuity(
             "speech clock jumped: {:?}",
             events
         );
+    }
+    Ok(())
+}
+
+/// An accepted step never moves a segment up to the last one entered, never changes one
+/// that has run and is not current, and bumps the agenda version exactly when it edits.
+fn check_history_kept(
+    (agenda, before): (&podium_protocol::Agenda, &MeetingState),
+    after: &Engine,
+    events: &[Event],
+) -> Result<(), TestCaseError> {
+    let edits = events
+        .iter()
+        .filter(|e| matches!(e, Event::AgendaEdited { .. }))
+        .count() as u64;
+    prop_assert_eq!(after.state().agenda_version, before.agenda_version + edits);
+    if edits == 0 {
+        prop_assert_eq!(
+            after.agenda().as_ref(),
+            agenda,
+            "the agenda changed without an edit"
+        );
+        return Ok(());
+    }
+    let fixed = first_movable(before);
+    for i in 0..fixed {
+        prop_assert_eq!(
+            &after.agenda().segments[i].id,
+            &agenda.segments[i].id,
+            "moved"
+        );
+        prop_assert_eq!(
+            after.state().segments[i],
+            before.segments[i],
+            "times changed"
+        );
+        let history = before.segments[i].started_at.is_some() && before.current != Some(i);
+        if history {
+            prop_assert_eq!(
+                &after.agenda().segments[i],
+                &agenda.segments[i],
+                "history edited"
+            );
+        }
     }
     Ok(())
 }
@@ -376,6 +460,7 @@ fn play(
     for (dt, op) in ops {
         now += dt;
         let before = engine.state().clone();
+        let agenda_before = engine.agenda().clone();
         let seq = engine.seq();
         let result = match op {
             Op::Join {
@@ -404,7 +489,8 @@ fn play(
         match result {
             Ok(events) => {
                 prop_assert_eq!(engine.seq(), seq + events.len() as u64);
-                check_clock_continuity(&before, engine.state(), &events, now)?;
+                check_clock_continuity((&agenda_before, &before), engine.state(), &events, now)?;
+                check_history_kept((&agenda_before, &before), &engine, &events)?;
                 journal.extend(events);
             }
             Err(r) => {
@@ -415,10 +501,11 @@ fn play(
                     op,
                     r
                 );
+                prop_assert_eq!(engine.agenda(), &agenda_before, "refused but edited");
                 prop_assert_eq!(engine.seq(), seq);
             }
         }
-        check_invariants(engine.state(), now)?;
+        check_invariants(&engine, now)?;
     }
     Ok((engine, now))
 }
@@ -434,9 +521,12 @@ proptest! {
         let (engine, _) = play(start, &ops, fresh(), T0 - 60_000, &mut journal)?;
         prop_assert_eq!(engine.seq(), journal.len() as u64);
 
+        let edits = journal.iter().filter(|e| matches!(e, Event::AgendaEdited { .. })).count();
+        prop_assert_eq!(engine.state().agenda_version, edits as u64);
         let mut replayed = fresh();
         replayed.replay(&journal);
         prop_assert_eq!(replayed.state(), engine.state());
+        prop_assert_eq!(replayed.agenda(), engine.agenda());
         prop_assert_eq!(replayed.seq(), engine.seq());
 
         let lines: Vec<String> =
@@ -447,6 +537,7 @@ proptest! {
         let mut from_json = fresh();
         from_json.replay(&decoded);
         prop_assert_eq!(from_json.state(), engine.state());
+        prop_assert_eq!(from_json.agenda(), engine.agenda());
         prop_assert_eq!(from_json.seq(), engine.seq());
     }
 
@@ -463,13 +554,18 @@ proptest! {
         let json = serde_json::to_string(first.state()).unwrap();
         let state: MeetingState = serde_json::from_str(&json).unwrap();
         prop_assert_eq!(&state, first.state());
-        let restored = Engine::restore(first.agenda().clone(), state, first.seq());
+        // The stored snapshot keeps the agenda beside the state.
+        let agenda_json = serde_json::to_string(first.agenda().as_ref()).unwrap();
+        let agenda: podium_protocol::Agenda = serde_json::from_str(&agenda_json).unwrap();
+        prop_assert_eq!(&agenda, first.agenda().as_ref());
+        let restored = Engine::restore(std::sync::Arc::new(agenda), state, first.seq());
         let mut j1 = Vec::new();
         let mut j2 = Vec::new();
         let (a, _) = play(false, &ops[split..], first, now, &mut j1)?;
         let (b, _) = play(false, &ops[split..], restored, now, &mut j2)?;
         prop_assert_eq!(j1, j2);
         prop_assert_eq!(a.state(), b.state());
+        prop_assert_eq!(a.agenda(), b.agenda());
         prop_assert_eq!(a.seq(), b.seq());
     }
 }
@@ -532,5 +628,49 @@ proptest! {
                 );
             }
         }
+    }
+}
+
+/// The random sessions really edit: over a fixed set of scripts, every kind of operation
+/// is accepted some of the time (a generator whose edits were all refused would make the
+/// properties above vacuous).
+#[test]
+fn random_sessions_accept_every_kind_of_edit() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, TestRunner};
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        proptest::test_runner::TestRng::deterministic_rng(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+        ),
+    );
+    let mut accepted = std::collections::BTreeMap::<&str, usize>::new();
+    for _ in 0..300 {
+        let (start, ops) = script().new_tree(&mut runner).unwrap().current();
+        let mut journal = Vec::new();
+        play(start, &ops, fresh(), T0 - 60_000, &mut journal).unwrap();
+        for e in &journal {
+            if let Event::AgendaEdited { ops, .. } = e {
+                for op in ops {
+                    *accepted.entry(op.name()).or_default() += 1;
+                }
+            }
+        }
+    }
+    for kind in [
+        "insert_segment",
+        "update_segment",
+        "remove_segment",
+        "move_segment",
+        "add_speaker",
+        "update_speaker",
+        "remove_speaker",
+        "move_speaker",
+        "set_moderator",
+    ] {
+        assert!(
+            accepted.get(kind).copied().unwrap_or(0) >= 5,
+            "{kind} rarely accepted: {accepted:?}"
+        );
     }
 }

@@ -74,9 +74,11 @@ fn allowed(c: &Command) -> (usize, &'static [Who]) {
         SlowDown { .. } => (23, BOOTH),
         NoInterpretation { .. } => (24, BOOTH),
         Done => (25, SPEAKER),
+        // Adding a speaker to round 1: the host, or round 1's own moderator.
+        EditAgenda { .. } => (26, CHAIR),
     }
 }
-const VARIANTS: usize = 26;
+const VARIANTS: usize = 27;
 
 /// One sample of every command, each one that the allowed actors can actually carry out
 /// in the table's state (or at least not be refused as `Forbidden`).
@@ -134,6 +136,21 @@ fn samples() -> Vec<Command> {
         },
         NoInterpretation { language: None },
         Done,
+        EditAgenda {
+            ops: vec![podium_protocol::AgendaOp::AddSpeaker {
+                segment: "round-1".into(),
+                speaker: podium_protocol::Person {
+                    id: None,
+                    name: "Nadia Rahman".into(),
+                    title: None,
+                    affiliation: Some("City of Dhaka".into()),
+                    country: None,
+                    language: Lang::En,
+                },
+                reaction: false,
+                at: None,
+            }],
+        },
     ]
 }
 

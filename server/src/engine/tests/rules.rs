@@ -12,12 +12,6 @@ fn seg(id: &str) -> Command {
     }
 }
 
-fn give(person: &str) -> Command {
-    Command::GiveFloor {
-        person: person.to_string(),
-    }
-}
-
 fn give_hand(hand: Option<u64>) -> Command {
     Command::GiveFloorToHand { hand }
 }
