@@ -5,11 +5,12 @@
 //! - `roles_table`: for every command, which roles may send it.
 //! - `edits`: live agenda edits (what may change, history, clocks, links, replay).
 //! - `props`: property tests over random command sequences from random actors, agenda
-//!   edits among them (`gen_edits` makes the random edits).
+//!   edits among them (`gen_edits` makes the random edits, `invariants` checks them).
 //! - `seed_meeting`: the bundled GFMD meeting played through on simulated time.
 
 mod edits;
 mod gen_edits;
+mod invariants;
 mod props;
 mod roles_table;
 mod rules;
