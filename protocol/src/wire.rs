@@ -235,6 +235,22 @@ pub enum ClientMessage {
         /// What to do.
         command: Command,
     },
+    /// The meeting's role links (host only): answered with `links`.
+    Links {
+        /// Request id, echoed.
+        id: u64,
+    },
+    /// Replace a role link with a new one (host only): the old one stops working and its
+    /// connections close with 4001. Answered with `links` holding the new link.
+    RotateLink {
+        /// Request id, echoed.
+        id: u64,
+        /// The link's role.
+        role: Role,
+        /// The person, for moderator and speaker links.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        person: Option<String>,
+    },
     /// Clock-sync probe.
     Ping {
         /// Echoed back.
@@ -257,6 +273,21 @@ pub struct Identity {
     pub participant: Option<ParticipantId>,
     /// Display name.
     pub name: String,
+}
+
+/// One role link, as the host's console shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkInfo {
+    /// The role it grants.
+    pub role: Role,
+    /// The agenda person id, for moderator and speaker links.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
+    /// The person's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The link, relative to the server's origin: `/m/<meeting>/<role>#<token>`.
+    pub url: String,
 }
 
 /// A typed error code. The `message` beside it says, for a person, what to do.
@@ -359,6 +390,13 @@ pub enum ServerMessage {
         code: ErrorCode,
         /// Human-readable explanation and what to do.
         message: String,
+    },
+    /// The answer to `links` or `rotate_link`.
+    Links {
+        /// The request id.
+        id: u64,
+        /// The links (after `rotate_link`: the new one).
+        links: Vec<LinkInfo>,
     },
     /// Clock-sync answer.
     Pong {

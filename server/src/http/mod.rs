@@ -5,6 +5,7 @@
 //! - [`websocket`]: `GET /ws`, the upgrade into [`crate::ws`].
 //! - [`admin`]: the admin API (`/api/meetings`: create, list, archive, delete).
 //! - [`reports`]: `/api/meetings/{id}/report.json|csv` (host token).
+//! - [`links`]: `/api/meetings/{id}/links` and `…/links/rotate` (admin token).
 //! - [`auth`]: bearer tokens, constant-time comparison, the admin and host checks.
 //!
 //! Handlers are thin: they authenticate, call the hub, and encode. Each file exposes
@@ -13,6 +14,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod links;
 pub mod pages;
 pub mod reports;
 pub mod websocket;
@@ -49,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .merge(websocket::routes())
         .merge(admin::routes())
         .merge(reports::routes())
+        .merge(links::routes())
         .with_state(state)
 }
 

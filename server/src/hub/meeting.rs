@@ -63,6 +63,17 @@ pub enum Input {
     },
     /// A copy of the engine, for reports.
     Inspect(oneshot::Sender<Engine>),
+    /// The meeting's role links.
+    Links(oneshot::Sender<Vec<TokenRow>>),
+    /// Replace a role link: the old token is revoked once the new one is durable.
+    RotateLink {
+        /// The link's role.
+        role: Role,
+        /// The person, for moderator and speaker links.
+        person: Option<String>,
+        /// The new link's row, or why not.
+        reply: oneshot::Sender<Result<TokenRow, (ErrorCode, String)>>,
+    },
     /// One participant's record (for a resuming connection's `welcome`).
     Participant(u64, oneshot::Sender<Option<podium_protocol::Participant>>),
     /// Stop the task (archive, delete).
@@ -114,22 +125,70 @@ impl MeetingHandle {
         rx.await.ok()
     }
 
+    /// The meeting's role links, if the task runs.
+    pub async fn links(&self) -> Option<Vec<TokenRow>> {
+        let (tx, rx) = oneshot::channel();
+        if !self.send(Input::Links(tx)).await {
+            return None;
+        }
+        rx.await.ok()
+    }
+
+    /// Rotates a role link; returns the new one.
+    pub async fn rotate(
+        &self,
+        role: Role,
+        person: Option<String>,
+    ) -> Result<TokenRow, (ErrorCode, String)> {
+        let gone = || {
+            (
+                ErrorCode::NoSuchMeeting,
+                "the meeting has closed".to_string(),
+            )
+        };
+        let (reply, rx) = oneshot::channel();
+        if !self
+            .send(Input::RotateLink {
+                role,
+                person,
+                reply,
+            })
+            .await
+        {
+            return Err(gone());
+        }
+        rx.await.map_err(|_| gone())?
+    }
+
     /// Asks the task to stop.
     pub fn stop(&self) {
         let _ = self.tx.try_send(Input::Stop);
     }
 }
 
-/// Starts the task of one meeting.
-pub fn spawn(
-    id: String,
-    engine: Engine,
-    store: StoreHandle,
-    grants: Arc<DashMap<[u8; 32], Grant>>,
-    metrics: Arc<Metrics>,
-    shutdown: CancellationToken,
-    tracker: &TaskTracker,
-) -> MeetingHandle {
+/// What a meeting task shares with the hub.
+pub struct TaskEnv {
+    /// The durable store.
+    pub store: StoreHandle,
+    /// The hub's grants, by token hash.
+    pub grants: Arc<DashMap<[u8; 32], Grant>>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Cancelled at shutdown.
+    pub shutdown: CancellationToken,
+    /// Tracks the task, so shutdown can wait for it.
+    pub tracker: TaskTracker,
+}
+
+/// Starts the task of one meeting, with its role-link rows.
+pub fn spawn(id: String, engine: Engine, links: Vec<TokenRow>, env: TaskEnv) -> MeetingHandle {
+    let TaskEnv {
+        store,
+        grants,
+        metrics,
+        shutdown,
+        tracker,
+    } = env;
     let frame = Arc::new(AgendaFrame::new(
         engine.state().agenda_version,
         engine.agenda().clone(),
@@ -151,6 +210,7 @@ pub fn spawn(
         grants,
         metrics,
         frame,
+        links,
         pub_tx,
     };
     tracker.spawn(
@@ -172,6 +232,9 @@ struct MeetingTask {
     grants: Arc<DashMap<[u8; 32], Grant>>,
     /// Counters for `/metrics`.
     metrics: Arc<Metrics>,
+    /// The meeting's role links (host, moderators, speakers, join links, interpreter,
+    /// projector). Only this task changes them, each change durable before it counts.
+    links: Vec<TokenRow>,
     /// The current agenda's `agenda` message, encoded once per version.
     frame: Arc<AgendaFrame>,
     /// The latest published state; connections hold receivers.
@@ -186,6 +249,29 @@ enum Pending {
         Grant,
         String,
     ),
+    Rotated(
+        oneshot::Sender<Result<TokenRow, (ErrorCode, String)>>,
+        TokenRow,
+    ),
+}
+
+/// A rotation asked for in a turn: role, person, where the new link goes.
+type Rotation = (
+    Role,
+    Option<String>,
+    oneshot::Sender<Result<TokenRow, (ErrorCode, String)>>,
+);
+
+/// What one turn writes: events, the tokens they create (with their grants), the tokens
+/// they revoke, and the replies held back until all of it is durable.
+#[derive(Default)]
+struct Changes {
+    events: Vec<Event>,
+    tokens: Vec<(TokenRow, Grant)>,
+    revoked: Vec<TokenRow>,
+    pending: Vec<Pending>,
+    /// The role links after this turn, if it changed them.
+    links: Option<Vec<TokenRow>>,
 }
 
 impl MeetingTask {
@@ -216,7 +302,7 @@ impl MeetingTask {
                     let events = self.engine.handle_timeout(now);
                     if !events.is_empty() {
                         tracing::info!(?events, "deadline fired");
-                        self.persist_and_publish(events, Vec::new(), Vec::new()).await;
+                        self.persist_and_publish(Changes { events, ..Default::default() }).await;
                     }
                 }
             }
@@ -226,11 +312,11 @@ impl MeetingTask {
 
     /// Applies a turn's inputs; returns `false` when the task must stop.
     async fn turn(&mut self, inbox: &mut Vec<Input>) -> bool {
-        let mut events: Vec<Event> = Vec::new();
-        let mut pending = Vec::new();
-        let mut tokens = Vec::new();
+        let mut c = Changes::default();
         let mut keep_going = true;
         let mut reads = Vec::new();
+        let mut edited = false;
+        let mut rotations = Vec::new();
         for input in inbox.drain(..) {
             let now = now_ms();
             match input {
@@ -241,8 +327,9 @@ impl MeetingTask {
                     reply,
                 } => match self.engine.apply(&command, &actor, now) {
                     Ok(evs) => {
-                        events.extend(evs);
-                        pending.push(Pending::Ack(reply, id, self.engine.seq()));
+                        edited |= evs.iter().any(|e| matches!(e, Event::AgendaEdited { .. }));
+                        c.events.extend(evs);
+                        c.pending.push(Pending::Ack(reply, id, self.engine.seq()));
                     }
                     Err(rejection) => {
                         self.metrics.command_rejected();
@@ -260,7 +347,7 @@ impl MeetingTask {
                     let observer = role == Role::Observer;
                     match self.engine.join(&name, &delegation, language, observer) {
                         Ok((pid, evs)) => {
-                            events.extend(evs);
+                            c.events.extend(evs);
                             let token = tokens::new_token();
                             let row = TokenRow {
                                 hash: tokens::hash(&token),
@@ -271,21 +358,31 @@ impl MeetingTask {
                                 link_token: None,
                             };
                             let grant = grant_of(&row);
-                            pending.push(Pending::Joined(reply, grant.clone(), token));
-                            tokens.push((row, grant));
+                            c.pending.push(Pending::Joined(reply, grant.clone(), token));
+                            c.tokens.push((row, grant));
                         }
                         Err(rejection) => {
                             let _ = reply.send(Err((rejection.code(), rejection.to_string())));
                         }
                     }
                 }
+                Input::RotateLink {
+                    role,
+                    person,
+                    reply,
+                } => rotations.push((role, person, reply)),
                 // Reads are answered after this turn's write: nothing not yet durable is seen.
-                read @ (Input::Inspect(_) | Input::Participant(..)) => reads.push(read),
+                read @ (Input::Inspect(_) | Input::Participant(..) | Input::Links(_)) => {
+                    reads.push(read)
+                }
                 Input::Stop => keep_going = false,
             }
         }
-        if !events.is_empty() {
-            self.persist_and_publish(events, tokens, pending).await;
+        if edited || !rotations.is_empty() {
+            self.change_links(&mut c, edited, rotations);
+        }
+        if !c.events.is_empty() || c.links.is_some() {
+            self.persist_and_publish(c).await;
         }
         for read in reads {
             match read {
@@ -297,10 +394,52 @@ impl MeetingTask {
                     let found = state.participants.iter().find(|p| p.id == pid);
                     let _ = reply.send(found.cloned());
                 }
+                Input::Links(reply) => {
+                    let _ = reply.send(self.links.clone());
+                }
                 _ => {}
             }
         }
         keep_going
+    }
+
+    /// The role links after this turn: following the agenda if it was edited, and with
+    /// the requested rotations. New rows and revoked ones join the turn's batch.
+    fn change_links(&self, c: &mut Changes, edited: bool, rotations: Vec<Rotation>) {
+        let mut links = self.links.clone();
+        if edited {
+            let (add, revoke) = super::links::follow_agenda(&self.id, self.engine.agenda(), &links);
+            links.retain(|r| !revoke.iter().any(|x| x.hash == r.hash));
+            for row in add {
+                tracing::info!(role = row.role.as_str(), person = ?row.person, "link added by an agenda edit");
+                c.tokens.push((row.clone(), grant_of(&row)));
+                links.push(row);
+            }
+            for row in revoke {
+                tracing::info!(role = row.role.as_str(), person = ?row.person, "link revoked: no longer in the agenda");
+                c.revoked.push(row);
+            }
+        }
+        for (role, person, reply) in rotations {
+            let Some(i) = links
+                .iter()
+                .position(|r| r.role == role && r.person == person)
+            else {
+                let who = person.map(|p| format!(" for {p:?}")).unwrap_or_default();
+                let _ = reply.send(Err((
+                    ErrorCode::NotFound,
+                    format!("this meeting has no {} link{who}", role.as_str()),
+                )));
+                continue;
+            };
+            let new = super::links::new_link(&self.id, role, person);
+            tracing::info!(role = role.as_str(), person = ?new.person, "link rotated");
+            c.revoked
+                .push(std::mem::replace(&mut links[i], new.clone()));
+            c.tokens.push((new.clone(), grant_of(&new)));
+            c.pending.push(Pending::Rotated(reply, new));
+        }
+        c.links = Some(links);
     }
 
     /// The engine as the store has it: the journal replayed from the agenda as created
@@ -315,14 +454,17 @@ impl MeetingTask {
         recover_engine(&self.store, &self.id, Arc::new(origin)).await
     }
 
-    /// Writes a turn's events (and the tokens they create, with their grants), then
-    /// publishes and answers.
-    async fn persist_and_publish(
-        &mut self,
-        events: Vec<Event>,
-        tokens: Vec<(TokenRow, Grant)>,
-        pending: Vec<Pending>,
-    ) {
+    /// Writes a turn's changes, then publishes the new state (if there are events),
+    /// applies the token changes to the grants (revoked links close their connections) and
+    /// answers.
+    async fn persist_and_publish(&mut self, c: Changes) {
+        let Changes {
+            events,
+            tokens,
+            revoked,
+            pending,
+            links,
+        } = c;
         let seq = self.engine.seq();
         let first_seq = seq + 1 - events.len() as u64;
         let encoded: Vec<String> = events
@@ -337,21 +479,24 @@ impl MeetingTask {
                 self.engine.agenda().clone(),
             ));
         }
-        let published = Published::encode(
-            Some(&self.pub_tx.borrow()),
-            self.frame.clone(),
-            seq,
-            now,
-            (&events, &encoded),
-            self.engine.state(),
-        );
-        let snapshot =
+        let published = (!events.is_empty()).then(|| {
+            Published::encode(
+                Some(&self.pub_tx.borrow()),
+                self.frame.clone(),
+                seq,
+                now,
+                (&events, &encoded),
+                self.engine.state(),
+            )
+        });
+        let snapshot = published.as_ref().and_then(|p| {
             ((first_seq - 1) / SNAPSHOT_EVERY != seq / SNAPSHOT_EVERY).then(|| Snapshot {
                 seq,
-                state: published.staff.state().to_string(),
+                state: p.staff.state().to_string(),
                 agenda: Some(self.frame.agenda_json().to_string()),
-            });
-        let (tokens, new_grants): (Vec<TokenRow>, Vec<_>) = tokens
+            })
+        });
+        let (rows, new_grants): (Vec<TokenRow>, Vec<_>) = tokens
             .into_iter()
             .map(|(r, g)| (r.clone(), (r.hash, g)))
             .unzip();
@@ -359,7 +504,8 @@ impl MeetingTask {
             meeting: self.id.clone(),
             first_seq,
             events: encoded,
-            tokens,
+            tokens: rows,
+            revoked: revoked.iter().map(|r| r.hash).collect(),
             snapshot,
         };
         match self.store.commit(batch).await {
@@ -367,7 +513,18 @@ impl MeetingTask {
                 for (hash, grant) in new_grants {
                     self.grants.insert(hash, grant);
                 }
-                self.pub_tx.send_replace(Arc::new(published));
+                if let Some(links) = links {
+                    self.links = links;
+                }
+                if let Some(published) = published {
+                    self.pub_tx.send_replace(Arc::new(published));
+                }
+                // After the new state is out: a revoked speaker's screen closes after it.
+                for row in &revoked {
+                    if let Some((_, g)) = self.grants.remove(&row.hash) {
+                        g.revocation.revoke(super::close::REVOKED);
+                    }
+                }
                 for p in pending {
                     match p {
                         Pending::Ack(reply, id, seq) => {
@@ -378,6 +535,9 @@ impl MeetingTask {
                         }
                         Pending::Joined(reply, grant, token) => {
                             let _ = reply.send(Ok((grant, token)));
+                        }
+                        Pending::Rotated(reply, row) => {
+                            let _ = reply.send(Ok(row));
                         }
                     }
                 }
@@ -391,6 +551,9 @@ impl MeetingTask {
                             let _ = reply.try_send((id, Err((ErrorCode::Internal, msg.into()))));
                         }
                         Pending::Joined(reply, _, _) => {
+                            let _ = reply.send(Err((ErrorCode::Internal, msg.into())));
+                        }
+                        Pending::Rotated(reply, _) => {
                             let _ = reply.send(Err((ErrorCode::Internal, msg.into())));
                         }
                     }

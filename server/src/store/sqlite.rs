@@ -300,6 +300,10 @@ impl Store for SqliteStore {
         }
         for b in batches {
             insert_tokens(&tx, &b.tokens)?;
+            let mut del = tx.prepare_cached("DELETE FROM tokens WHERE hash = ?1")?;
+            for hash in &b.revoked {
+                del.execute([&hash[..]])?;
+            }
         }
         tx.commit()?;
         Ok(())
@@ -411,6 +415,7 @@ mod tests {
                 first_seq: 1001,
                 events: vec!["{}".into()],
                 tokens: vec![],
+                revoked: vec![],
                 snapshot: Some(Snapshot {
                     seq: 1001,
                     state: "{}".into(),

@@ -552,6 +552,16 @@ impl Connection {
                     .await
                 }
             }
+            // The host's link management (list, rotate): answered by the hub.
+            ClientMessage::Links { id } => {
+                let reply = crate::hub::links::request(&self.hub, grant, id, None).await;
+                self.send(text(&reply)).await
+            }
+            ClientMessage::RotateLink { id, role, person } => {
+                let rotate = Some((role, person));
+                let reply = crate::hub::links::request(&self.hub, grant, id, rotate).await;
+                self.send(text(&reply)).await
+            }
             ClientMessage::Hello { .. } | ClientMessage::Join { .. } => {
                 self.send(text(&error(
                     None,
