@@ -4,7 +4,10 @@
 //! at every commit. Group commit (see [`super::StoreHandle`]) makes that one fsync per
 //! batch of commands rather than one per command.
 
-use super::{Batch, MeetingStatus, Recovered, Store, StoreError, StoredMeeting, TokenRow};
+use super::{
+    api_tables, ApiKeyRow, Batch, IdempotencyRecord, MeetingStatus, Recovered, Store, StoreError,
+    StoredMeeting, TokenRow,
+};
 use podium_protocol::{Agenda, Role};
 use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
@@ -122,6 +125,8 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(api_tables::SCHEMA)?;
+        api_tables::expire(&conn, crate::clock::now_ms())?;
         Ok(SqliteStore { conn })
     }
 
@@ -275,6 +280,7 @@ impl Store for SqliteStore {
         }
         for b in batches {
             insert_tokens(&tx, &b.tokens)?;
+            api_tables::insert_idempotency(&tx, &b.idempotency)?;
         }
         tx.commit()?;
         Ok(())
@@ -321,7 +327,7 @@ impl Store for SqliteStore {
         if n == 0 {
             return Err(StoreError::NoSuchMeeting(meeting.into()));
         }
-        for table in ["tokens", "events", "snapshots"] {
+        for table in ["tokens", "events", "snapshots", "api_keys", "idempotency"] {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE meeting = ?1"),
                 [meeting],
@@ -329,6 +335,37 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    fn create_key(&mut self, key: &ApiKeyRow) -> Result<bool, StoreError> {
+        api_tables::create_key(&self.conn, key)
+    }
+
+    fn keys(&mut self, meeting: Option<&str>) -> Result<Vec<ApiKeyRow>, StoreError> {
+        api_tables::keys(&self.conn, meeting)
+    }
+
+    fn revoke_key(
+        &mut self,
+        meeting: &str,
+        id: &str,
+        at: i64,
+    ) -> Result<Option<ApiKeyRow>, StoreError> {
+        api_tables::revoke_key(&self.conn, meeting, id, at)
+    }
+
+    fn touch_key(&mut self, meeting: &str, id: &str, at: i64) -> Result<(), StoreError> {
+        api_tables::touch_key(&self.conn, meeting, id, at)
+    }
+
+    fn idempotency(
+        &mut self,
+        meeting: &str,
+        scope: &[u8; 32],
+        key: &str,
+        since: i64,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        api_tables::idempotency(&self.conn, meeting, scope, key, since)
     }
 }
 
