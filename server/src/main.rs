@@ -296,6 +296,8 @@ async fn serve(
     std::fs::create_dir_all(&data).with_context(|| format!("create {}", data.display()))?;
     // Held until the process ends: one server per data directory, and `podium keys` knows
     // to go through this server while it runs.
+    let lock_file = data.join(podium_server::datalock::FILE_NAME);
+    let lock_was_there = lock_file.exists();
     let _lock = podium_server::datalock::exclusive(&data)?;
     let shutdown = CancellationToken::new();
     let config = Config {
@@ -304,7 +306,16 @@ async fn serve(
         admin_token: admin_token.clone(),
         limits: Arc::new(Limits::default()),
     };
-    let podium = Podium::open(config, shutdown.clone()).await?;
+    let podium = match Podium::open(config, shutdown.clone()).await {
+        Ok(p) => p,
+        Err(e) => {
+            // A directory we refuse is left as we found it: no lock file either.
+            if !lock_was_there {
+                let _ = std::fs::remove_file(&lock_file);
+            }
+            return Err(e.into());
+        }
+    };
     let created = podium.ensure_meeting(agenda).await?;
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
