@@ -4,8 +4,8 @@
 //!
 //! A key is `pod_` and 128 random bits in hex. The server keeps only its SHA-256 (in the
 //! store and in memory), never logs it, and forgets it the moment it is revoked: the
-//! [`KeyRing`] is the running server's set of usable keys, each with a cancellation token
-//! that ends the event streams opened with it. Keys are listed with their label,
+//! [`KeyRing`] is the running server's set of usable keys, each with its grant's
+//! [`crate::hub::Revocation`], which ends the event streams opened with it. Keys are listed with their label,
 //! creation time and last use. The same operations run offline on a store
 //! ([`create`], [`list`], [`revoke`]) for `podium keys` when no server holds the data
 //! directory.
@@ -20,7 +20,6 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
-use tokio_util::sync::CancellationToken;
 
 /// Every key starts with this, so it is recognisable (and findable by secret scanners).
 pub const PREFIX: &str = "pod_";
@@ -319,8 +318,6 @@ pub struct LiveKey {
     last_used: AtomicI64,
     /// The last use the store knows of: it is written at most once a minute.
     stored_used: AtomicI64,
-    /// Cancelled when the key is revoked: event streams opened with it end at once.
-    pub revoked: CancellationToken,
 }
 
 impl LiveKey {
@@ -333,11 +330,12 @@ impl LiveKey {
                 role: row.role,
                 person: row.person.clone(),
                 participant: None,
+                // Revoked with the key: event streams opened with it end at once.
+                revocation: Default::default(),
             },
             hash: row.hash,
             last_used: AtomicI64::new(used),
             stored_used: AtomicI64::new(used),
-            revoked: CancellationToken::new(),
         }
     }
 }
@@ -429,7 +427,7 @@ impl KeyRing {
             .collect();
         for k in &live {
             self.by_hash.remove(&k.hash);
-            k.revoked.cancel();
+            k.grant.revocation.revoke(crate::hub::close::REVOKED);
         }
         let row = revoke(&self.store, meeting, id, now).await?;
         tracing::info!(meeting, key_id = %id, "API key revoked");
@@ -441,7 +439,7 @@ impl KeyRing {
         self.by_hash.retain(|_, k| {
             let keep = k.grant.meeting != meeting;
             if !keep {
-                k.revoked.cancel();
+                k.grant.revocation.revoke(crate::hub::close::REVOKED);
             }
             keep
         });

@@ -507,7 +507,10 @@ async fn agenda(
     if not_modified(&headers, &etag) {
         return cached(&etag, None);
     }
-    cached(&etag, Some(body))
+    cached(
+        &etag,
+        Some(String::from_utf8(body.to_vec()).unwrap_or_default()),
+    )
 }
 
 #[cfg(test)]

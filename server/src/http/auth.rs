@@ -17,7 +17,6 @@ use dashmap::DashMap;
 use podium_protocol::Role;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 /// The bearer token of a request, if any.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -74,18 +73,8 @@ pub struct Caller {
     pub grant: Grant,
     /// SHA-256 of the credential: rate limits and idempotency records are per credential.
     pub scope: [u8; 32],
-    /// The API key, if the credential was one: revoking it ends streams opened with it.
+    /// The API key, if the credential was one (its last use is recorded).
     pub key: Option<Arc<LiveKey>>,
-}
-
-impl Caller {
-    /// Cancelled when the credential is revoked (API keys; link tokens are not revocable yet).
-    pub fn revoked(&self) -> CancellationToken {
-        match &self.key {
-            Some(k) => k.revoked.clone(),
-            None => CancellationToken::new(),
-        }
-    }
 }
 
 /// Finds and checks the caller of a meeting API request: the credential from

@@ -63,18 +63,18 @@ pub fn routes() -> Router<AppState> {
 /// A comment line this often keeps proxies from closing an idle stream.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
+/// The data of the `closed` event.
+const CLOSED: &[u8] =
+    br#"{"type":"closed","message":"the meeting was archived or closed: do not reconnect"}"#;
+
 /// What `EventSource` waits before reconnecting, sent once at the start.
 const RETRY_MS: u64 = 2000;
 
-/// The agenda message of a published state: its version and JSON.
-pub fn agenda_message(published: &Published) -> (u64, String) {
-    let version = 0;
+/// The agenda message of a published state: its version and shared bytes.
+pub fn agenda_message(published: &Published) -> (u64, Bytes) {
     (
-        version,
-        format!(
-            r#"{{"type":"agenda","version":{version},"agenda":{},"planned":{}}}"#,
-            published.statics.agenda_json, published.statics.planned_json
-        ),
+        published.agenda.version,
+        Bytes::from(published.agenda.message.clone()),
     )
 }
 
@@ -144,7 +144,7 @@ async fn events(
         .and_then(|v| v.trim().parse().ok());
     let known_agenda: Option<u64> = params.get("agenda_version").and_then(|v| v.parse().ok());
     let role = caller.grant.role;
-    let revoked = caller.revoked();
+    let revocation = caller.grant.revocation.clone();
     let shutdown = s.shutdown.clone();
     let send_timeout = s.config.limits.send_timeout;
     let metrics = s.hub.metrics.clone();
@@ -172,9 +172,9 @@ async fn events(
             let first = views.borrow_and_update().clone();
             let mut seen = first.for_role(role).seq;
             let mut opening = vec![Bytes::from(format!("retry: {RETRY_MS}\n\n"))];
-            let (version, agenda) = agenda_message(&first);
-            if last.is_none() || known_agenda != Some(version) {
-                opening.extend(frame("agenda", None, vec![Bytes::from(agenda)]));
+            let (mut agenda_sent, agenda) = agenda_message(&first);
+            if last.is_none() || known_agenda != Some(agenda_sent) {
+                opening.extend(frame("agenda", None, vec![agenda]));
             }
             match last {
                 // Up to date: nothing was missed.
@@ -194,17 +194,20 @@ async fn events(
                         let _ = send(comment(": server shutting down\n\n")).await;
                         return;
                     }
-                    _ = revoked.cancelled() => {
-                        let _ = send(frame("revoked", None, vec![Bytes::from_static(
-                            br#"{"type":"revoked","message":"this key was revoked: do not reconnect"}"#,
-                        )])).await;
+                    _ = revocation.cancelled() => {
+                        let end = if revocation.close_frame().0 == crate::hub::close::ARCHIVED {
+                            frame("closed", None, vec![Bytes::from_static(CLOSED)])
+                        } else {
+                            frame("revoked", None, vec![Bytes::from_static(
+                                br#"{"type":"revoked","message":"this key or link was revoked: do not reconnect"}"#,
+                            )])
+                        };
+                        let _ = send(end).await;
                         return;
                     }
                     changed = views.changed() => {
                         if changed.is_err() {
-                            let _ = send(frame("closed", None, vec![Bytes::from_static(
-                                br#"{"type":"closed","message":"the meeting was archived or closed"}"#,
-                            )])).await;
+                            let _ = send(frame("closed", None, vec![Bytes::from_static(CLOSED)])).await;
                             return;
                         }
                         let published = views.borrow_and_update().clone();
@@ -214,7 +217,15 @@ async fn events(
                         }
                         seen = seq;
                         keep_alive.reset();
-                        change_frame(&published, role)
+                        let mut out = Vec::new();
+                        // A new agenda version goes out before the first change that shows it.
+                        let (version, agenda) = agenda_message(&published);
+                        if version != agenda_sent {
+                            agenda_sent = version;
+                            out.extend(frame("agenda", None, vec![agenda]));
+                        }
+                        out.extend(change_frame(&published, role));
+                        out
                     }
                     _ = keep_alive.tick() => comment(": keep-alive\n\n"),
                 };

@@ -1,7 +1,7 @@
 //! The SQLite side of the HTTP API's tables: API keys (`api_keys`) and the records of
-//! commands applied under an `Idempotency-Key` (`idempotency`). [`SCHEMA`] creates them
-//! when a database is opened, so a database made by an older Podium gains them on its
-//! first open (the migration); the functions here back the [`super::Store`] methods of
+//! commands applied under an `Idempotency-Key` (`idempotency`). [`SCHEMA`] is one of the
+//! SQLite store's migrations (a database made by an older Podium gains the tables on its
+//! first open); the functions here back the [`super::Store`] methods of
 //! [`super::sqlite::SqliteStore`].
 
 use super::{ApiKeyRow, IdempotencyRecord, StoreError};
@@ -11,7 +11,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 /// How long an idempotency record is kept: a retry comes within seconds or minutes.
 pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 3600 * 1000;
 
-/// The tables, created if missing.
+/// The tables (a migration of `super::sqlite`).
 pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS api_keys (
     meeting TEXT NOT NULL,
