@@ -76,14 +76,19 @@ async fn links_follow_the_agenda_and_rotate_over_the_websocket() -> anyhow::Resu
     // Ahmed's open connection is told: 4001, and his link is dead.
     let end = read_until_close(&mut ahmed.ws).await?;
     assert_eq!(end.code, Some(4001), "{end:?}");
-    assert_eq!(hello_error(addr, &m, &ahmed_token).await?, Some(ErrorCode::Unauthorized));
+    assert_eq!(
+        hello_error(addr, &m, &ahmed_token).await?,
+        Some(ErrorCode::Unauthorized)
+    );
 
     // The host lists the links: Nadia's is there at once and works; Ahmed's is gone.
     let links = match ask(&mut host, &ClientMessage::Links { id: 7 }).await? {
         ServerMessage::Links { id: 7, links } => links,
         other => anyhow::bail!("expected links, got {other:?}"),
     };
-    assert!(links.iter().all(|l| l.person.as_deref() != Some("ahmed-skim")));
+    assert!(links
+        .iter()
+        .all(|l| l.person.as_deref() != Some("ahmed-skim")));
     let nadia_link = links
         .iter()
         .find(|l| l.person.as_deref() == Some("nadia-rahman"))
@@ -109,13 +114,18 @@ async fn links_follow_the_agenda_and_rotate_over_the_websocket() -> anyhow::Resu
     };
     let end = read_until_close(&mut projector.ws).await?;
     assert_eq!(end.code, Some(4001), "{end:?}");
-    assert_eq!(hello_error(addr, &m, &old_projector).await?, Some(ErrorCode::Unauthorized));
+    assert_eq!(
+        hello_error(addr, &m, &old_projector).await?,
+        Some(ErrorCode::Unauthorized)
+    );
     assert_eq!(hello_error(addr, &m, &token_of(&fresh.url)).await?, None);
 
     // Only the host manages links; unknown links are not found.
     let mut speaker = nadia_client;
     match ask(&mut speaker, &ClientMessage::Links { id: 9 }).await? {
-        ServerMessage::Error { id: Some(9), code, .. } => assert_eq!(code, ErrorCode::Forbidden),
+        ServerMessage::Error {
+            id: Some(9), code, ..
+        } => assert_eq!(code, ErrorCode::Forbidden),
         other => anyhow::bail!("expected forbidden, got {other:?}"),
     }
     let nobody = ClientMessage::RotateLink {
@@ -124,7 +134,9 @@ async fn links_follow_the_agenda_and_rotate_over_the_websocket() -> anyhow::Resu
         person: Some("ahmed-skim".into()),
     };
     match ask(&mut host, &nobody).await? {
-        ServerMessage::Error { id: Some(10), code, .. } => assert_eq!(code, ErrorCode::NotFound),
+        ServerMessage::Error {
+            id: Some(10), code, ..
+        } => assert_eq!(code, ErrorCode::NotFound),
         other => anyhow::bail!("expected not_found, got {other:?}"),
     }
 
@@ -161,7 +173,9 @@ async fn the_cli_rotates_through_a_running_server_or_offline() -> anyhow::Result
     let mut booth = Client::hello(server.addr, &m, &old).await?;
     let cli = |extra: &[&str], token: Option<&str>| {
         let mut c = std::process::Command::new(podium_bin().expect("podium binary"));
-        c.args(["links", "--json", "--data"]).arg(dir.path()).args(extra);
+        c.args(["links", "--json", "--data"])
+            .arg(dir.path())
+            .args(extra);
         c.env_remove("PODIUM_ADMIN_TOKEN");
         if let Some(t) = token {
             c.env("PODIUM_ADMIN_TOKEN", t);
@@ -173,12 +187,19 @@ async fn the_cli_rotates_through_a_running_server_or_offline() -> anyhow::Result
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("PODIUM_ADMIN_TOKEN"));
     let out = cli(&["--rotate", "interpreter"], Some(ADMIN))?;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let link: serde_json::Value = serde_json::from_slice(&out.stdout)?;
     let new = token_of(link["url"].as_str().unwrap_or_default());
     let end = read_until_close(&mut booth.ws).await?;
     assert_eq!(end.code, Some(4001), "{end:?}");
-    assert_eq!(hello_error(server.addr, &m, &old).await?, Some(ErrorCode::Unauthorized));
+    assert_eq!(
+        hello_error(server.addr, &m, &old).await?,
+        Some(ErrorCode::Unauthorized)
+    );
     assert_eq!(hello_error(server.addr, &m, &new).await?, None);
     // A person's link needs the person.
     let out = cli(&["--rotate", "speaker"], Some(ADMIN))?;
@@ -187,7 +208,11 @@ async fn the_cli_rotates_through_a_running_server_or_offline() -> anyhow::Result
 
     // No server: the store is written directly, and the next server knows.
     let out = cli(&["--rotate", "speaker:carola-gunnarsson"], None)?;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let link: serde_json::Value = serde_json::from_slice(&out.stdout)?;
     assert_eq!(link["speaker"], "Carola Gunnarsson");
     let carola = token_of(link["url"].as_str().unwrap_or_default());

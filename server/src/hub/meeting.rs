@@ -11,7 +11,7 @@ use super::{grant_of, recover_engine, Grant};
 use crate::clock::now_ms;
 use crate::engine::{Actor, Engine};
 use crate::metrics::Metrics;
-use crate::store::{Batch, Snapshot, StoreHandle, TokenRow};
+use crate::store::{Batch, IdempotencyRecord, Snapshot, StoreHandle, TokenRow};
 use crate::tokens;
 use dashmap::DashMap;
 use podium_protocol::{Command, ErrorCode, Event, Lang, Role};
@@ -47,6 +47,18 @@ pub enum Input {
         id: u64,
         /// Where the reply goes.
         reply: ReplyTx,
+    },
+    /// A command from the HTTP API (`crate::http::api`), answered on a oneshot.
+    Http {
+        /// Who sends it (the actor of an API key or a link token).
+        actor: Actor,
+        /// What to do.
+        command: Command,
+        /// With an `Idempotency-Key`: the record to write in the transaction of the
+        /// command's events (`seq` and `at` are filled in here).
+        idempotency: Option<IdempotencyRecord>,
+        /// Where the reply goes.
+        reply: oneshot::Sender<Reply>,
     },
     /// Someone joins through a join link.
     Join {
@@ -244,6 +256,7 @@ struct MeetingTask {
 /// A reply held back until the batch is durable.
 enum Pending {
     Ack(ReplyTx, u64, u64),
+    Http(oneshot::Sender<Reply>, u64),
     Joined(
         oneshot::Sender<Result<(Grant, String), (ErrorCode, String)>>,
         Grant,
@@ -272,6 +285,8 @@ struct Changes {
     pending: Vec<Pending>,
     /// The role links after this turn, if it changed them.
     links: Option<Vec<TokenRow>>,
+    /// Idempotency keys of HTTP commands, stored with their events.
+    idempotency: Vec<IdempotencyRecord>,
 }
 
 impl MeetingTask {
@@ -335,6 +350,28 @@ impl MeetingTask {
                         self.metrics.command_rejected();
                         let _ =
                             reply.try_send((id, Err((rejection.code(), rejection.to_string()))));
+                    }
+                },
+                Input::Http {
+                    actor,
+                    command,
+                    idempotency,
+                    reply,
+                } => match self.engine.apply(&command, &actor, now) {
+                    Ok(evs) => {
+                        let seq = self.engine.seq();
+                        if let Some(mut record) = idempotency.filter(|_| !evs.is_empty()) {
+                            record.seq = seq;
+                            record.at = now;
+                            c.idempotency.push(record);
+                        }
+                        edited |= evs.iter().any(|e| matches!(e, Event::AgendaEdited { .. }));
+                        c.events.extend(evs);
+                        c.pending.push(Pending::Http(reply, seq));
+                    }
+                    Err(rejection) => {
+                        self.metrics.command_rejected();
+                        let _ = reply.send(Err((rejection.code(), rejection.to_string())));
                     }
                 },
                 Input::Join {
@@ -464,6 +501,7 @@ impl MeetingTask {
             revoked,
             pending,
             links,
+            idempotency,
         } = c;
         let seq = self.engine.seq();
         let first_seq = seq + 1 - events.len() as u64;
@@ -507,6 +545,7 @@ impl MeetingTask {
             tokens: rows,
             revoked: revoked.iter().map(|r| r.hash).collect(),
             snapshot,
+            idempotency,
         };
         match self.store.commit(batch).await {
             Ok(()) => {
@@ -533,6 +572,10 @@ impl MeetingTask {
                                 self.metrics.reply_dropped();
                             }
                         }
+                        Pending::Http(reply, seq) => {
+                            self.metrics.command_accepted();
+                            let _ = reply.send(Ok(seq));
+                        }
                         Pending::Joined(reply, grant, token) => {
                             let _ = reply.send(Ok((grant, token)));
                         }
@@ -549,6 +592,9 @@ impl MeetingTask {
                     match p {
                         Pending::Ack(reply, id, _) => {
                             let _ = reply.try_send((id, Err((ErrorCode::Internal, msg.into()))));
+                        }
+                        Pending::Http(reply, _) => {
+                            let _ = reply.send(Err((ErrorCode::Internal, msg.into())));
                         }
                         Pending::Joined(reply, _, _) => {
                             let _ = reply.send(Err((ErrorCode::Internal, msg.into())));
