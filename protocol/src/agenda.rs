@@ -67,6 +67,10 @@ pub struct MeetingInfo {
     /// Whether screens flash gently when a clock crosses a threshold and at overtime.
     #[serde(default = "yes")]
     pub flash: bool,
+    /// Whether the shared join links admit people (the host can switch it live). A closed
+    /// meeting sets it to `false` and admits only delegates invited with personal links.
+    #[serde(default = "yes")]
+    pub join_links: bool,
 }
 
 fn default_warning() -> Secs {

@@ -202,6 +202,10 @@ pub struct Participant {
     pub language: Lang,
     /// Observers may raise a hand only where the meeting allows it.
     pub observer: bool,
+    /// Pre-registered by the secretariat with a personal link (name and delegation fixed),
+    /// rather than joined through a join link.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub invited: bool,
 }
 
 /// Actual times of one segment.
@@ -288,6 +292,9 @@ pub struct MeetingState {
     pub not_yet_spoken_first: bool,
     /// Whether observers may raise a hand.
     pub observers_may_raise_hand: bool,
+    /// Whether the shared join links admit people (invited delegates always get in).
+    #[serde(default = "open")]
+    pub join_links_open: bool,
     /// Whether the next segment starts by itself when time is up.
     pub auto_advance: bool,
     /// Hands that have left the queue, oldest first (for the report).
@@ -302,6 +309,10 @@ pub struct MeetingState {
     pub speaker_done: Option<InterpreterSignal>,
     /// Next hand id to assign.
     pub next_hand: HandId,
+}
+
+fn open() -> bool {
+    true
 }
 
 /// Which clock a clock command acts on.
@@ -420,6 +431,11 @@ pub enum Event {
     ObserverHandsChanged {
         /// Allowed now?
         allowed: bool,
+    },
+    /// The shared join links were opened or closed.
+    JoinLinksChanged {
+        /// Open now?
+        open: bool,
     },
     /// Auto-advance was switched.
     AutoAdvanceChanged {

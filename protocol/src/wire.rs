@@ -161,6 +161,11 @@ pub enum Command {
         /// Allowed or not.
         allowed: bool,
     },
+    /// Open or close the shared join links (invited delegates always get in). Host.
+    SetJoinLinks {
+        /// Open or closed.
+        open: bool,
+    },
     /// Switch auto-advance. Host.
     SetAutoAdvance {
         /// On or off.
@@ -318,6 +323,8 @@ pub enum ErrorCode {
     NoSuchMeeting,
     /// The meeting is archived: read-only.
     Archived,
+    /// The shared join links are closed: only invited delegates get in.
+    JoinsClosed,
     /// The server failed; the command was not applied.
     Internal,
 }

@@ -13,6 +13,7 @@
 //!   upgrade, admin API, reports), merged into one router.
 //! - [`store`]: the SQLite journal and snapshots, behind a small trait, with group commit.
 //! - [`remote`]: how the command line finds and calls a running server (lock, admin URL).
+//! - [`invite`]: personal invitations: delegates CSV in, mail-merge CSV of links out.
 //! - [`report`]: planned vs actual, speeches and queue statistics, as JSON and CSV.
 //! - [`tokens`]: capability tokens (128 random bits, looked up by hash).
 //! - [`keys`]: API keys for the HTTP API — one role in one meeting, hashed, revocable.
@@ -28,6 +29,7 @@ pub mod datalock;
 pub mod engine;
 pub mod http;
 pub mod hub;
+pub mod invite;
 pub mod keys;
 pub mod metrics;
 pub mod offline;

@@ -62,6 +62,30 @@ enum Cmd {
         #[command(flatten)]
         remote: Remote,
     },
+    /// Invite registered delegates with personal links: reads a CSV (name, delegation,
+    /// language, role participant|observer, optional email) and writes the same rows with
+    /// each delegate's link, ready for a mail merge. The links exist only in that output.
+    Invite {
+        /// The meeting.
+        meeting: String,
+        /// The delegates CSV.
+        file: PathBuf,
+        /// Where to write the links CSV (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Data directory.
+        #[arg(long, default_value = "podium-data")]
+        data: PathBuf,
+        /// Base URL of the links (default: the one the server last listened on).
+        #[arg(long)]
+        base_url: Option<String>,
+        /// The running server's admin API (default: the address it recorded).
+        #[arg(long)]
+        url: Option<String>,
+        /// The running server's admin token.
+        #[arg(long, env = "PODIUM_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
+    },
     /// Agenda files.
     Agenda {
         #[command(subcommand)]
@@ -195,6 +219,34 @@ fn run(cli: Cli) -> Result<i32> {
             remote,
         } => {
             runtime()?.block_on(rotate(data, json, base_url, &which, remote))?;
+            Ok(0)
+        }
+        Cmd::Invite {
+            meeting,
+            file,
+            out,
+            data,
+            base_url,
+            url,
+            admin_token,
+        } => {
+            let remote = Remote {
+                meeting: Some(meeting),
+                url,
+                admin_token,
+            };
+            let csv = runtime()?.block_on(invite(data, &file, base_url, remote))?;
+            match out {
+                Some(path) => {
+                    write_private(&path, &csv)?;
+                    eprintln!(
+                        "{} personal links written to {}",
+                        csv.lines().count() - 1,
+                        path.display()
+                    );
+                }
+                None => print!("{csv}"),
+            }
             Ok(0)
         }
         Cmd::Links {
@@ -569,4 +621,56 @@ async fn rotate(
         println!("The old link no longer works.");
     }
     Ok(())
+}
+
+/// Writes a file of secrets readable by its owner only.
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("create {}", path.display()))?;
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("write {}", path.display()))
+}
+
+async fn invite(
+    data: PathBuf,
+    file: &Path,
+    base_url: Option<String>,
+    remote: Remote,
+) -> Result<String> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("read {}", file.display()))?;
+    let delegates = podium_server::invite::parse(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    match reach(&data, &remote)? {
+        Ok(_lock) => {
+            let base = base_url_of(&data, base_url);
+            let (_, rows) = podium_server::offline::invite_offline(
+                &data,
+                remote.meeting.as_deref(),
+                delegates,
+                &base,
+            )
+            .await?;
+            Ok(podium_server::invite::output(&rows)?)
+        }
+        Err((url, token)) => {
+            let meeting = remote_meeting(&url, &token, remote.meeting).await?;
+            let path = format!("/api/meetings/{meeting}/invitations");
+            let a =
+                podium_server::remote::call(&url, "POST", &path, &token, "text/csv", &text).await?;
+            anyhow::ensure!(
+                a.status == 200,
+                "the server answered {}: {}",
+                a.status,
+                a.body
+            );
+            Ok(a.body)
+        }
+    }
 }

@@ -110,3 +110,50 @@ pub async fn rotate_offline(
         .next()
         .expect("a role link"))
 }
+
+/// Invites delegates with no server running (the caller holds the data directory's
+/// lock): their registrations are journaled and their personal tokens stored (hashed) in
+/// one transaction. Returns each delegate's participant id and personal link.
+pub async fn invite_offline(
+    data: &Path,
+    meeting: Option<&str>,
+    delegates: Vec<crate::invite::Delegate>,
+    base_url: &str,
+) -> Result<(String, Vec<(crate::invite::Delegate, u64, String)>), HubError> {
+    let store = open(data)?;
+    let m = pick_meeting(&store, meeting).await?;
+    let mut engine = recover_engine(&store, &m.id, Arc::new(m.agenda)).await?;
+    let first_seq = engine.seq() + 1;
+    let mut events = Vec::new();
+    let mut tokens = Vec::new();
+    let mut out = Vec::new();
+    for (k, d) in delegates.into_iter().enumerate() {
+        let (pid, evs) = engine
+            .invite(&d.name, &d.delegation, d.language, d.observer)
+            .map_err(|r| HubError::NoSuchLink(format!("delegate {} ({}): {r}", k + 1, d.name)))?;
+        events.extend(
+            evs.iter()
+                .map(|e| serde_json::to_string(e).expect("event serialises")),
+        );
+        let token = crate::tokens::new_token();
+        tokens.push(crate::store::TokenRow {
+            hash: crate::tokens::hash(&token),
+            meeting: m.id.clone(),
+            role: d.role(),
+            person: None,
+            participant: Some(pid),
+            link_token: None,
+        });
+        let url = crate::invite::url(base_url, &m.id, d.role(), &token);
+        out.push((d, pid, url));
+    }
+    let batch = crate::store::Batch {
+        meeting: m.id.clone(),
+        first_seq,
+        events,
+        tokens,
+        ..Default::default()
+    };
+    store.run(move |s| s.commit(&[batch])).await??;
+    Ok((m.id, out))
+}

@@ -91,6 +91,7 @@ pub fn join(
     delegation: &str,
     language: Lang,
     observer: bool,
+    invited: bool,
 ) -> Result<Vec<Event>, Rejection> {
     if state.phase == Phase::Ended {
         return Err(Rejection::InvalidState("the meeting has ended".into()));
@@ -108,6 +109,7 @@ pub fn join(
             delegation,
             language,
             observer,
+            invited,
         },
     }])
 }
@@ -396,6 +398,7 @@ pub fn decide(
         }),
         SetObserverHands { allowed } => one(Event::ObserverHandsChanged { allowed: *allowed }),
         SetAutoAdvance { on } => one(Event::AutoAdvanceChanged { on: *on }),
+        SetJoinLinks { open } => one(Event::JoinLinksChanged { open: *open }),
         MessageSpeaker { text } => {
             let text = clean_text(text, "message", MAX_MESSAGE_CHARS)?;
             floor(state)?;

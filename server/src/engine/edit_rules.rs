@@ -83,6 +83,7 @@ fn name(r: Rejection, k: usize, op: &AgendaOp) -> Rejection {
         Rejection::Duplicate(m) => Rejection::Duplicate(prefix + &m),
         Rejection::QueueClosed(m) => Rejection::QueueClosed(prefix + &m),
         Rejection::InvalidArgument(m) => Rejection::InvalidArgument(prefix + &m),
+        Rejection::JoinsClosed(m) => Rejection::JoinsClosed(prefix + &m),
     }
 }
 

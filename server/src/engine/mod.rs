@@ -45,6 +45,9 @@ pub enum Rejection {
     /// A value is out of range.
     #[error("{0}")]
     InvalidArgument(String),
+    /// The shared join links are closed.
+    #[error("{0}")]
+    JoinsClosed(String),
 }
 
 impl Rejection {
@@ -57,6 +60,7 @@ impl Rejection {
             Rejection::Duplicate(_) => ErrorCode::Duplicate,
             Rejection::QueueClosed(_) => ErrorCode::QueueClosed,
             Rejection::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            Rejection::JoinsClosed(_) => ErrorCode::JoinsClosed,
         }
     }
 }
@@ -125,7 +129,33 @@ impl Engine {
         language: Lang,
         observer: bool,
     ) -> Result<(ParticipantId, Vec<Event>), Rejection> {
-        let events = decide::join(&self.state, name, delegation, language, observer)?;
+        if !self.state.join_links_open {
+            return Err(Rejection::JoinsClosed(
+                "this meeting admits only invited delegates: use the personal link you were sent"
+                    .into(),
+            ));
+        }
+        let events = decide::join(&self.state, name, delegation, language, observer, false)?;
+        self.replay(&events);
+        let id = self
+            .state
+            .participants
+            .last()
+            .map(|p| p.id)
+            .unwrap_or_default();
+        Ok((id, events))
+    }
+
+    /// The secretariat registers a delegate (personal link; name and delegation fixed by
+    /// it), whether or not the join links are open; returns their id and the event.
+    pub fn invite(
+        &mut self,
+        name: &str,
+        delegation: &str,
+        language: Lang,
+        observer: bool,
+    ) -> Result<(ParticipantId, Vec<Event>), Rejection> {
+        let events = decide::join(&self.state, name, delegation, language, observer, true)?;
         self.replay(&events);
         let id = self
             .state
@@ -200,6 +230,7 @@ pub fn initial_state(agenda: &Agenda) -> MeetingState {
         queue_open: true,
         not_yet_spoken_first: false,
         observers_may_raise_hand: agenda.meeting.observers_may_raise_hand,
+        join_links_open: agenda.meeting.join_links,
         auto_advance: agenda.meeting.auto_advance,
         hand_history: Vec::new(),
         participants: Vec::new(),

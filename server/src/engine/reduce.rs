@@ -185,6 +185,7 @@ pub fn apply_event(state: &mut MeetingState, agenda: &mut Arc<Agenda>, event: &E
         }
         Event::ObserverHandsChanged { allowed } => state.observers_may_raise_hand = *allowed,
         Event::AutoAdvanceChanged { on } => state.auto_advance = *on,
+        Event::JoinLinksChanged { open } => state.join_links_open = *open,
         // Signals belong to the speech in progress, and end with it.
         Event::SpeakerMessageSent { text, at } => {
             if let Some(s) = state.speech.as_mut() {

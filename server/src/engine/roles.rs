@@ -61,9 +61,11 @@ enum Allowed {
 fn allowed(command: &Command) -> Allowed {
     use Command::*;
     match command {
-        StartMeeting | EndMeeting | SetObserverHands { .. } | SetAutoAdvance { .. } => {
-            Allowed::HostOnly
-        }
+        StartMeeting
+        | EndMeeting
+        | SetObserverHands { .. }
+        | SetAutoAdvance { .. }
+        | SetJoinLinks { .. } => Allowed::HostOnly,
         NextSegment
         | PreviousSegment
         | GoToSegment { .. }

@@ -19,6 +19,63 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/meetings/{id}/links", get(list_links))
         .route("/api/meetings/{id}/links/rotate", post(rotate_link))
+        .route("/api/meetings/{id}/invitations", post(invite))
+}
+
+/// `POST /api/meetings/{id}/invitations`: a delegates CSV in, the mail-merge CSV with
+/// each delegate's personal link out (see [`crate::invite`]).
+async fn invite(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: String,
+) -> Response {
+    if let Some(r) = admin_denied(&s, &headers) {
+        return r;
+    }
+    let delegates = match crate::invite::parse(&body) {
+        Ok(d) => d,
+        Err(e) => return json_error(StatusCode::BAD_REQUEST, "invalid_csv", e.to_string()),
+    };
+    let h = match live(&s, &id) {
+        Ok(h) => h,
+        Err(r) => return *r,
+    };
+    match h.invite(delegates.clone()).await {
+        Ok(made) => {
+            let rows: Vec<_> = delegates
+                .into_iter()
+                .zip(made)
+                .map(|(d, (pid, token))| {
+                    let url = crate::invite::url(&s.base_url, &id, d.role(), &token);
+                    (d, pid, url)
+                })
+                .collect();
+            match crate::invite::output(&rows) {
+                Ok(csv) => (
+                    [
+                        (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                        (axum::http::header::CACHE_CONTROL, "no-store"),
+                    ],
+                    csv,
+                )
+                    .into_response(),
+                Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+            }
+        }
+        Err((ErrorCode::InvalidArgument, message)) => {
+            json_error(StatusCode::BAD_REQUEST, "invalid_argument", message)
+        }
+        Err((code, message)) => json_error(
+            StatusCode::CONFLICT,
+            serde_json::to_value(code)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .as_deref()
+                .unwrap_or("refused"),
+            message,
+        ),
+    }
 }
 
 /// A live meeting's handle, or 404.

@@ -29,6 +29,9 @@ const MAX_BATCH: usize = 512;
 /// Inputs that may wait for the meeting task before senders wait too.
 const INBOX: usize = 4096;
 
+/// The answer to an invitation: each delegate's participant id and personal token.
+pub type InviteReply = Result<Vec<(u64, String)>, (ErrorCode, String)>;
+
 /// An answer to a connection: `Ok(seq)` for an ack, or a typed error.
 pub type Reply = Result<u64, (ErrorCode, String)>;
 
@@ -77,6 +80,13 @@ pub enum Input {
     Inspect(oneshot::Sender<Engine>),
     /// The meeting's role links.
     Links(oneshot::Sender<Vec<TokenRow>>),
+    /// The secretariat registers delegates, all or none; each gets a personal token.
+    Invite {
+        /// The delegates.
+        delegates: Vec<crate::invite::Delegate>,
+        /// Their participant ids and personal tokens, in order, or why not.
+        reply: oneshot::Sender<InviteReply>,
+    },
     /// Replace a role link: the old token is revoked once the new one is durable.
     RotateLink {
         /// The link's role.
@@ -167,6 +177,21 @@ impl MeetingHandle {
             })
             .await
         {
+            return Err(gone());
+        }
+        rx.await.map_err(|_| gone())?
+    }
+
+    /// Registers delegates (all or none); returns their ids and personal tokens.
+    pub async fn invite(&self, delegates: Vec<crate::invite::Delegate>) -> InviteReply {
+        let gone = || {
+            (
+                ErrorCode::NoSuchMeeting,
+                "the meeting has closed".to_string(),
+            )
+        };
+        let (reply, rx) = oneshot::channel();
+        if !self.send(Input::Invite { delegates, reply }).await {
             return Err(gone());
         }
         rx.await.map_err(|_| gone())?
@@ -266,6 +291,7 @@ enum Pending {
         oneshot::Sender<Result<TokenRow, (ErrorCode, String)>>,
         TokenRow,
     ),
+    Invited(oneshot::Sender<InviteReply>, Vec<(u64, String)>),
 }
 
 /// A rotation asked for in a turn: role, person, where the new link goes.
@@ -408,6 +434,7 @@ impl MeetingTask {
                     person,
                     reply,
                 } => rotations.push((role, person, reply)),
+                Input::Invite { delegates, reply } => self.invite(&mut c, delegates, reply),
                 // Reads are answered after this turn's write: nothing not yet durable is seen.
                 read @ (Input::Inspect(_) | Input::Participant(..) | Input::Links(_)) => {
                     reads.push(read)
@@ -438,6 +465,53 @@ impl MeetingTask {
             }
         }
         keep_going
+    }
+
+    /// Registers delegates, all or none: one refused leaves the engine as it was.
+    fn invite(
+        &mut self,
+        c: &mut Changes,
+        delegates: Vec<crate::invite::Delegate>,
+        reply: oneshot::Sender<InviteReply>,
+    ) {
+        let before = self.engine.clone();
+        let mut events = Vec::new();
+        let mut made = Vec::new();
+        let mut rows = Vec::new();
+        for (k, d) in delegates.iter().enumerate() {
+            match self
+                .engine
+                .invite(&d.name, &d.delegation, d.language, d.observer)
+            {
+                Ok((pid, evs)) => {
+                    events.extend(evs);
+                    let token = tokens::new_token();
+                    let row = TokenRow {
+                        hash: tokens::hash(&token),
+                        meeting: self.id.clone(),
+                        role: d.role(),
+                        person: None,
+                        participant: Some(pid),
+                        link_token: None,
+                    };
+                    let grant = grant_of(&row);
+                    rows.push((row, grant));
+                    made.push((pid, token));
+                }
+                Err(r) => {
+                    self.engine = before;
+                    let _ = reply.send(Err((
+                        r.code(),
+                        format!("delegate {} ({}): {r}", k + 1, d.name),
+                    )));
+                    return;
+                }
+            }
+        }
+        tracing::info!(delegates = made.len(), "delegates invited");
+        c.events.extend(events);
+        c.tokens.extend(rows);
+        c.pending.push(Pending::Invited(reply, made));
     }
 
     /// The role links after this turn: following the agenda if it was edited, and with
@@ -582,6 +656,9 @@ impl MeetingTask {
                         Pending::Rotated(reply, row) => {
                             let _ = reply.send(Ok(row));
                         }
+                        Pending::Invited(reply, made) => {
+                            let _ = reply.send(Ok(made));
+                        }
                     }
                 }
             }
@@ -600,6 +677,9 @@ impl MeetingTask {
                             let _ = reply.send(Err((ErrorCode::Internal, msg.into())));
                         }
                         Pending::Rotated(reply, _) => {
+                            let _ = reply.send(Err((ErrorCode::Internal, msg.into())));
+                        }
+                        Pending::Invited(reply, _) => {
                             let _ = reply.send(Err((ErrorCode::Internal, msg.into())));
                         }
                     }

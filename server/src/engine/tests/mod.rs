@@ -4,6 +4,7 @@
 //!   messages, auto-advance, rejections).
 //! - `roles_table`: for every command, which roles may send it.
 //! - `edits`: live agenda edits (what may change, history, clocks, links, replay).
+//! - `invitations`: closed join links, invited delegates.
 //! - `props`: property tests over random command sequences from random actors, agenda
 //!   edits among them (`gen_edits` makes the random edits, `invariants` checks them).
 //! - `seed_meeting`: the bundled GFMD meeting played through on simulated time.
@@ -11,6 +12,7 @@
 mod edits;
 mod gen_edits;
 mod invariants;
+mod invitations;
 mod props;
 mod roles_table;
 mod rules;

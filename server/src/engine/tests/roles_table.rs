@@ -76,9 +76,10 @@ fn allowed(c: &Command) -> (usize, &'static [Who]) {
         Done => (25, SPEAKER),
         // Adding a speaker to round 1: the host, or round 1's own moderator.
         EditAgenda { .. } => (26, CHAIR),
+        SetJoinLinks { .. } => (27, HOST),
     }
 }
-const VARIANTS: usize = 27;
+const VARIANTS: usize = 28;
 
 /// One sample of every command, each one that the allowed actors can actually carry out
 /// in the table's state (or at least not be refused as `Forbidden`).
@@ -136,6 +137,7 @@ fn samples() -> Vec<Command> {
         },
         NoInterpretation { language: None },
         Done,
+        SetJoinLinks { open: false },
         EditAgenda {
             ops: vec![podium_protocol::AgendaOp::AddSpeaker {
                 segment: "round-1".into(),
