@@ -220,6 +220,10 @@ pub struct SegmentTimes {
     /// Total time it was current (it may be revisited).
     #[serde(default)]
     pub elapsed_ms: i64,
+    /// What its clock showed when it was last left: a revisited segment continues from
+    /// there (time added or removed before leaving stays added or removed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left_remaining: Option<i64>,
 }
 
 /// A short text on the speaker's screen.

@@ -32,9 +32,11 @@ fn finish_speech(state: &mut MeetingState, at: UnixMs) {
 
 fn leave_segment(state: &mut MeetingState, at: UnixMs) {
     if let (Some(c), Some(entered)) = (state.current, state.segment_entered_at) {
+        let remaining = state.segment_clock.remaining(at);
         let t = &mut state.segments[c];
         t.ended_at = Some(at);
         t.elapsed_ms += at - entered;
+        t.left_remaining = Some(remaining);
     }
     state.segment_entered_at = None;
 }
@@ -65,8 +67,9 @@ pub fn apply_event(state: &mut MeetingState, agenda: &mut Arc<Agenda>, event: &E
             let t = &mut state.segments[*index];
             t.started_at.get_or_insert(*at);
             t.ended_at = None;
-            // A revisited segment continues with what is left of its plan.
-            let remaining = (planned - t.elapsed_ms).max(0);
+            // A revisited segment continues where its clock was left (never below zero:
+            // it does not re-enter in overtime); a first visit starts from its plan.
+            let remaining = t.left_remaining.unwrap_or(planned - t.elapsed_ms).max(0);
             state.current = Some(*index);
             state.segment_entered_at = Some(*at);
             state.segment_clock = Clock::Running {

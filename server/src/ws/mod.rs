@@ -608,10 +608,18 @@ fn parse(raw: &str) -> Result<ClientMessage, Box<ServerMessage>> {
     })?;
     let id = value.get("id").and_then(|v| v.as_u64());
     ClientMessage::deserialize(&value).map_err(|e| {
+        // A well-formed message with a language code Podium does not know is a bad value,
+        // not a bad shape (PROTOCOL.md, error codes).
+        let text = e.to_string();
+        let code = if text.contains("unknown variant") && text.contains("`ar`, `de`") {
+            ErrorCode::InvalidArgument
+        } else {
+            ErrorCode::BadRequest
+        };
         error(
             id,
-            ErrorCode::BadRequest,
-            format!("{e}; see PROTOCOL.md for the message shapes"),
+            code,
+            format!("{text}; see PROTOCOL.md for the message shapes"),
         )
     })
 }
