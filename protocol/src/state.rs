@@ -208,6 +208,17 @@ pub struct Participant {
     pub invited: bool,
 }
 
+/// One accepted agenda edit, for the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgendaEditRecord {
+    /// When it was accepted.
+    pub at: UnixMs,
+    /// The agenda version it made.
+    pub version: u64,
+    /// What changed, one line per operation ("inserted segment aob at place 7").
+    pub changes: Vec<String>,
+}
+
 /// Actual times of one segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SegmentTimes {
@@ -305,6 +316,10 @@ pub struct MeetingState {
     pub hand_history: Vec<HandRecord>,
     /// Everyone who joined through a join link, by id order.
     pub participants: Vec<Participant>,
+    /// The agenda edits so far, oldest first, as one line per operation (staff only; the
+    /// report lists them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agenda_edits: Vec<AgendaEditRecord>,
     /// The last "no interpretation" alert, for the host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_interpretation: Option<InterpreterSignal>,

@@ -239,3 +239,88 @@ pub fn shift(clock: &mut Clock, delta_ms: i64) {
         },
     };
 }
+
+/// One line for the record about an operation, before it is applied to `agenda`.
+pub fn describe(agenda: &Agenda, op: &AgendaOp) -> String {
+    let name_of = |segment: &str, person: &str| {
+        agenda
+            .segments
+            .iter()
+            .find(|s| s.id == segment)
+            .and_then(|s| {
+                s.speakers
+                    .iter()
+                    .chain(&s.reactions)
+                    .find(|p| p.key() == person)
+            })
+            .map_or_else(|| person.to_string(), |p| p.name.clone())
+    };
+    match op {
+        AgendaOp::InsertSegment { at, segment } => format!(
+            "inserted segment {} \"{}\" ({}) at place {}",
+            segment.id,
+            segment.title,
+            segment.duration,
+            at + 1
+        ),
+        AgendaOp::UpdateSegment { segment, set } => {
+            let mut fields = Vec::new();
+            if let Some(d) = set.duration {
+                fields.push(format!("duration {d}"));
+            }
+            for (name, changed) in [
+                ("kind", set.kind.is_some()),
+                ("title", set.title.is_some()),
+                ("original title", set.title_original.is_some()),
+                ("question", set.question.is_some()),
+                ("original question", set.question_original.is_some()),
+                ("speech limit", set.speech_limit.is_some()),
+                ("warning", set.warning.is_some()),
+                ("danger", set.danger.is_some()),
+            ] {
+                if changed {
+                    fields.push(name.to_string());
+                }
+            }
+            format!("changed segment {segment}: {}", fields.join(", "))
+        }
+        AgendaOp::RemoveSegment { segment } => format!("removed segment {segment}"),
+        AgendaOp::MoveSegment { segment, to } => {
+            format!("moved segment {segment} to place {}", to + 1)
+        }
+        AgendaOp::AddSpeaker {
+            segment,
+            speaker,
+            reaction,
+            ..
+        } => format!(
+            "added {} ({}){} to {segment}",
+            speaker.name,
+            speaker.language,
+            if *reaction {
+                " as a reaction speaker"
+            } else {
+                ""
+            }
+        ),
+        AgendaOp::UpdateSpeaker {
+            segment, person, ..
+        } => format!("changed {} in {segment}", name_of(segment, person)),
+        AgendaOp::RemoveSpeaker { segment, person } => {
+            format!("removed {} from {segment}", name_of(segment, person))
+        }
+        AgendaOp::MoveSpeaker {
+            segment,
+            person,
+            to,
+        } => format!(
+            "moved {} to place {} in {segment}",
+            name_of(segment, person),
+            to + 1
+        ),
+        AgendaOp::SetModerator { segment, moderator } => match moderator {
+            Some(p) => format!("{} moderates {segment}", p.name),
+            None => format!("{segment} has no moderator any more"),
+        },
+    }
+}

@@ -234,6 +234,7 @@ pub fn initial_state(agenda: &Agenda) -> MeetingState {
         auto_advance: agenda.meeting.auto_advance,
         hand_history: Vec::new(),
         participants: Vec::new(),
+        agenda_edits: Vec::new(),
         no_interpretation: None,
         speaker_done: None,
         next_hand: 1,

@@ -6,8 +6,8 @@
 
 use super::{edit, queue};
 use podium_protocol::{
-    Agenda, Clock, ClockTarget, Event, HandOutcome, HandRecord, InterpreterSignal, MeetingState,
-    Phase, SpeakerMessage, Speech, SpeechRecord, UnixMs,
+    Agenda, AgendaEditRecord, Clock, ClockTarget, Event, HandOutcome, HandRecord,
+    InterpreterSignal, MeetingState, Phase, SpeakerMessage, Speech, SpeechRecord, UnixMs,
 };
 use std::sync::Arc;
 
@@ -226,12 +226,19 @@ pub fn apply_event(state: &mut MeetingState, agenda: &mut Arc<Agenda>, event: &E
                 at: *at,
             });
         }
-        Event::AgendaEdited { ops, .. } => {
+        Event::AgendaEdited { ops, at } => {
             let agenda = Arc::make_mut(agenda);
+            let mut changes = Vec::with_capacity(ops.len());
             for op in ops {
+                changes.push(edit::describe(agenda, op));
                 edit::apply(agenda, state, op);
             }
             state.agenda_version += 1;
+            state.agenda_edits.push(AgendaEditRecord {
+                at: *at,
+                version: state.agenda_version,
+                changes,
+            });
         }
     }
 }
