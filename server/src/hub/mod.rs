@@ -172,6 +172,8 @@ pub struct Hub {
     shutdown: CancellationToken,
     /// Tracks meeting and connection tasks so shutdown can wait for them.
     pub tracker: TaskTracker,
+    /// Join admission: rate limits per address and per meeting, the meeting cap.
+    pub admission: crate::admission::Admission,
 }
 
 /// Rebuilds a meeting's engine from its snapshot and journal tail.
@@ -217,6 +219,7 @@ impl Hub {
             store,
             meetings: DashMap::new(),
             grants: Arc::new(DashMap::new()),
+            admission: crate::admission::Admission::new(metrics.clone()),
             metrics,
             shutdown,
             tracker: TaskTracker::new(),
@@ -315,6 +318,7 @@ impl Hub {
             h.stop();
         }
         self.grants.retain(|_, g| g.meeting != id);
+        self.admission.forget(id);
         self.metrics.set_meetings(self.meetings.len());
     }
 
