@@ -39,6 +39,7 @@ async fn join(
         name: "Bot".into(),
         delegation: "Nowhere".into(),
         language: Lang::En,
+        agenda_version: None,
     };
     ws.send(Message::text(serde_json::to_string(&msg)?)).await?;
     loop {
