@@ -8,15 +8,22 @@
 //! - [`state`]: the live state of a meeting and the [`state::Event`]s that change it —
 //!   the same events are the server's durable journal.
 //! - [`wire`]: client → server and server → client messages, roles and error codes.
+//! - [`booth`]: the interpretation desk — relay plan, floor-language parts, booth turns,
+//!   booth ↔ chair alerts and texts for the booths.
 //! - [`lang`], [`duration`]: language codes and human-written durations.
 
 pub mod agenda;
+pub mod booth;
 pub mod duration;
 pub mod lang;
 pub mod state;
 pub mod wire;
 
 pub use agenda::{Agenda, AgendaError, AgendaErrors, MeetingInfo, Person, Segment, SegmentKind};
+pub use booth::{
+    ActiveRelay, BoothAlert, BoothDuty, BoothSignal, BoothState, BoothText, FloorPart,
+    Interpretation, InterpretationPlan, RelayRule,
+};
 pub use duration::Secs;
 pub use lang::Lang;
 pub use state::*;

@@ -9,7 +9,9 @@
 //! Architecture invariant: nothing here does IO, spawns, or reads a clock. Time comes in
 //! as `now` (Unix ms, server clock); deadlines go out through [`Engine::next_deadline`].
 
+pub mod booth;
 mod decide;
+pub mod defend;
 mod queue;
 pub mod reduce;
 mod roles;
@@ -43,6 +45,9 @@ pub enum Rejection {
     /// A value is out of range.
     #[error("{0}")]
     InvalidArgument(String),
+    /// Too soon: the message says when to try again.
+    #[error("{0}")]
+    RateLimited(String),
 }
 
 impl Rejection {
@@ -55,6 +60,7 @@ impl Rejection {
             Rejection::Duplicate(_) => ErrorCode::Duplicate,
             Rejection::QueueClosed(_) => ErrorCode::QueueClosed,
             Rejection::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            Rejection::RateLimited(_) => ErrorCode::RateLimited,
         }
     }
 }
@@ -82,7 +88,9 @@ impl Engine {
     }
 
     /// A meeting restored from a snapshot taken at `seq`.
-    pub fn restore(agenda: Arc<Agenda>, state: MeetingState, seq: u64) -> Engine {
+    pub fn restore(agenda: Arc<Agenda>, mut state: MeetingState, seq: u64) -> Engine {
+        // Snapshots from before the interpretation desk have no booths yet.
+        booth::derive(&mut state, &agenda);
         Engine { agenda, state, seq }
     }
 
@@ -175,7 +183,7 @@ impl Engine {
 
 /// The state of a meeting before anything happened.
 pub fn initial_state(agenda: &Agenda) -> MeetingState {
-    MeetingState {
+    let mut state = MeetingState {
         phase: Phase::NotStarted,
         current: None,
         segment_clock: Clock::Ready {
@@ -204,7 +212,11 @@ pub fn initial_state(agenda: &Agenda) -> MeetingState {
         no_interpretation: None,
         speaker_done: None,
         next_hand: 1,
-    }
+        points_of_order_open: true,
+        interpretation: Default::default(),
+    };
+    booth::derive(&mut state, agenda);
+    state
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! reads no clock (every time it needs is in the event), and the live engine uses exactly
 //! this function, so replaying a journal rebuilds the live state bit for bit.
 
-use super::queue;
+use super::{booth, defend, queue};
 use podium_protocol::{
     Agenda, Clock, ClockTarget, Event, HandOutcome, HandRecord, InterpreterSignal, MeetingState,
     Phase, SpeakerMessage, Speech, SpeechRecord, UnixMs,
@@ -25,6 +25,7 @@ fn finish_speech(state: &mut MeetingState, at: UnixMs) {
             ended_at: at,
             spoken_ms,
             limit_ms: s.limit_ms,
+            floor: s.floor,
         });
     }
 }
@@ -47,6 +48,13 @@ fn clock_mut(state: &mut MeetingState, target: ClockTarget) -> Option<&mut Clock
 
 /// Applies one accepted event to the state.
 pub fn apply_event(state: &mut MeetingState, agenda: &Agenda, event: &Event) {
+    apply_core(state, agenda, event);
+    defend::apply(state, event);
+    booth::apply(state, event);
+    booth::derive(state, agenda);
+}
+
+fn apply_core(state: &mut MeetingState, agenda: &Agenda, event: &Event) {
     match event {
         Event::MeetingStarted { at } => {
             state.phase = Phase::Running;
@@ -142,6 +150,7 @@ pub fn apply_event(state: &mut MeetingState, agenda: &Agenda, event: &Event) {
                 },
                 limit_ms: *limit_ms,
                 granted_ms: granted,
+                floor: Vec::new(),
             });
         }
         Event::SpeechEnded { at } => finish_speech(state, *at),
@@ -223,5 +232,13 @@ pub fn apply_event(state: &mut MeetingState, agenda: &Agenda, event: &Event) {
                 at: *at,
             });
         }
+        // The interpretation desk's and the chair's defence events: see `booth`, `defend`.
+        Event::ParticipantRemoved { .. }
+        | Event::PointsOfOrderOpenChanged { .. }
+        | Event::FloorLanguageSet { .. }
+        | Event::BoothHandedOver { .. }
+        | Event::BoothAlerted { .. }
+        | Event::BoothAlertAcknowledged { .. }
+        | Event::BoothTextSet { .. } => {}
     }
 }

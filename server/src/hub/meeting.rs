@@ -327,8 +327,11 @@ impl MeetingTask {
             (&events, &encoded),
             self.engine.state(),
         );
-        let snapshot = ((first_seq - 1) / SNAPSHOT_EVERY != seq / SNAPSHOT_EVERY)
-            .then(|| (seq, published.staff.state().to_string()));
+        // The whole state (the projections leave out the booth log).
+        let snapshot = ((first_seq - 1) / SNAPSHOT_EVERY != seq / SNAPSHOT_EVERY).then(|| {
+            let state = serde_json::to_string(self.engine.state()).expect("state serialises");
+            (seq, state)
+        });
         let batch = Batch {
             meeting: self.id.clone(),
             first_seq,

@@ -14,7 +14,7 @@ use crate::store::{MeetingStatus, StoreError, StoreHandle, StoredMeeting, TokenR
 use crate::tokens;
 use dashmap::DashMap;
 use meeting::{Input, MeetingHandle};
-use podium_protocol::{Agenda, MeetingState, Role};
+use podium_protocol::{Agenda, Lang, MeetingState, Role};
 use serde::Serialize;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -42,7 +42,8 @@ impl Grant {
             Role::Speaker => Actor::Speaker(self.person.clone()?),
             Role::Participant => Actor::Participant(self.participant?),
             Role::Observer => Actor::Observer(self.participant?),
-            Role::Interpreter => Actor::Interpreter,
+            // A booth's link names its language; an old link without one opens nothing.
+            Role::Interpreter => Actor::Interpreter(self.person.as_deref()?.parse().ok()?),
             Role::Projector => Actor::Projector,
         })
     }
@@ -60,15 +61,20 @@ pub struct Link {
     /// The person's name for moderator and speaker links.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub speaker: Option<String>,
-    /// The agenda person id for moderator and speaker links.
+    /// The agenda person id for moderator and speaker links; the booth's language code
+    /// for interpreter links.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub person: Option<String>,
+    /// The booth's language, for interpreter links (one link per booth).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<Lang>,
     /// The full URL, token in the fragment.
     pub url: String,
 }
 
 /// Builds the role-link token rows of a new meeting: host, one per moderator, one per
-/// speaker or reaction speaker, participant and observer join links, interpreter, projector.
+/// speaker or reaction speaker, participant and observer join links, one interpreter link
+/// per booth (meeting language, its code as the row's `person`), projector.
 pub fn role_tokens(meeting: &str, agenda: &Agenda) -> Vec<TokenRow> {
     let mut rows = Vec::new();
     let mut add = |role: Role, person: Option<String>| {
@@ -99,14 +105,12 @@ pub fn role_tokens(meeting: &str, agenda: &Agenda) -> Vec<TokenRow> {
             add(Role::Speaker, Some(p.key()));
         }
     }
-    for role in [
-        Role::Participant,
-        Role::Observer,
-        Role::Interpreter,
-        Role::Projector,
-    ] {
-        add(role, None);
+    add(Role::Participant, None);
+    add(Role::Observer, None);
+    for lang in &agenda.meeting.languages {
+        add(Role::Interpreter, Some(lang.code().to_string()));
     }
+    add(Role::Projector, None);
     rows
 }
 
@@ -125,6 +129,9 @@ pub fn links(base_url: &str, meeting: &str, agenda: &Agenda, rows: &[TokenRow]) 
                     .and_then(|p| agenda.person(p))
                     .map(|p| p.name.clone()),
                 person: r.person.clone(),
+                language: (r.role == Role::Interpreter)
+                    .then(|| r.person.as_deref()?.parse().ok())
+                    .flatten(),
                 url: format!(
                     "{}/m/{}/{}#{}",
                     base_url.trim_end_matches('/'),
