@@ -468,6 +468,83 @@ mod tests {
         assert!(check_url(&long).is_err());
     }
 
+    const BASE: &str = r#"
+[meeting]
+title = "Relay"
+time_zone = "UTC"
+start = "2021-01-22T15:00"
+languages = ["en", "fr", "es", "ar"]
+
+[[segment]]
+id = "a"
+kind = "open_floor"
+title = "A"
+duration = "10m"
+speakers = [{ name = "Ana Souza", language = "pt" }]
+"#;
+
+    #[test]
+    fn a_relay_plan_makes_its_floor_language_speakable() {
+        let toml = format!(
+            "{BASE}\n[interpretation]\n[[interpretation.relay]]\nfloor = \"pt\"\npivot = \"es\"\n"
+        );
+        let a = crate::Agenda::from_toml(&toml).expect("valid");
+        let plan = a.interpretation.as_ref().unwrap();
+        assert_eq!((plan.turn, plan.cue), (DEFAULT_TURN, DEFAULT_CUE));
+        assert_eq!(a.floor_languages(), [Lang::En, Lang::Fr, Lang::Es, Lang::Ar, Lang::Pt]);
+        // Without the rule, the Portuguese speaker is a located error.
+        let errs = crate::Agenda::from_toml(BASE).unwrap_err().0;
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].path, "segment[0].speakers[0].language");
+        assert!(errs[0].hint.as_deref().unwrap().contains("relay"));
+    }
+
+    #[test]
+    fn a_bad_relay_plan_is_refused_with_every_problem_located() {
+        let toml = format!(
+            r#"{BASE}
+[interpretation]
+turn = "5h"
+cue = "6h"
+
+[[interpretation.relay]]
+floor = "pt"
+pivot = "de"
+takers = ["fr", "fr", "zh"]
+
+[[interpretation.relay]]
+floor = "pt"
+pivot = "es"
+takers = ["es", "ar"]
+
+[[interpretation.relay]]
+floor = "ar"
+pivot = "en"
+takers = ["ar"]
+"#
+        );
+        let errs = crate::Agenda::from_toml(&toml).unwrap_err().0;
+        let paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "interpretation.turn",
+                "interpretation.cue",
+                "interpretation.relay[0].pivot",
+                "interpretation.relay[0].takers[1]",
+                "interpretation.relay[0].takers[2]",
+                "interpretation.relay[1].floor",
+                "interpretation.relay[1].takers[0]",
+                "interpretation.relay[2].takers[0]",
+            ],
+            "{errs:#?}"
+        );
+        assert!(errs.iter().all(|e| e.line.is_some() && e.hint.is_some()));
+        let line_of = |needle: &str| toml.lines().position(|l| l.contains(needle)).unwrap() + 1;
+        assert_eq!(errs[2].line, Some(line_of(r#"pivot = "de""#)));
+        assert!(errs[2].message.contains("no booth"));
+    }
+
     #[test]
     fn duties_follow_the_relay() {
         use Lang::*;
