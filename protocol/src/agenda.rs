@@ -59,6 +59,11 @@ pub struct MeetingInfo {
     /// Whether the next segment starts by itself when a segment's time is up.
     #[serde(default)]
     pub auto_advance: bool,
+    /// After lowering a hand, how long a participant waits before raising one again
+    /// (default 5 s; "0s" turns it off): one person cannot make every screen redraw
+    /// several times a second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hand_cooldown: Option<Secs>,
     /// The coordinator who hosts the meeting (has every right).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<Person>,
@@ -392,6 +397,15 @@ impl Agenda {
                     mp("speech_limit"),
                     "speech limit must be more than zero".into(),
                     None,
+                );
+            }
+        }
+        if let Some(c) = m.hand_cooldown {
+            if !(0..=600).contains(&c.0) {
+                push(
+                    mp("hand_cooldown"),
+                    format!("a hand cooldown of {c} is not possible: 0s to 10m"),
+                    Some("hand_cooldown = \"5s\" (\"0s\" turns it off)"),
                 );
             }
         }

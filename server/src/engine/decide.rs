@@ -294,7 +294,7 @@ pub fn decide(
                     "your hand is already up".into()
                 }));
             }
-            defend::check_raise(state, p, *point_of_order, now)?;
+            defend::check_raise(agenda, state, p, *point_of_order, now)?;
             if !point_of_order && !state.queue_open {
                 return Err(Rejection::QueueClosed(
                     "the speaking list is closed; a point of order is still possible".into(),

@@ -9,13 +9,24 @@
 
 use super::{Actor, Rejection};
 use podium_protocol::{
-    Command, Event, HandOutcome, HandRecord, MeetingState, Participant, ParticipantId, UnixMs,
+    Agenda, Command, Event, HandOutcome, HandRecord, MeetingState, Participant, ParticipantId,
+    UnixMs,
 };
 
-/// After lowering a hand, a participant may raise one again only this much later.
-/// With two hands (ordinary and point of order) a participant can thus make at most four
-/// queue changes per cooldown: raise both, lower both.
+/// After lowering a hand, a participant may raise one again only this much later, unless
+/// the agenda says otherwise (`[meeting] hand_cooldown`). With two hands (ordinary and
+/// point of order) a participant can thus make at most four queue changes per cooldown:
+/// raise both, lower both.
 pub const HAND_COOLDOWN_MS: i64 = 5_000;
+
+/// The cooldown in force for a meeting, ms.
+pub fn cooldown_ms(agenda: &Agenda) -> i64 {
+    agenda
+        .meeting
+        .hand_cooldown
+        .map(|c| c.ms())
+        .unwrap_or(HAND_COOLDOWN_MS)
+}
 
 /// A participant by id (ids are given in order from 1, so usually at `id − 1`).
 pub fn participant(state: &MeetingState, id: ParticipantId) -> Option<&Participant> {
@@ -48,8 +59,9 @@ pub fn not_removed(state: &MeetingState, actor: &Actor) -> Result<(), Rejection>
 }
 
 /// The extra rules for raising a hand: points of order may be closed, and a hand lowered
-/// less than [`HAND_COOLDOWN_MS`] ago cannot be raised again yet.
+/// less than the cooldown ago cannot be raised again yet.
 pub fn check_raise(
+    agenda: &Agenda,
     state: &MeetingState,
     who: &Participant,
     point_of_order: bool,
@@ -61,7 +73,7 @@ pub fn check_raise(
         ));
     }
     if let Some(lowered) = who.lowered_at {
-        let wait = lowered + HAND_COOLDOWN_MS - now;
+        let wait = lowered + cooldown_ms(agenda) - now;
         if wait > 0 {
             let secs = (wait + 999) / 1000;
             return Err(Rejection::RateLimited(format!(

@@ -345,6 +345,13 @@ impl MeetingTask {
                 for (hash, grant) in new_grants {
                     self.grants.insert(hash, grant);
                 }
+                // A removed participant's personal tokens open nothing from now on (their
+                // open connections close when they see the published removal).
+                for e in &events {
+                    if let Event::ParticipantRemoved { participant, .. } = e {
+                        super::revoke_participant(&self.grants, &self.id, *participant);
+                    }
+                }
                 self.pub_tx.send_replace(Arc::new(published));
                 for p in pending {
                     match p {

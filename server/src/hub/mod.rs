@@ -242,7 +242,18 @@ impl Hub {
         let engine = recover_engine(&self.store, &m.id, agenda).await?;
         let mid = m.id.clone();
         let rows = self.store.run(move |s| s.tokens(&mid)).await??;
+        let removed: std::collections::HashSet<u64> = engine
+            .state()
+            .participants
+            .iter()
+            .filter(|p| p.removed)
+            .map(|p| p.id)
+            .collect();
         for r in rows {
+            // Participants the host removed stay barred across restarts.
+            if r.participant.is_some_and(|p| removed.contains(&p)) {
+                continue;
+            }
             self.grants.insert(r.hash, grant_of(&r));
         }
         self.start(m.id, engine);
@@ -370,6 +381,12 @@ impl Hub {
             None => false,
         }
     }
+}
+
+/// Revokes a participant's personal tokens: removes their grants. Their stored token
+/// rows stay (the journal's removal bars them again at every load).
+pub fn revoke_participant(grants: &DashMap<[u8; 32], Grant>, meeting: &str, participant: u64) {
+    grants.retain(|_, g| !(g.meeting == meeting && g.participant == Some(participant)));
 }
 
 /// The grant a stored token row gives.

@@ -11,10 +11,12 @@
 use axum::extract::ws::Utf8Bytes;
 use podium_protocol::{
     queue_key, ActiveRelay, Agenda, BoothAlert, BoothState, BoothText, Clock, Event, Hand,
-    HandRecord, InterpreterSignal, MeetingState, Participant, Phase, Role, SegmentTimes,
+    HandRecord, InterpreterSignal, MeetingState, Participant, ParticipantId, Phase, Role,
+    SegmentTimes,
     SpeakerMessage, Speech, SpeechRecord, PUBLIC_QUEUE_DETAIL,
 };
 use serde::Serialize;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// The interpretation desk as a projection shows it: never the booth log (it grows with
@@ -216,6 +218,10 @@ pub struct Published {
     pub statics: Arc<Statics>,
     /// When it was encoded and when connections wrote it, for the fan-out histograms.
     pub fanout: Fanout,
+    /// Participants the host has removed: their connections close (4001) when they see
+    /// this. Cumulative, so a connection that skips states still sees every removal;
+    /// shared between states until the next removal.
+    pub removed: Arc<HashSet<ParticipantId>>,
 }
 
 /// Fan-out timing of one published state. Each connection that writes the state marks
@@ -358,6 +364,19 @@ impl Published {
         (events, encoded): (&[Event], &[String]),
         state: &MeetingState,
     ) -> Published {
+        let removed = match prev {
+            Some(p) if !events.iter().any(|e| matches!(e, Event::ParticipantRemoved { .. })) => {
+                p.removed.clone()
+            }
+            _ => Arc::new(
+                state
+                    .participants
+                    .iter()
+                    .filter(|p| p.removed)
+                    .map(|p| p.id)
+                    .collect(),
+            ),
+        };
         let staff_events = events_json(events, encoded, Audience::Staff);
         let public_events = events_json(events, encoded, Audience::Public);
         let booth_events = events_json(events, encoded, Audience::Booth);
@@ -386,6 +405,7 @@ impl Published {
             ),
             statics,
             fanout: Fanout::new(),
+            removed,
         }
     }
 

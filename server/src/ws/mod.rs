@@ -33,6 +33,8 @@ pub mod close {
     pub const POLICY: u16 = 1008;
     /// A frame over the size limit.
     pub const TOO_BIG: u16 = 1009;
+    /// The link was revoked or the host removed this participant: do not reconnect.
+    pub const REVOKED: u16 = 4001;
 }
 
 static CONNECTION_IDS: AtomicU64 = AtomicU64::new(1);
@@ -384,6 +386,9 @@ impl Connection {
         }
         let (snapshot, mut seen) = {
             let p = views.borrow_and_update();
+            if removed(&p, &grant) {
+                return End::Close(close::REVOKED, "removed by the host");
+            }
             (p.snapshot(role, now_ms()), p.for_role(role).seq)
         };
         if let Err(e) = self.send(Message::Text(snapshot)).await {
@@ -403,6 +408,10 @@ impl Connection {
                 changed = views.changed() => {
                     if changed.is_err() {
                         return End::Close(close::GOING_AWAY, "meeting closed");
+                    }
+                    if removed(&views.borrow(), &grant) {
+                        tracing::info!("participant removed by the host: closing");
+                        return End::Close(close::REVOKED, "removed by the host");
                     }
                     self.push_change(&mut views, role, &mut seen).await
                 }
@@ -540,6 +549,13 @@ impl Connection {
             End::Drop
         }
     }
+}
+
+/// Whether this connection's participant has been removed by the host.
+fn removed(published: &crate::hub::views::Published, grant: &Grant) -> bool {
+    grant
+        .participant
+        .is_some_and(|p| published.removed.contains(&p))
 }
 
 /// The request id of a raw command, when it has one.

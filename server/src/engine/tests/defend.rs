@@ -231,3 +231,29 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_agenda_sets_the_cooldown_or_turns_it_off() {
+    let with = |cooldown: &str| {
+        let toml = TWO_MODERATORS_TOML.replace(
+            "auto_advance = true",
+            &format!("auto_advance = true\nhand_cooldown = \"{cooldown}\""),
+        );
+        Agenda::from_toml(&toml)
+    };
+    for (cooldown, wait) in [("0s", 0), ("2s", 2 * S)] {
+        let mut e = Engine::new(std::sync::Arc::new(with(cooldown).expect("valid")));
+        ok(&mut e, Command::StartMeeting, Actor::Host, T0);
+        let p = join(&mut e, "Amina Diallo", "Senegal", Lang::Fr);
+        raise(&mut e, p, T0);
+        ok(&mut e, lower_cmd(false), Actor::Participant(p), T0);
+        if wait > 0 {
+            let r = rejected(&mut e, raise_cmd(false), Actor::Participant(p), T0 + wait - 1);
+            assert_eq!(r.code(), podium_protocol::ErrorCode::RateLimited);
+        }
+        raise(&mut e, p, T0 + wait);
+    }
+    let errs = with("20m").unwrap_err().0;
+    assert_eq!(errs[0].path, "meeting.hand_cooldown");
+    assert!(errs[0].line.is_some());
+}
