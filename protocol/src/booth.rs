@@ -330,9 +330,9 @@ impl Interpretation {
 /// Checks a text or slides URL: `https://`, a host, no spaces or control characters, at
 /// most [`MAX_URL`] characters. Returns what is wrong, for a person.
 pub fn check_url(url: &str) -> Result<(), String> {
-    let rest = url
-        .strip_prefix("https://")
-        .ok_or_else(|| format!("{url:?} is not an https:// address: only https links are shown to the booths"))?;
+    let rest = url.strip_prefix("https://").ok_or_else(|| {
+        format!("{url:?} is not an https:// address: only https links are shown to the booths")
+    })?;
     if url.chars().count() > MAX_URL {
         return Err(format!("the address is longer than {MAX_URL} characters"));
     }
@@ -347,7 +347,9 @@ pub fn check_url(url: &str) -> Result<(), String> {
         .chars()
         .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '<' | '>' | '\\' | '`'))
     {
-        return Err(format!("the address contains {c:?}: encode it or remove it"));
+        return Err(format!(
+            "the address contains {c:?}: encode it or remove it"
+        ));
     }
     Ok(())
 }
@@ -422,11 +424,20 @@ pub(crate) fn plan_problems(agenda: &crate::Agenda) -> Vec<crate::agenda::Proble
                 Step::Index(j),
             ];
             let problem = if !booths.contains(t) {
-                Some(format!("{} ({t}) has no booth: the booths are {}", t.english_name(), codes(booths)))
+                Some(format!(
+                    "{} ({t}) has no booth: the booths are {}",
+                    t.english_name(),
+                    codes(booths)
+                ))
             } else if *t == rule.pivot {
-                Some(format!("the {t} booth is the pivot: it cannot take relay from itself"))
+                Some(format!(
+                    "the {t} booth is the pivot: it cannot take relay from itself"
+                ))
             } else if *t == rule.floor {
-                Some(format!("the {t} booth has nothing to interpret while {} is spoken", t.english_name()))
+                Some(format!(
+                    "the {t} booth has nothing to interpret while {} is spoken",
+                    t.english_name()
+                ))
             } else if rule.takers[..j].contains(t) {
                 Some(format!("the {t} booth is listed twice"))
             } else {
@@ -491,7 +502,10 @@ speakers = [{ name = "Ana Souza", language = "pt" }]
         let a = crate::Agenda::from_toml(&toml).expect("valid");
         let plan = a.interpretation.as_ref().unwrap();
         assert_eq!((plan.turn, plan.cue), (DEFAULT_TURN, DEFAULT_CUE));
-        assert_eq!(a.floor_languages(), [Lang::En, Lang::Fr, Lang::Es, Lang::Ar, Lang::Pt]);
+        assert_eq!(
+            a.floor_languages(),
+            [Lang::En, Lang::Fr, Lang::Es, Lang::Ar, Lang::Pt]
+        );
         // Without the rule, the Portuguese speaker is a located error.
         let errs = crate::Agenda::from_toml(BASE).unwrap_err().0;
         assert_eq!(errs.len(), 1);

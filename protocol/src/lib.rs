@@ -7,6 +7,7 @@
 //!   with validation that names where each problem is.
 //! - [`state`]: the live state of a meeting and the [`state::Event`]s that change it —
 //!   the same events are the server's durable journal.
+//! - [`edit`]: the operations of a live agenda edit.
 //! - [`wire`]: client → server and server → client messages, roles and error codes.
 //! - [`booth`]: the interpretation desk — relay plan, floor-language parts, booth turns,
 //!   booth ↔ chair alerts and texts for the booths.
@@ -15,6 +16,7 @@
 pub mod agenda;
 pub mod booth;
 pub mod duration;
+pub mod edit;
 pub mod lang;
 pub mod state;
 pub mod wire;
@@ -25,9 +27,10 @@ pub use booth::{
     Interpretation, InterpretationPlan, RelayRule,
 };
 pub use duration::Secs;
+pub use edit::{AgendaOp, PersonPatch, SegmentPatch};
 pub use lang::Lang;
 pub use state::*;
 pub use wire::*;
 
 /// The protocol version. A client sends it in `hello`; a different version is refused.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;

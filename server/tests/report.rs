@@ -141,7 +141,12 @@ fn played() -> Engine {
     // He switches to English, then to Spanish (a booth sets that one).
     let lang = |language| Command::SetFloorLanguage { language };
     ok(&mut e, h, t(41, 0), lang(Lang::En));
-    ok(&mut e, &ar_booth, t(42, 0), Command::SlowDown { language: None });
+    ok(
+        &mut e,
+        &ar_booth,
+        t(42, 0),
+        Command::SlowDown { language: None },
+    );
     ok(&mut e, &es_booth, t(43, 0), lang(Lang::Es));
     ok(
         &mut e,
@@ -153,7 +158,12 @@ fn played() -> Engine {
         },
     );
     let emilia = Actor::Moderator("emilia-saiz".into());
-    ok(&mut e, &emilia, t(44, 30), Command::AcknowledgeAlert { alert: 1 });
+    ok(
+        &mut e,
+        &emilia,
+        t(44, 30),
+        Command::AcknowledgeAlert { alert: 1 },
+    );
     ok(&mut e, h, t(45, 0), Command::EndSpeech);
     ok(&mut e, h, t(53, 0), Command::NextSegment);
     // Round 3, its planned 20 minutes.
@@ -320,7 +330,17 @@ fn expected() -> Value {
     const IRCC: &str = "Immigration, Refugees and Citizenship Canada (IRCC), Government of Canada";
     const MOROCCO: &str = "Ministry Delegate to the Minister of Foreign Affairs, African Cooperation and Moroccans Residing Abroad, in charge of Moroccans Residing Abroad";
     // Began in French (3 min), then English (2 min), then Spanish (2 min).
-    let mut ahmed = named("round-2", "Ahmed Skim", "ahmed-skim", MOROCCO, "fr", "16:38:00", "16:45:00", 420_000, 300_000);
+    let mut ahmed = named(
+        "round-2",
+        "Ahmed Skim",
+        "ahmed-skim",
+        MOROCCO,
+        "fr",
+        "16:38:00",
+        "16:45:00",
+        420_000,
+        300_000,
+    );
     ahmed["languages"] = json!([
         { "language": "fr", "spoken_ms": 180_000 },
         { "language": "en", "spoken_ms": 120_000 },

@@ -976,8 +976,8 @@ async fn recovery_across_snapshots_matches_the_live_engine() -> Result<()> {
     let shutdown = CancellationToken::new();
     let podium = Podium::open(config.clone(), shutdown.clone()).await?;
     // Participants toggle their hands in rounds faster than the cooldown: turned off.
-    let agenda = Agenda::from_toml(&podium_tests::server::agenda_without_hand_cooldown())
-        .expect("valid");
+    let agenda =
+        Agenda::from_toml(&podium_tests::server::agenda_without_hand_cooldown()).expect("valid");
     let id = agenda.meeting_id();
     podium.ensure_meeting(agenda).await?;
     let h = podium.hub.meeting(&id).context("meeting loaded")?;
@@ -1059,7 +1059,7 @@ async fn recovery_across_snapshots_matches_the_live_engine() -> Result<()> {
         move |s| s.recover(&id)
     });
     let rec = rec.await??;
-    let (snap_seq, _) = rec.snapshot.clone().context("a snapshot was taken")?;
+    let snap_seq = rec.snapshot.as_ref().context("a snapshot was taken")?.seq;
     assert!(
         snap_seq >= 2 * SNAPSHOT_EVERY,
         "latest snapshot at {snap_seq}"

@@ -32,8 +32,8 @@ async fn all_see(booths: &mut [(Lang, Client)], language: Lang) -> anyhow::Resul
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_speech_switches_language_and_a_portuguese_delegate_brings_the_relay() -> anyhow::Result<()>
-{
+async fn a_speech_switches_language_and_a_portuguese_delegate_brings_the_relay(
+) -> anyhow::Result<()> {
     let server = TestServer::start().await?;
     let m = server.meeting().to_string();
     let addr = server.addr;
@@ -57,7 +57,8 @@ async fn a_speech_switches_language_and_a_portuguese_delegate_brings_the_relay()
         booths.push((lang, b));
     }
     let mut host = Client::hello(addr, &m, &server.token("host", None)).await?;
-    let mut emilia = Client::hello(addr, &m, &server.token("moderator", Some("emilia-saiz"))).await?;
+    let mut emilia =
+        Client::hello(addr, &m, &server.token("moderator", Some("emilia-saiz"))).await?;
 
     // Round 2: Ahmed Skim speaks French.
     host.must(Command::StartMeeting).await?;
@@ -99,8 +100,13 @@ async fn a_speech_switches_language_and_a_portuguese_delegate_brings_the_relay()
         .await?;
     assert!(matches!(r, Err((ErrorCode::Forbidden, _))), "{r:?}");
     fr.must(Command::SlowDown { language: None }).await?;
-    host.wait_for(|s| s.slow_down.as_ref().is_some_and(|d| d.language == Some(Lang::Fr)))
-        .await?;
+    host.wait_for(|s| {
+        s.speech
+            .as_ref()
+            .and_then(|sp| sp.slow_down.as_ref())
+            .is_some_and(|d| d.language == Some(Lang::Fr))
+    })
+    .await?;
     host.must(Command::EndSpeech).await?;
     let ahmed = host.state.history.last().unwrap().clone();
     let langs: Vec<Lang> = ahmed.floor.iter().map(|p| p.language).collect();
@@ -126,7 +132,12 @@ async fn a_speech_switches_language_and_a_portuguese_delegate_brings_the_relay()
     all_see(&mut booths, Lang::Pt).await?;
     // The relay in force, and the instruction each booth gets from it.
     for (lang, b) in &booths {
-        let relay = b.state.interpretation.relay.as_ref().expect("relay in force");
+        let relay = b
+            .state
+            .interpretation
+            .relay
+            .as_ref()
+            .expect("relay in force");
         assert_eq!((relay.floor, relay.pivot), (Lang::Pt, Lang::Es));
         let want = if *lang == Lang::Es {
             BoothDuty::Pivot
@@ -137,7 +148,10 @@ async fn a_speech_switches_language_and_a_portuguese_delegate_brings_the_relay()
     }
     // The host sees the pivot too.
     host.wait_for(|s| s.interpretation.relay.is_some()).await?;
-    assert_eq!(host.state.interpretation.relay.as_ref().unwrap().pivot, Lang::Es);
+    assert_eq!(
+        host.state.interpretation.relay.as_ref().unwrap().pivot,
+        Lang::Es
+    );
 
     // A booth alerts the chair; the host sees it, the delegates do not; the host
     // acknowledges and the booth sees the acknowledgement.
@@ -147,14 +161,24 @@ async fn a_speech_switches_language_and_a_portuguese_delegate_brings_the_relay()
         text: Some("no Portuguese in our booth: is ES relaying?".into()),
     })
     .await?;
-    host.wait_for(|s| !s.interpretation.alerts.is_empty()).await?;
+    host.wait_for(|s| !s.interpretation.alerts.is_empty())
+        .await?;
     let alert = host.state.interpretation.alerts[0].clone();
-    assert_eq!((alert.booth, alert.signal), (Lang::Ar, BoothSignal::NeedRelay));
+    assert_eq!(
+        (alert.booth, alert.signal),
+        (Lang::Ar, BoothSignal::NeedRelay)
+    );
     ana.ping().await?;
-    assert!(ana.state.interpretation.alerts.is_empty(), "alerts are for staff and booths");
-    assert!(ana.state.interpretation.log.is_empty() && host.state.interpretation.log.is_empty(),
-        "the booth log is never sent in a state");
-    host.must(Command::AcknowledgeAlert { alert: alert.id }).await?;
+    assert!(
+        ana.state.interpretation.alerts.is_empty(),
+        "alerts are for staff and booths"
+    );
+    assert!(
+        ana.state.interpretation.log.is_empty() && host.state.interpretation.log.is_empty(),
+        "the booth log is never sent in a state"
+    );
+    host.must(Command::AcknowledgeAlert { alert: alert.id })
+        .await?;
     let (_, ar) = &mut booths[3];
     ar.wait_for(|s| {
         s.interpretation
@@ -167,7 +191,12 @@ async fn a_speech_switches_language_and_a_portuguese_delegate_brings_the_relay()
     // Two consoles of the ES booth agree on the handover.
     let mut es2 = Client::hello(addr, &m, &server.token("interpreter", Some("es"))).await?;
     let (_, es) = &mut booths[2];
-    let before = es.state.interpretation.booth(Lang::Es).unwrap().turn_started_at;
+    let before = es
+        .state
+        .interpretation
+        .booth(Lang::Es)
+        .unwrap()
+        .turn_started_at;
     es.must(Command::HandedOver).await?;
     let turn = es.state.interpretation.booth(Lang::Es).unwrap().clone();
     assert_eq!(turn.handovers, 1);

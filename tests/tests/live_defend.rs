@@ -43,17 +43,18 @@ async fn a_removed_participant_is_disconnected_and_cannot_come_back() -> anyhow:
     }
     // Their hands are gone, as removed; they stay in the register, marked.
     assert!(host.state.queue.is_empty());
-    let outcomes: Vec<HandOutcome> = host
-        .state
-        .hand_history
-        .iter()
-        .map(|r| r.outcome)
-        .collect();
+    let outcomes: Vec<HandOutcome> = host.state.hand_history.iter().map(|r| r.outcome).collect();
     assert_eq!(outcomes, [HandOutcome::Removed, HandOutcome::Removed]);
-    assert!(host.state.participants.iter().any(|p| p.id == pid && p.removed));
+    assert!(host
+        .state
+        .participants
+        .iter()
+        .any(|p| p.id == pid && p.removed));
     // Their token opens nothing now.
     let again = Client::hello(addr, &m, &token).await;
-    let err = again.err().expect("the removed participant's token is refused");
+    let err = again
+        .err()
+        .expect("the removed participant's token is refused");
     assert!(format!("{err:#}").contains("Unauthorized"), "{err:#}");
     // Everyone else carries on.
     delegate.must(raise(false)).await?;
@@ -76,14 +77,17 @@ async fn a_removed_participant_is_disconnected_and_cannot_come_back() -> anyhow:
         admin_token: podium_tests::server::ADMIN.into(),
         limits: Arc::new(Limits::default()),
     };
-    let podium = podium_server::Podium::open(config, tokio_util::sync::CancellationToken::new())
-        .await?;
+    let podium =
+        podium_server::Podium::open(config, tokio_util::sync::CancellationToken::new()).await?;
     assert!(
         podium.hub.grant(&token).is_none(),
         "a removed participant's token must stay revoked after a restart"
     );
     let other = delegate.participant_token.clone().unwrap();
-    assert!(podium.hub.grant(&other).is_some(), "other tokens still open the meeting");
+    assert!(
+        podium.hub.grant(&other).is_some(),
+        "other tokens still open the meeting"
+    );
     drop(server.data);
     Ok(())
 }
@@ -165,7 +169,10 @@ async fn a_toggle_storm_is_held_to_the_cooldown() -> anyhow::Result<()> {
     );
     for n in &per_bot {
         assert!(*n >= 2, "every bot got its first raise and lower through");
-        assert!(*n <= 2 * windows, "a bot got {n} changes through in {windows} windows");
+        assert!(
+            *n <= 2 * windows,
+            "a bot got {n} changes through in {windows} windows"
+        );
     }
     assert_eq!(accepted + limited, (BOTS * ATTEMPTS) as u64);
     assert!(accepted <= 2 * windows * BOTS as u64);

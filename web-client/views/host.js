@@ -204,10 +204,13 @@ export function mount(root, ctx) {
     };
     const booth = (sig) => (sig.language ? langName(sig.language) : t('interp.booth_unknown'));
     add('no_interpretation', st.no_interpretation, st.no_interpretation && t('alert.no_interpretation', { booth: booth(st.no_interpretation) }));
-    add('slow_down', st.slow_down, st.slow_down && t('alert.slow_down', { booth: booth(st.slow_down) }));
+    // Protocol 2: the slow-down and the message travel with the speech in progress.
+    const slow = st.speech && st.speech.slow_down;
+    const message = st.speech && st.speech.message;
+    add('slow_down', slow, slow && t('alert.slow_down', { booth: booth(slow) }));
     add('speaker_done', st.speaker_done, t('alert.speaker_done'));
-    if (st.speaker_message) {
-      items.push(html`<li class="alert alert-info" data-testid="last-message">${t('host.last_message')} <q translate="no" dir="auto">${st.speaker_message.text}</q> <span class="muted">${fmtTime(st.speaker_message.at, vz)}</span></li>`);
+    if (message) {
+      items.push(html`<li class="alert alert-info" data-testid="last-message">${t('host.last_message')} <q translate="no" dir="auto">${message.text}</q> <span class="muted">${fmtTime(message.at, vz)}</span></li>`);
     }
     if (!items.length) return html`<p class="muted">${t('host.no_alerts')}</p>`;
     return html`<ul class="alerts" role="list">${items}</ul>`;
@@ -240,7 +243,7 @@ export function mount(root, ctx) {
     patch(part('history'), renderHistory());
     const st = model.state;
     for (const kind of ['no_interpretation', 'slow_down', 'speaker_done']) {
-      const sig = st[kind];
+      const sig = kind === 'slow_down' ? st.speech && st.speech.slow_down : st[kind];
       if (sig && lastAlertN[kind] !== undefined && lastAlertN[kind] !== sig.n) {
         ctx.announce(kind === 'speaker_done' ? t('alert.speaker_done') : t(`alert.${kind}`, { booth: sig.language ? langName(sig.language) : t('interp.booth_unknown') }));
       }

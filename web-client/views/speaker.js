@@ -38,8 +38,14 @@ export function mount(root, ctx) {
     return !!you.person && st.speech.speaker.person === you.person;
   }
 
+  /** Signals travel with the speech (protocol 2): only the person speaking sees them. */
+  function mySpeech() {
+    return youHoldFloor() ? model.state.speech : null;
+  }
+
   function renderSlow(now) {
-    const s = model.state && model.state.slow_down;
+    const sp = mySpeech();
+    const s = sp && sp.slow_down;
     if (!s || now - s.at > SLOW_DOWN_MS || now - s.at < -2000) return '';
     return html`<div class="slow-down" data-testid="slow-down" role="alert">
       <span class="slow-icon" aria-hidden="true">⏷</span> ${t('speaker.slow_down')}
@@ -48,7 +54,8 @@ export function mount(root, ctx) {
   }
 
   function renderMessage(now) {
-    const m = model.state && model.state.speaker_message;
+    const sp = mySpeech();
+    const m = sp && sp.message;
     if (!m) return '';
     const fresh = now - m.at < MESSAGE_FRESH_MS;
     return html`<div class="host-message${fresh ? ' fresh' : ''}" data-testid="host-message">
@@ -75,9 +82,11 @@ export function mount(root, ctx) {
     done.title = mine ? '' : t('speaker.done_hint');
     if (mine && !holding) ctx.announce(t('floor.you_have_it'));
     holding = mine;
-    const m = model.state.speaker_message;
-    if (m && lastMsgN !== null && m.n !== lastMsgN) ctx.announce(t('speaker.new_message', { text: m.text }));
-    lastMsgN = m ? m.n : 0;
+    const sp = mySpeech();
+    const m = sp && sp.message;
+    const key = m ? `${sp.started_at}:${m.n}` : '';
+    if (m && lastMsgN !== null && key !== lastMsgN) ctx.announce(t('speaker.new_message', { text: m.text }));
+    lastMsgN = key;
   }
 
   function onClick(e) {

@@ -24,12 +24,8 @@ pub fn booth_of(actor: &Actor) -> Option<Lang> {
 /// A booth acts for its own language only: a `language` in a booth command must be the
 /// booth's (it may be left out; the link says which booth it is).
 pub fn own_booth(command: &Command, booth: Lang) -> Result<(), Rejection> {
-    if let Command::SlowDown {
-        language: Some(l),
-    }
-    | Command::NoInterpretation {
-        language: Some(l),
-    } = command
+    if let Command::SlowDown { language: Some(l) }
+    | Command::NoInterpretation { language: Some(l) } = command
     {
         if *l != booth {
             return Err(Rejection::Forbidden(format!(
@@ -95,7 +91,11 @@ pub fn decide(
                     "{} is neither a booth language nor covered by a relay rule; the floor \
                      languages are {}",
                     language.english_name(),
-                    floor.iter().map(|l| l.code()).collect::<Vec<_>>().join(", ")
+                    floor
+                        .iter()
+                        .map(|l| l.code())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             }
             if speech.speaker.language == *language {
@@ -167,11 +167,7 @@ pub fn decide(
                 check_url(u).map_err(Rejection::InvalidArgument)?;
             }
             let texts = &state.interpretation.texts;
-            if state
-                .interpretation
-                .text_for(person, p.text_url.as_deref())
-                == url.as_deref()
-            {
+            if state.interpretation.text_for(person, p.text_url.as_deref()) == url.as_deref() {
                 return Err(Rejection::InvalidState(
                     "the booths already have exactly this".into(),
                 ));
@@ -267,7 +263,11 @@ pub fn apply(state: &mut MeetingState, event: &Event) {
             language: Some(booth),
             at,
         } => alert(state, *booth, BoothSignal::NoInterpretation, None, *at),
-        Event::FloorLanguageSet { language, booth, at } => {
+        Event::FloorLanguageSet {
+            language,
+            booth,
+            at,
+        } => {
             if let Some(speech) = state.speech.as_mut() {
                 let spoken = (speech.granted_ms - speech.clock.remaining(*at)).max(0);
                 if speech.floor.is_empty() {
@@ -323,7 +323,12 @@ pub fn apply(state: &mut MeetingState, event: &Event) {
             if let Some(a) = interp.alerts.iter_mut().find(|a| a.id == *alert) {
                 a.acknowledged_at = Some(*at);
             }
-            if let Some(e) = interp.log.iter_mut().rev().find(|e| e.alert == Some(*alert)) {
+            if let Some(e) = interp
+                .log
+                .iter_mut()
+                .rev()
+                .find(|e| e.alert == Some(*alert))
+            {
                 e.acknowledged_at = Some(*at);
             }
         }
@@ -359,8 +364,15 @@ pub fn apply(state: &mut MeetingState, event: &Event) {
 pub fn derive(state: &mut MeetingState, agenda: &Agenda) {
     let langs = &agenda.meeting.languages;
     let interp = &mut state.interpretation;
-    if !interp.booths.iter().map(|b| b.language).eq(langs.iter().copied()) {
-        let turn = (state.phase == Phase::Running).then_some(state.started_at).flatten();
+    if !interp
+        .booths
+        .iter()
+        .map(|b| b.language)
+        .eq(langs.iter().copied())
+    {
+        let turn = (state.phase == Phase::Running)
+            .then_some(state.started_at)
+            .flatten();
         let mut old = std::mem::take(&mut interp.booths);
         interp.booths = langs
             .iter()

@@ -133,7 +133,10 @@ pub fn decide(
 /// own handling of every event.
 pub fn apply(state: &mut MeetingState, event: &Event) {
     match event {
-        Event::ParticipantRemoved { participant: id, at } => {
+        Event::ParticipantRemoved {
+            participant: id,
+            at,
+        } => {
             if let Some(p) = participant_mut(state, *id) {
                 p.removed = true;
             }

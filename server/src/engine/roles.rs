@@ -50,8 +50,9 @@ enum Allowed {
     OwnHand,
     /// Interpreters.
     Booth,
-    /// A named speaker.
-    Speaker,
+    /// Whoever has the floor: a named speaker, or a participant or observer called from
+    /// the queue (the rules check that it is them).
+    Floor,
     /// The host, the current moderator, or a booth (a correction).
     ChairOrBooth,
 }
@@ -89,7 +90,7 @@ fn allowed(command: &Command) -> Allowed {
         RaiseHand { .. } => Allowed::Hands,
         LowerHand { .. } => Allowed::OwnHand,
         SlowDown { .. } | NoInterpretation { .. } => Allowed::Booth,
-        Done => Allowed::Speaker,
+        Done => Allowed::Floor,
     }
 }
 
@@ -112,9 +113,7 @@ pub fn authorize(
     defend::not_removed(state, actor)?;
     match (allowed(command), actor) {
         (Allowed::ChairOrBooth, Actor::Interpreter(_)) => Ok(()),
-        (_, Actor::Host) if !matches!(allowed(command), Allowed::Booth | Allowed::Speaker) => {
-            Ok(())
-        }
+        (_, Actor::Host) if !matches!(allowed(command), Allowed::Booth | Allowed::Floor) => Ok(()),
         (Allowed::Chair | Allowed::ChairOrBooth, Actor::Moderator(p)) => {
             if !moderates(agenda, state.current, p) {
                 return Err(Rejection::Forbidden(
@@ -147,18 +146,16 @@ pub fn authorize(
         }
         (Allowed::OwnHand, Actor::Participant(_) | Actor::Observer(_)) => Ok(()),
         (Allowed::Booth, Actor::Interpreter(l)) => booth::own_booth(command, *l),
-        (Allowed::Speaker, Actor::Speaker(_)) => Ok(()),
+        (Allowed::Floor, Actor::Speaker(_) | Actor::Participant(_) | Actor::Observer(_)) => Ok(()),
         (Allowed::HostOnly, _) => deny("do this: only the host can"),
         (Allowed::Chair, _) => {
             deny("run the meeting: only the host or the segment's moderator can")
         }
-        (Allowed::ChairOrBooth, _) => {
-            deny("set the floor language: the chair or a booth can")
-        }
+        (Allowed::ChairOrBooth, _) => deny("set the floor language: the chair or a booth can"),
         (Allowed::Hands | Allowed::OwnHand, _) => {
             deny("raise or lower a hand: join as a participant to ask for the floor")
         }
         (Allowed::Booth, _) => deny("send interpreter signals"),
-        (Allowed::Speaker, _) => deny("signal done: only a speaker can"),
+        (Allowed::Floor, _) => deny("signal done: only the person speaking can"),
     }
 }

@@ -213,9 +213,8 @@ pub fn build(
             IncidentKind::Alert => {
                 b.alerts += 1;
                 b.acknowledged += u64::from(i.acknowledged_at.is_some());
-                b.no_interpretation += u64::from(
-                    i.signal == Some(podium_protocol::BoothSignal::NoInterpretation),
-                );
+                b.no_interpretation +=
+                    u64::from(i.signal == Some(podium_protocol::BoothSignal::NoInterpretation));
             }
         }
     }

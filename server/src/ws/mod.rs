@@ -33,8 +33,9 @@ pub mod close {
     pub const POLICY: u16 = 1008;
     /// A frame over the size limit.
     pub const TOO_BIG: u16 = 1009;
-    /// The link was revoked or the host removed this participant: do not reconnect.
-    pub const REVOKED: u16 = 4001;
+    /// 4001: the link was revoked (rotated, or its person removed) — do not reconnect.
+    /// 4002: the meeting was archived — do not reconnect. Defined with the grants' revocation.
+    pub use crate::hub::close::{ARCHIVED, REVOKED};
 }
 
 static CONNECTION_IDS: AtomicU64 = AtomicU64::new(1);
@@ -62,6 +63,7 @@ pub async fn serve(
         limits,
         shutdown,
         awaiting: 0,
+        agenda_held: None,
     }
     .run()
     .instrument(span)
@@ -81,6 +83,9 @@ struct Connection {
     /// polled only while this is non-zero: most connections never send a command, and a
     /// fan-out then wakes them for nothing else.
     awaiting: usize,
+    /// The agenda version the client holds: from its `hello`/`join`, then the last
+    /// `agenda` message sent. The agenda is sent only when this differs.
+    agenda_held: Option<u64>,
 }
 
 /// Why the loop ended.
@@ -221,6 +226,11 @@ impl Connection {
                     continue;
                 }
             };
+            if let ClientMessage::Hello { agenda_version, .. }
+            | ClientMessage::Join { agenda_version, .. } = &parsed
+            {
+                self.agenda_held = *agenda_version;
+            }
             match welcome(&self.hub, parsed).await {
                 Ok(ok) => return Ok(ok),
                 Err(e) => self.send(text(&e)).await?,
@@ -267,6 +277,7 @@ async fn welcome(
             protocol,
             meeting,
             token,
+            ..
         } => {
             let grant = check(protocol, &meeting, &token)?;
             if grant.actor().is_none() && grant.role == Role::Interpreter {
@@ -293,6 +304,7 @@ async fn welcome(
             name,
             delegation,
             language,
+            ..
         } => {
             let link = check(protocol, &meeting, &token)?;
             if link.participant.is_some()
@@ -347,7 +359,8 @@ async fn identity(hub: &Hub, grant: &Grant) -> Identity {
         name = format!("{} booth", lang.english_name());
     }
     if let Some(h) = hub.meeting(&grant.meeting) {
-        if let Some(found) = grant.person.as_deref().and_then(|p| h.agenda().person(p)) {
+        let agenda = h.agenda();
+        if let Some(found) = grant.person.as_deref().and_then(|p| agenda.person(p)) {
             name = found.name.clone();
         }
         if let Some(pid) = grant.participant {
@@ -384,13 +397,17 @@ impl Connection {
         if let Err(e) = self.send(text(&welcome)).await {
             return e;
         }
-        let (snapshot, mut seen) = {
+        let (agenda, snapshot, mut seen) = {
             let p = views.borrow_and_update();
-            if removed(&p, &grant) {
-                return End::Close(close::REVOKED, "removed by the host");
-            }
-            (p.snapshot(role, now_ms()), p.for_role(role).seq)
+            (
+                p.agenda.clone(),
+                p.snapshot(role, now_ms()),
+                p.for_role(role).seq,
+            )
         };
+        if let Err(e) = self.send_agenda(&agenda).await {
+            return e;
+        }
         if let Err(e) = self.send(Message::Text(snapshot)).await {
             return e;
         }
@@ -400,6 +417,10 @@ impl Connection {
         // waiter list twice per message, on a lock every connection shares.
         let shutdown = self.shutdown.clone();
         let mut cancelled = std::pin::pin!(shutdown.cancelled());
+        // The grant's revocation (link rotated, person removed, meeting archived), also
+        // registered once.
+        let revocation = grant.revocation.clone();
+        let mut revoked = std::pin::pin!(revocation.cancelled());
         loop {
             // Biased, state first: a fan-out wakes every connection, and each then polls
             // just the branch that woke it (a random start would poll two on average).
@@ -407,11 +428,11 @@ impl Connection {
                 biased;
                 changed = views.changed() => {
                     if changed.is_err() {
+                        if grant.revocation.is_revoked() {
+                            let (code, reason) = grant.revocation.close_frame();
+                            return End::Close(code, reason);
+                        }
                         return End::Close(close::GOING_AWAY, "meeting closed");
-                    }
-                    if removed(&views.borrow(), &grant) {
-                        tracing::info!("participant removed by the host: closing");
-                        return End::Close(close::REVOKED, "removed by the host");
                     }
                     self.push_change(&mut views, role, &mut seen).await
                 }
@@ -456,6 +477,10 @@ impl Connection {
                     Some(Ok(_)) => Ok(()),
                 },
                 _ = &mut cancelled => return End::Close(close::GOING_AWAY, "server shutting down"),
+                _ = &mut revoked => {
+                    let (code, reason) = revocation.close_frame();
+                    return End::Close(code, reason);
+                }
             };
             if let Err(e) = step {
                 return e;
@@ -477,9 +502,21 @@ impl Connection {
             return Ok(());
         }
         *seen = seq;
+        // A change that shows a new agenda version comes after that agenda.
+        self.send_agenda(&published.agenda).await?;
         let bytes = projection.change.clone();
         self.send(Message::Text(bytes)).await?;
         published.fanout.written();
+        Ok(())
+    }
+
+    /// Sends the `agenda` message unless the client holds that version already.
+    async fn send_agenda(&mut self, frame: &crate::hub::views::AgendaFrame) -> Result<(), End> {
+        if self.agenda_held == Some(frame.version) {
+            return Ok(());
+        }
+        self.send(Message::Text(frame.message.clone())).await?;
+        self.agenda_held = Some(frame.version);
         Ok(())
     }
 
@@ -549,13 +586,6 @@ impl Connection {
             End::Drop
         }
     }
-}
-
-/// Whether this connection's participant has been removed by the host.
-fn removed(published: &crate::hub::views::Published, grant: &Grant) -> bool {
-    grant
-        .participant
-        .is_some_and(|p| published.removed.contains(&p))
 }
 
 /// The request id of a raw command, when it has one.

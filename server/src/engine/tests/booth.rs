@@ -54,7 +54,12 @@ fn the_chair_and_the_booths_set_the_floor_language_and_every_view_shows_it() {
         e.state().speech.as_ref().unwrap().speaker.language,
         Lang::En
     );
-    ok(&mut e, floor(Lang::Es), moderator("emilia-saiz"), T0 + 2 * M);
+    ok(
+        &mut e,
+        floor(Lang::Es),
+        moderator("emilia-saiz"),
+        T0 + 2 * M,
+    );
     // A booth corrects it: recorded with the booth, and in the booth log.
     let events = ok(&mut e, floor(Lang::Fr), booth(Lang::Ar), T0 + 3 * M);
     assert_eq!(
@@ -71,7 +76,15 @@ fn the_chair_and_the_booths_set_the_floor_language_and_every_view_shows_it() {
         (log[0].kind, log[0].booth, log[0].text.as_deref()),
         (IncidentKind::FloorCorrected, Lang::Ar, Some("fr"))
     );
-    let langs: Vec<Lang> = e.state().speech.as_ref().unwrap().floor.iter().map(|p| p.language).collect();
+    let langs: Vec<Lang> = e
+        .state()
+        .speech
+        .as_ref()
+        .unwrap()
+        .floor
+        .iter()
+        .map(|p| p.language)
+        .collect();
     assert_eq!(langs, [Lang::Fr, Lang::En, Lang::Es, Lang::Fr]);
 }
 
@@ -82,10 +95,16 @@ fn setting_the_floor_language_needs_a_speech_a_floor_language_and_a_change() {
     assert!(matches!(r, Rejection::InvalidState(_)), "{r:?}");
     ok(&mut e, give("ahmed-skim"), Actor::Host, T0);
     let r = rejected(&mut e, floor(Lang::Fr), Actor::Host, T0 + S);
-    assert!(matches!(r, Rejection::InvalidState(ref m) if m.contains("already")), "{r:?}");
+    assert!(
+        matches!(r, Rejection::InvalidState(ref m) if m.contains("already")),
+        "{r:?}"
+    );
     // German has no booth and no relay rule in the seed meeting.
     let r = rejected(&mut e, floor(Lang::De), booth(Lang::En), T0 + S);
-    assert!(matches!(r, Rejection::InvalidArgument(ref m) if m.contains("pt")), "{r:?}");
+    assert!(
+        matches!(r, Rejection::InvalidArgument(ref m) if m.contains("pt")),
+        "{r:?}"
+    );
     // Portuguese has a relay rule: it is a floor language.
     ok(&mut e, floor(Lang::Pt), Actor::Host, T0 + S);
     // Other roles may not; another segment's moderator may not.
@@ -138,8 +157,16 @@ fn time_per_language_excludes_pauses_and_adds_up_to_the_speech() {
         times,
         [(Lang::Fr, 60 * S), (Lang::En, 60 * S), (Lang::Es, 60 * S)]
     );
-    assert_eq!(r.speaker.language, Lang::Es, "the record ends in the last language");
-    assert_eq!(r.floor[0].language, Lang::Fr, "and starts in the announced one");
+    assert_eq!(
+        r.speaker.language,
+        Lang::Es,
+        "the record ends in the last language"
+    );
+    assert_eq!(
+        r.floor[0].language,
+        Lang::Fr,
+        "and starts in the announced one"
+    );
 }
 
 #[test]
@@ -150,8 +177,18 @@ fn a_portuguese_speaker_brings_the_relay_plan_into_force() {
     raise(&mut e, ana, T0 + S);
     assert_eq!(e.state().queue[0].language, Lang::Pt);
     assert_eq!(e.state().interpretation.relay, None);
-    ok(&mut e, Command::GiveFloorToHand { hand: None }, Actor::Host, T0 + M);
-    let relay = e.state().interpretation.relay.clone().expect("relay in force");
+    ok(
+        &mut e,
+        Command::GiveFloorToHand { hand: None },
+        Actor::Host,
+        T0 + M,
+    );
+    let relay = e
+        .state()
+        .interpretation
+        .relay
+        .clone()
+        .expect("relay in force");
     assert_eq!(
         relay,
         ActiveRelay {
@@ -162,7 +199,10 @@ fn a_portuguese_speaker_brings_the_relay_plan_into_force() {
     );
     assert_eq!(duty(Lang::Es, Lang::Pt, Some(&relay)), BoothDuty::Pivot);
     for b in [Lang::Fr, Lang::En, Lang::Ar] {
-        assert_eq!(duty(b, Lang::Pt, Some(&relay)), BoothDuty::Relay { from: Lang::Es });
+        assert_eq!(
+            duty(b, Lang::Pt, Some(&relay)),
+            BoothDuty::Relay { from: Lang::Es }
+        );
     }
     // She switches to Spanish: no relay any more; the ES booth hears its own language.
     ok(&mut e, floor(Lang::Es), booth(Lang::Es), T0 + 2 * M);
@@ -171,7 +211,11 @@ fn a_portuguese_speaker_brings_the_relay_plan_into_force() {
     ok(&mut e, floor(Lang::Pt), Actor::Host, T0 + 3 * M);
     assert!(e.state().interpretation.relay.is_some());
     ok(&mut e, Command::EndSpeech, Actor::Host, T0 + 4 * M);
-    assert_eq!(e.state().interpretation.relay, None, "nobody speaks: no relay");
+    assert_eq!(
+        e.state().interpretation.relay,
+        None,
+        "nobody speaks: no relay"
+    );
 }
 
 #[test]
@@ -209,7 +253,12 @@ fn a_booth_cannot_act_for_another_language() {
         );
     }
     // Its own language, or none: the booth's language from the link.
-    let events = ok(&mut e, Command::SlowDown { language: None }, booth(Lang::Es), T0 + S);
+    let events = ok(
+        &mut e,
+        Command::SlowDown { language: None },
+        booth(Lang::Es),
+        T0 + S,
+    );
     assert_eq!(
         events,
         [Event::SlowDownRequested {
@@ -226,8 +275,19 @@ fn a_booth_cannot_act_for_another_language() {
             at: T0 + 2 * S
         }]
     );
-    let events = ok(&mut e, alert(BoothSignal::NoSound, None), booth(Lang::Fr), T0 + 3 * S);
-    assert!(matches!(events[0], Event::BoothAlerted { booth: Lang::Fr, .. }));
+    let events = ok(
+        &mut e,
+        alert(BoothSignal::NoSound, None),
+        booth(Lang::Fr),
+        T0 + 3 * S,
+    );
+    assert!(matches!(
+        events[0],
+        Event::BoothAlerted {
+            booth: Lang::Fr,
+            ..
+        }
+    ));
     let log = &e.state().interpretation.log;
     let booths: Vec<(IncidentKind, Lang)> = log.iter().map(|i| (i.kind, i.booth)).collect();
     assert_eq!(
@@ -238,15 +298,29 @@ fn a_booth_cannot_act_for_another_language() {
             (IncidentKind::Alert, Lang::Fr)
         ]
     );
-    assert!(log.iter().all(|i| i.floor == Some(Lang::Fr)), "floor at the time");
+    assert!(
+        log.iter().all(|i| i.floor == Some(Lang::Fr)),
+        "floor at the time"
+    );
 }
 
 #[test]
 fn each_booth_has_its_own_turn_restarted_by_a_handover() {
     let mut e = fresh();
-    let langs: Vec<Lang> = e.state().interpretation.booths.iter().map(|b| b.language).collect();
+    let langs: Vec<Lang> = e
+        .state()
+        .interpretation
+        .booths
+        .iter()
+        .map(|b| b.language)
+        .collect();
     assert_eq!(langs, [Lang::En, Lang::Fr, Lang::Es, Lang::Ar]);
-    assert!(e.state().interpretation.booths.iter().all(|b| b.turn_started_at.is_none()));
+    assert!(e
+        .state()
+        .interpretation
+        .booths
+        .iter()
+        .all(|b| b.turn_started_at.is_none()));
     let r = rejected(&mut e, Command::HandedOver, booth(Lang::Es), T0);
     assert!(matches!(r, Rejection::InvalidState(_)), "{r:?}");
     ok(&mut e, Command::StartMeeting, Actor::Host, T0);
@@ -260,9 +334,18 @@ fn each_booth_has_its_own_turn_restarted_by_a_handover() {
     let b = e.state().interpretation.booth(Lang::Es).unwrap();
     assert_eq!((b.turn_started_at, b.handovers), (Some(T0 + 30 * M), 1));
     let fr = e.state().interpretation.booth(Lang::Fr).unwrap();
-    assert_eq!((fr.turn_started_at, fr.handovers), (Some(T0), 0), "others untouched");
+    assert_eq!(
+        (fr.turn_started_at, fr.handovers),
+        (Some(T0), 0),
+        "others untouched"
+    );
     ok(&mut e, Command::EndMeeting, Actor::Host, T0 + 40 * M);
-    assert!(e.state().interpretation.booths.iter().all(|b| b.turn_started_at.is_none()));
+    assert!(e
+        .state()
+        .interpretation
+        .booths
+        .iter()
+        .all(|b| b.turn_started_at.is_none()));
     assert_eq!(e.state().phase, Phase::Ended);
     let r = rejected(&mut e, Command::HandedOver, booth(Lang::Es), T0 + 41 * M);
     assert!(matches!(r, Rejection::InvalidState(_)), "{r:?}");
@@ -273,7 +356,10 @@ fn booth_alerts_reach_the_chair_who_acknowledges_them() {
     let mut e = ahmed_speaking();
     let events = ok(
         &mut e,
-        alert(BoothSignal::RepeatFigure, Some("  the 2019 figure, please ")),
+        alert(
+            BoothSignal::RepeatFigure,
+            Some("  the 2019 figure, please "),
+        ),
         booth(Lang::Ar),
         T0 + S,
     );
@@ -295,14 +381,35 @@ fn booth_alerts_reach_the_chair_who_acknowledges_them() {
         moderator("emilia-saiz"),
         T0 + 2 * S,
     );
-    assert_eq!(e.state().interpretation.alerts[0].acknowledged_at, Some(T0 + 2 * S));
-    assert_eq!(e.state().interpretation.log[0].acknowledged_at, Some(T0 + 2 * S));
-    let r = rejected(&mut e, Command::AcknowledgeAlert { alert: 1 }, Actor::Host, T0 + 3 * S);
+    assert_eq!(
+        e.state().interpretation.alerts[0].acknowledged_at,
+        Some(T0 + 2 * S)
+    );
+    assert_eq!(
+        e.state().interpretation.log[0].acknowledged_at,
+        Some(T0 + 2 * S)
+    );
+    let r = rejected(
+        &mut e,
+        Command::AcknowledgeAlert { alert: 1 },
+        Actor::Host,
+        T0 + 3 * S,
+    );
     assert!(matches!(r, Rejection::InvalidState(_)), "{r:?}");
-    let r = rejected(&mut e, Command::AcknowledgeAlert { alert: 9 }, Actor::Host, T0 + 3 * S);
+    let r = rejected(
+        &mut e,
+        Command::AcknowledgeAlert { alert: 9 },
+        Actor::Host,
+        T0 + 3 * S,
+    );
     assert!(matches!(r, Rejection::NotFound(_)), "{r:?}");
     // A booth cannot acknowledge, not even its own alert.
-    let r = rejected(&mut e, Command::AcknowledgeAlert { alert: 1 }, booth(Lang::Ar), T0 + 3 * S);
+    let r = rejected(
+        &mut e,
+        Command::AcknowledgeAlert { alert: 1 },
+        booth(Lang::Ar),
+        T0 + 3 * S,
+    );
     assert!(matches!(r, Rejection::Forbidden(_)), "{r:?}");
 }
 
@@ -316,11 +423,24 @@ fn alert_texts_are_checked() {
         (alert(BoothSignal::NoSound, Some("bell\u{7}")), "control"),
     ] {
         let r = rejected(&mut e, c, booth(Lang::En), T0 + S);
-        assert!(matches!(r, Rejection::InvalidArgument(ref m) if m.contains(what)), "{r:?}");
+        assert!(
+            matches!(r, Rejection::InvalidArgument(ref m) if m.contains(what)),
+            "{r:?}"
+        );
     }
-    ok(&mut e, alert(BoothSignal::Message, Some(&"é".repeat(200))), booth(Lang::En), T0 + S);
+    ok(
+        &mut e,
+        alert(BoothSignal::Message, Some(&"é".repeat(200))),
+        booth(Lang::En),
+        T0 + S,
+    );
     ok(&mut e, Command::EndMeeting, Actor::Host, T0 + M);
-    let r = rejected(&mut e, alert(BoothSignal::NoSound, None), booth(Lang::En), T0 + 2 * M);
+    let r = rejected(
+        &mut e,
+        alert(BoothSignal::NoSound, None),
+        booth(Lang::En),
+        T0 + 2 * M,
+    );
     assert!(matches!(r, Rejection::InvalidState(_)), "{r:?}");
 }
 
@@ -330,7 +450,12 @@ fn the_state_keeps_the_newest_alerts_and_the_log_keeps_them_all() {
     let n = ALERTS_KEPT as u64 + 5;
     for i in 0..n {
         let b = [Lang::En, Lang::Fr, Lang::Es, Lang::Ar][i as usize % 4];
-        ok(&mut e, alert(BoothSignal::TooFast, None), booth(b), T0 + i as i64 * S);
+        ok(
+            &mut e,
+            alert(BoothSignal::TooFast, None),
+            booth(b),
+            T0 + i as i64 * S,
+        );
     }
     let alerts = &e.state().interpretation.alerts;
     assert_eq!(alerts.len(), ALERTS_KEPT);
@@ -338,18 +463,34 @@ fn the_state_keeps_the_newest_alerts_and_the_log_keeps_them_all() {
     assert_eq!(alerts.last().unwrap().id, n);
     assert_eq!(e.state().interpretation.log.len() as u64, n);
     // An alert no longer in the state cannot be acknowledged (the message says why).
-    let r = rejected(&mut e, Command::AcknowledgeAlert { alert: 2 }, Actor::Host, T0 + M);
-    assert!(matches!(r, Rejection::NotFound(ref m) if m.contains("latest")), "{r:?}");
+    let r = rejected(
+        &mut e,
+        Command::AcknowledgeAlert { alert: 2 },
+        Actor::Host,
+        T0 + M,
+    );
+    assert!(
+        matches!(r, Rejection::NotFound(ref m) if m.contains("latest")),
+        "{r:?}"
+    );
 }
 
 #[test]
 fn no_interpretation_is_an_alert_too() {
     let mut e = ahmed_speaking();
-    ok(&mut e, Command::NoInterpretation { language: None }, booth(Lang::Es), T0 + S);
+    ok(
+        &mut e,
+        Command::NoInterpretation { language: None },
+        booth(Lang::Es),
+        T0 + S,
+    );
     let s = e.state().no_interpretation.as_ref().unwrap();
     assert_eq!((s.n, s.language), (1, Some(Lang::Es)));
     let a = &e.state().interpretation.alerts[0];
-    assert_eq!((a.signal, a.booth), (BoothSignal::NoInterpretation, Lang::Es));
+    assert_eq!(
+        (a.signal, a.booth),
+        (BoothSignal::NoInterpretation, Lang::Es)
+    );
     // The same through booth_alert, with words: the host's signal counts it once.
     ok(
         &mut e,
@@ -360,7 +501,12 @@ fn no_interpretation_is_an_alert_too() {
     let s = e.state().no_interpretation.as_ref().unwrap();
     assert_eq!((s.n, s.language), (2, Some(Lang::Ar)));
     assert_eq!(e.state().interpretation.alerts.len(), 2);
-    ok(&mut e, Command::AcknowledgeAlert { alert: 1 }, Actor::Host, T0 + 3 * S);
+    ok(
+        &mut e,
+        Command::AcknowledgeAlert { alert: 1 },
+        Actor::Host,
+        T0 + 3 * S,
+    );
 }
 
 /// A small agenda whose speaker has a text in the agenda.
@@ -376,20 +522,37 @@ fn texts_agenda() -> std::sync::Arc<Agenda> {
 fn the_chair_sets_and_withdraws_texts_for_the_booths() {
     let mut e = Engine::new(texts_agenda());
     let agenda_url = Some("https://example.org/sam.pdf");
-    assert_eq!(e.state().interpretation.text_for("sam-speaker", agenda_url), agenda_url);
+    assert_eq!(
+        e.state().interpretation.text_for("sam-speaker", agenda_url),
+        agenda_url
+    );
     // Before the meeting (so the booths can prepare).
     let set = |url: Option<&str>| Command::SetBoothText {
         person: "sam-speaker".into(),
         url: url.map(str::to_string),
     };
-    ok(&mut e, set(Some("https://example.org/sam-v2.pdf")), Actor::Host, T0 - M);
+    ok(
+        &mut e,
+        set(Some("https://example.org/sam-v2.pdf")),
+        Actor::Host,
+        T0 - M,
+    );
     assert_eq!(
         e.state().interpretation.text_for("sam-speaker", agenda_url),
         Some("https://example.org/sam-v2.pdf")
     );
-    let r = rejected(&mut e, set(Some("https://example.org/sam-v2.pdf")), Actor::Host, T0 - M);
+    let r = rejected(
+        &mut e,
+        set(Some("https://example.org/sam-v2.pdf")),
+        Actor::Host,
+        T0 - M,
+    );
     assert!(matches!(r, Rejection::InvalidState(_)), "{r:?}");
-    for bad in ["http://example.org/sam.pdf", "javascript:alert(1)", "https://"] {
+    for bad in [
+        "http://example.org/sam.pdf",
+        "javascript:alert(1)",
+        "https://",
+    ] {
         let r = rejected(&mut e, set(Some(bad)), Actor::Host, T0 - M);
         assert!(matches!(r, Rejection::InvalidArgument(_)), "{bad}: {r:?}");
     }
@@ -405,7 +568,10 @@ fn the_chair_sets_and_withdraws_texts_for_the_booths() {
     assert!(matches!(r, Rejection::NotFound(_)), "{r:?}");
     // Withdrawn: the agenda's text is withdrawn too.
     ok(&mut e, set(None), Actor::Host, T0 - M);
-    assert_eq!(e.state().interpretation.text_for("sam-speaker", agenda_url), None);
+    assert_eq!(
+        e.state().interpretation.text_for("sam-speaker", agenda_url),
+        None
+    );
     assert_eq!(e.state().interpretation.texts.len(), 1);
     // During the meeting the segment's moderator may too; a booth may not.
     ok(&mut e, Command::StartMeeting, Actor::Host, T0);

@@ -53,12 +53,20 @@ fn the_host_removes_a_participant_whose_hands_go_and_who_can_do_nothing_more() {
         [(troll, HandOutcome::Removed), (troll, HandOutcome::Removed)]
     );
     // Still in the register, marked.
-    let p = e.state().participants.iter().find(|p| p.id == troll).unwrap();
+    let p = e
+        .state()
+        .participants
+        .iter()
+        .find(|p| p.id == troll)
+        .unwrap();
     assert!(p.removed);
     // Nothing more from them, whatever it is.
     for c in [raise_cmd(false), raise_cmd(true), lower_cmd(false)] {
         let r = rejected(&mut e, c, Actor::Participant(troll), T0 + 2 * M);
-        assert!(matches!(r, Rejection::Forbidden(ref m) if m.contains("removed")), "{r:?}");
+        assert!(
+            matches!(r, Rejection::Forbidden(ref m) if m.contains("removed")),
+            "{r:?}"
+        );
     }
     let r = rejected(
         &mut e,
@@ -89,7 +97,12 @@ fn removing_the_participant_who_has_the_floor_ends_their_speech() {
     let mut e = at_segment(OPEN, T0);
     let troll = join(&mut e, "Troll", "Nowhere", Lang::En);
     raise(&mut e, troll, T0 + S);
-    ok(&mut e, Command::GiveFloorToHand { hand: None }, Actor::Host, T0 + M);
+    ok(
+        &mut e,
+        Command::GiveFloorToHand { hand: None },
+        Actor::Host,
+        T0 + M,
+    );
     let events = ok(
         &mut e,
         Command::RemoveParticipant { participant: troll },
@@ -111,7 +124,12 @@ fn removing_the_participant_who_has_the_floor_ends_their_speech() {
     // Removal works before the meeting and after its end too (a link may leak anytime).
     let mut f = fresh();
     let p = join(&mut f, "Early", "X", Lang::En);
-    ok(&mut f, Command::RemoveParticipant { participant: p }, Actor::Host, T0);
+    ok(
+        &mut f,
+        Command::RemoveParticipant { participant: p },
+        Actor::Host,
+        T0,
+    );
     assert_eq!(f.state().phase, Phase::NotStarted);
 }
 
@@ -119,18 +137,36 @@ fn removing_the_participant_who_has_the_floor_ends_their_speech() {
 fn the_chair_closes_the_queue_to_points_of_order_too() {
     let mut e = at_segment(OPEN, T0);
     let p = join(&mut e, "Amina Diallo", "Government of Senegal", Lang::Fr);
-    ok(&mut e, Command::ClosePointsOfOrder, moderator("sophie-van-haasen"), T0);
+    ok(
+        &mut e,
+        Command::ClosePointsOfOrder,
+        moderator("sophie-van-haasen"),
+        T0,
+    );
     assert!(!e.state().points_of_order_open);
     let r = rejected(&mut e, raise_cmd(true), Actor::Participant(p), T0 + S);
-    assert!(matches!(r, Rejection::QueueClosed(ref m) if m.contains("points of order")), "{r:?}");
+    assert!(
+        matches!(r, Rejection::QueueClosed(ref m) if m.contains("points of order")),
+        "{r:?}"
+    );
     // Ordinary hands are the other switch.
     raise(&mut e, p, T0 + S);
     ok(&mut e, Command::CloseQueue, Actor::Host, T0 + 2 * S);
     let r = rejected(&mut e, Command::ClosePointsOfOrder, Actor::Host, T0 + 2 * S);
     assert!(matches!(r, Rejection::InvalidState(_)), "{r:?}");
-    ok(&mut e, Command::ReopenPointsOfOrder, Actor::Host, T0 + 3 * S);
+    ok(
+        &mut e,
+        Command::ReopenPointsOfOrder,
+        Actor::Host,
+        T0 + 3 * S,
+    );
     raise_with(&mut e, p, None, true, T0 + 4 * S);
-    let r = rejected(&mut e, Command::ReopenPointsOfOrder, Actor::Host, T0 + 5 * S);
+    let r = rejected(
+        &mut e,
+        Command::ReopenPointsOfOrder,
+        Actor::Host,
+        T0 + 5 * S,
+    );
     assert!(matches!(r, Rejection::InvalidState(_)), "{r:?}");
 }
 
@@ -140,7 +176,11 @@ fn a_lowered_hand_can_be_raised_again_only_after_the_cooldown() {
     let p = join(&mut e, "Amina Diallo", "Government of Senegal", Lang::Fr);
     raise(&mut e, p, T0);
     ok(&mut e, lower_cmd(false), Actor::Participant(p), T0 + S);
-    for (t, secs) in [(T0 + S, "5 s"), (T0 + 2 * S + 1, "4 s"), (T0 + S + HAND_COOLDOWN_MS - 1, "1 s")] {
+    for (t, secs) in [
+        (T0 + S, "5 s"),
+        (T0 + 2 * S + 1, "4 s"),
+        (T0 + S + HAND_COOLDOWN_MS - 1, "1 s"),
+    ] {
         for poo in [false, true] {
             let r = rejected(&mut e, raise_cmd(poo), Actor::Participant(p), t);
             assert_eq!(r.code(), podium_protocol::ErrorCode::RateLimited);
@@ -152,9 +192,19 @@ fn a_lowered_hand_can_be_raised_again_only_after_the_cooldown() {
     // doing. (Someone who never lowered a hand, raising again at once.)
     let q = join(&mut e, "Omar Haddad", "Government of Jordan", Lang::Ar);
     let h = raise(&mut e, q, T0 + 20 * S);
-    ok(&mut e, Command::RemoveHand { hand: h }, Actor::Host, T0 + 20 * S);
+    ok(
+        &mut e,
+        Command::RemoveHand { hand: h },
+        Actor::Host,
+        T0 + 20 * S,
+    );
     let h = raise(&mut e, q, T0 + 20 * S);
-    ok(&mut e, Command::GiveFloorToHand { hand: Some(h) }, Actor::Host, T0 + 20 * S);
+    ok(
+        &mut e,
+        Command::GiveFloorToHand { hand: Some(h) },
+        Actor::Host,
+        T0 + 20 * S,
+    );
     raise(&mut e, q, T0 + 20 * S);
     ok(&mut e, Command::ClearQueue, Actor::Host, T0 + 20 * S);
     raise(&mut e, q, T0 + 20 * S);
@@ -248,7 +298,12 @@ fn the_agenda_sets_the_cooldown_or_turns_it_off() {
         raise(&mut e, p, T0);
         ok(&mut e, lower_cmd(false), Actor::Participant(p), T0);
         if wait > 0 {
-            let r = rejected(&mut e, raise_cmd(false), Actor::Participant(p), T0 + wait - 1);
+            let r = rejected(
+                &mut e,
+                raise_cmd(false),
+                Actor::Participant(p),
+                T0 + wait - 1,
+            );
             assert_eq!(r.code(), podium_protocol::ErrorCode::RateLimited);
         }
         raise(&mut e, p, T0 + wait);

@@ -189,10 +189,20 @@ fn command() -> impl Strategy<Value = Command> {
                 .boxed(),
         ),
         (1, Just(Done).boxed()),
-        (1, (1u64..9).prop_map(|participant| RemoveParticipant { participant }).boxed()),
+        (
+            1,
+            (1u64..9)
+                .prop_map(|participant| RemoveParticipant { participant })
+                .boxed(),
+        ),
         (1, Just(ClosePointsOfOrder).boxed()),
         (1, Just(ReopenPointsOfOrder).boxed()),
-        (3, lang().prop_map(|language| SetFloorLanguage { language }).boxed()),
+        (
+            3,
+            lang()
+                .prop_map(|language| SetFloorLanguage { language })
+                .boxed(),
+        ),
         (1, Just(HandedOver).boxed()),
         (
             2,
@@ -203,7 +213,12 @@ fn command() -> impl Strategy<Value = Command> {
                 .prop_map(|(signal, text)| BoothAlert { signal, text })
                 .boxed(),
         ),
-        (1, (0u64..25).prop_map(|alert| AcknowledgeAlert { alert }).boxed()),
+        (
+            1,
+            (0u64..25)
+                .prop_map(|alert| AcknowledgeAlert { alert })
+                .boxed(),
+        ),
         (
             1,
             (
@@ -326,7 +341,10 @@ fn check_invariants(s: &MeetingState, now: i64) -> Result<(), TestCaseError> {
     prop_assert!(alerts.iter().all(|a| a.id < s.interpretation.next_alert));
     if let Some(sp) = &s.speech {
         let spoken = sp.granted_ms - sp.clock.remaining(now);
-        prop_assert_eq!(sp.floor.last().map(|p| p.language), Some(sp.speaker.language));
+        prop_assert_eq!(
+            sp.floor.last().map(|p| p.language),
+            Some(sp.speaker.language)
+        );
         prop_assert!(sp.floor.windows(2).all(|w| w[0].from_ms <= w[1].from_ms));
         prop_assert!(sp.floor.iter().all(|p| p.from_ms <= spoken.max(0)));
     }
@@ -338,7 +356,10 @@ fn check_invariants(s: &MeetingState, now: i64) -> Result<(), TestCaseError> {
     // A removed participant has no hand up.
     for h in &s.queue {
         let p = s.participants.iter().find(|p| p.id == h.participant);
-        prop_assert!(p.is_some_and(|p| !p.removed), "a removed participant's hand: {h:?}");
+        prop_assert!(
+            p.is_some_and(|p| !p.removed),
+            "a removed participant's hand: {h:?}"
+        );
     }
     // Clocks are deadlines: a running clock's remaining time is its deadline minus now, for
     // any now; a paused (or ready) one does not move.

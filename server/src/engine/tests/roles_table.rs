@@ -146,9 +146,7 @@ fn samples() -> Vec<Command> {
         RemoveParticipant { participant: 3 },
         ClosePointsOfOrder,
         ReopenPointsOfOrder,
-        SetFloorLanguage {
-            language: Lang::Fr,
-        },
+        SetFloorLanguage { language: Lang::Fr },
         HandedOver,
         BoothAlert {
             signal: podium_protocol::BoothSignal::NoSound,
