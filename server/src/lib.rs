@@ -195,13 +195,9 @@ pub async fn run(listener: TcpListener, podium: Podium) -> std::io::Result<()> {
         podium.shutdown.clone(),
     );
     let shutdown = podium.shutdown.clone();
-    // Small messages go out at once: without TCP_NODELAY, an `ack` written right after a
-    // `change` waits for the client's delayed ACK (~40 ms on Linux) under Nagle's rule.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
+    // TCP_NODELAY, and a write that makes no progress for twice the send timeout fails:
+    // a client that stops reading cannot hold its socket (or the shutdown) forever.
+    let listener = http::stall::Listener::new(listener, podium.config.limits.send_timeout * 2);
     axum::serve(listener, http::router(state))
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await?;
