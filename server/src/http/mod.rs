@@ -9,6 +9,7 @@
 //! - [`api`]: the meeting API for keys and link tokens: `commands`, `do/{action}`,
 //!   `state`, `agenda`; with [`idempotency`] and the message [`presets`].
 //! - [`sse`]: `/api/meetings/{id}/events`, the Server-Sent Events stream.
+//! - [`stall`]: every connection's socket: a write stalled past a timeout fails.
 //! - [`auth`]: bearer tokens, constant-time comparison, the admin and host checks, the
 //!   meeting API's caller and its rate limit.
 //!
@@ -25,6 +26,7 @@ pub mod pages;
 pub mod presets;
 pub mod reports;
 pub mod sse;
+pub mod stall;
 pub mod websocket;
 
 use crate::hub::{Hub, HubError};
