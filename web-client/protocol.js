@@ -7,7 +7,11 @@
 // between this browser's clock and the server's so that serverNow() is the server time.
 // Views never touch the socket: they read `conn.model` and listen for events.
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+
+/** Close codes after which the server asks us not to reconnect (PROTOCOL.md). */
+const CLOSE_REVOKED = 4001;
+const CLOSE_ARCHIVED = 4002;
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 10000;
@@ -17,14 +21,11 @@ const SYNC_PERIOD_MS = 30000;
 const SYNC_KEEP = 16;
 const SYNC_BEST = 3;
 
-/** Close codes after which the client must not reconnect (PROTOCOL.md). */
-const CLOSE_REVOKED = 4001;
-const CLOSE_ARCHIVED = 4002;
 /** A connection whose pings go unanswered this long is taken for dead and reopened. */
 const DEAD_AFTER_MS = 12000;
 
 /** Error codes after which reconnecting with the same token cannot help. */
-const FATAL = new Set(['unauthorized', 'no_such_meeting', 'unsupported_version']);
+const FATAL = new Set(['unauthorized', 'no_such_meeting', 'unsupported_version', 'archived']);
 
 /** The localStorage key of a participant's own token for a meeting. */
 export function participantKey(meeting) {
@@ -108,6 +109,8 @@ export class Connection {
     this.model = {
       you: null,
       agenda: null,
+      /** Version of `agenda` (sent again in hello so an unchanged agenda is not resent). */
+      agendaVersion: null,
       planned: [],
       state: null,
       seq: 0,
@@ -198,20 +201,20 @@ export class Connection {
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
+      if (ev && (ev.code === CLOSE_REVOKED || ev.code === CLOSE_ARCHIVED)) {
+        // The link was revoked (or its holder removed), or the meeting archived:
+        // reconnecting cannot help, so the client stops and says why.
+        this.setStatus('denied', {
+          code: ev.code === CLOSE_ARCHIVED ? 'archived' : 'revoked',
+          message: ev.reason,
+        });
+      }
       this.authenticated = false;
       this.clearSync();
       for (const [, p] of this.pending) p.reject(new CommandError('offline', 'not connected'));
       this.pending.clear();
       this.pings.clear();
       if (this.status === 'denied' || this.status === 'need_join' || this.stopped) return;
-      // The link was revoked (or its holder removed), or the meeting archived:
-      // reconnecting cannot help, so the client stops and says why.
-      const code = ev && ev.code;
-      if (code === CLOSE_REVOKED || code === CLOSE_ARCHIVED) {
-        if (code === CLOSE_REVOKED && this.isJoinRole) this.forget();
-        this.setStatus('denied', { code: code === CLOSE_REVOKED ? 'revoked' : 'archived' });
-        return;
-      }
       this.scheduleReconnect();
     };
     ws.onerror = () => { /* onclose follows */ };
@@ -234,6 +237,7 @@ export class Connection {
 
   authenticate() {
     const base = { protocol: PROTOCOL_VERSION, meeting: this.meeting };
+    if (this.model.agendaVersion !== null) base.agenda_version = this.model.agendaVersion;
     if (this.joinRequest) {
       const { name, delegation, language } = this.joinRequest;
       this.authMode = 'join';
@@ -297,10 +301,15 @@ export class Connection {
         this.startSync();
         break;
       }
+      case 'agenda': {
+        // Comes before the snapshot, and before the first change showing a new version.
+        this.model.agenda = msg.agenda;
+        this.model.agendaVersion = msg.version;
+        this.model.planned = msg.planned || [];
+        break;
+      }
       case 'snapshot': {
         this.sync.seed(msg.server_time, Date.now());
-        this.model.agenda = msg.agenda;
-        this.model.planned = msg.planned || [];
         this.model.state = msg.state;
         this.model.seq = msg.seq;
         this.emit('state', { snapshot: true, events: [] });

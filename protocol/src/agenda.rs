@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use std::fmt;
 
 /// A whole meeting plan: the meeting itself and its segments in running order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Agenda {
     /// Title, zone, start and the meeting-wide settings.
@@ -25,7 +25,7 @@ pub struct Agenda {
 }
 
 /// What is true of the whole meeting.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MeetingInfo {
     /// A short stable id (letters, digits, '-'), used in URLs. Derived from the title if absent.
@@ -57,6 +57,24 @@ pub struct MeetingInfo {
     /// The coordinator who hosts the meeting (has every right).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<Person>,
+    /// Remaining time at which a clock turns "warning" (amber, "wrap up"): the stage
+    /// timers' first cue. Segments may override it. Default one minute.
+    #[serde(default = "default_warning")]
+    pub warning: Secs,
+    /// Remaining time at which a clock turns "danger" (red). Default zero: red at the end.
+    #[serde(default)]
+    pub danger: Secs,
+    /// Whether screens flash gently when a clock crosses a threshold and at overtime.
+    #[serde(default = "yes")]
+    pub flash: bool,
+}
+
+fn default_warning() -> Secs {
+    Secs(60)
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// What a segment is for; it decides which screens and controls make sense.
@@ -83,7 +101,7 @@ impl SegmentKind {
 }
 
 /// One timed part of the meeting.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Segment {
     /// Unique within the agenda; used to jump to it and in reports.
@@ -115,6 +133,12 @@ pub struct Segment {
     /// Named reaction speakers, heard after the speakers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Person>,
+    /// This segment's "warning" threshold, overriding the meeting's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<Secs>,
+    /// This segment's "danger" threshold, overriding the meeting's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub danger: Option<Secs>,
 }
 
 /// A named person of the agenda: a host, moderator, speaker or reaction speaker.
@@ -387,6 +411,22 @@ impl Agenda {
                 );
             }
         }
+        if m.warning.0 < 0 || m.danger.0 < 0 {
+            push(
+                mp(if m.warning.0 < 0 { "warning" } else { "danger" }),
+                "a wrap-up threshold cannot be negative".into(),
+                Some("warning = \"1m\" and danger = \"0s\" are the usual cues"),
+            );
+        } else if m.danger > m.warning {
+            push(
+                mp("danger"),
+                format!(
+                    "danger ({}) comes before warning ({}): the red cue must not come first",
+                    m.danger, m.warning
+                ),
+                Some("make danger less than or equal to warning, e.g. warning = \"2m\", danger = \"30s\""),
+            );
+        }
         let check_person = |out: &mut Vec<Problem>, path: Vec<Step>, p: &Person| {
             if p.name.trim().is_empty() {
                 let mut at = path.clone();
@@ -470,6 +510,30 @@ impl Agenda {
                     });
                 }
             }
+            let (warning, danger) = (s.warning.unwrap_or(m.warning), s.danger.unwrap_or(m.danger));
+            if s.warning.is_some_and(|w| w.0 < 0) || s.danger.is_some_and(|d| d.0 < 0) {
+                out.push(Problem {
+                    path: sp(if s.warning.is_some_and(|w| w.0 < 0) {
+                        "warning"
+                    } else {
+                        "danger"
+                    }),
+                    message: "a wrap-up threshold cannot be negative".into(),
+                    hint: Some("e.g. warning = \"2m\"".into()),
+                });
+            } else if (s.warning.is_some() || s.danger.is_some()) && danger > warning {
+                out.push(Problem {
+                    path: sp(if s.danger.is_some() {
+                        "danger"
+                    } else {
+                        "warning"
+                    }),
+                    message: format!(
+                        "in this segment danger ({danger}) comes before warning ({warning})"
+                    ),
+                    hint: Some("make danger less than or equal to warning".into()),
+                });
+            }
             if let Some(p) = &s.moderator {
                 check_person(&mut out, sp("moderator"), p);
             }
@@ -532,6 +596,18 @@ impl Agenda {
             .and_then(|s| s.speech_limit)
             .or(self.meeting.speech_limit)
             .map(Secs::ms)
+    }
+
+    /// The wrap-up thresholds of segment `i` in ms: (warning, danger), the segment's own
+    /// or the meeting's.
+    pub fn thresholds_ms(&self, i: usize) -> (i64, i64) {
+        let s = self.segments.get(i);
+        (
+            s.and_then(|s| s.warning)
+                .unwrap_or(self.meeting.warning)
+                .ms(),
+            s.and_then(|s| s.danger).unwrap_or(self.meeting.danger).ms(),
+        )
     }
 
     /// A person named anywhere in the agenda, by id.

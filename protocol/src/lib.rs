@@ -7,20 +7,23 @@
 //!   with validation that names where each problem is.
 //! - [`state`]: the live state of a meeting and the [`state::Event`]s that change it —
 //!   the same events are the server's durable journal.
+//! - [`edit`]: the operations of a live agenda edit.
 //! - [`wire`]: client → server and server → client messages, roles and error codes.
 //! - [`lang`], [`duration`]: language codes and human-written durations.
 
 pub mod agenda;
 pub mod duration;
+pub mod edit;
 pub mod lang;
 pub mod state;
 pub mod wire;
 
 pub use agenda::{Agenda, AgendaError, AgendaErrors, MeetingInfo, Person, Segment, SegmentKind};
 pub use duration::Secs;
+pub use edit::{AgendaOp, PersonPatch, SegmentPatch};
 pub use lang::Lang;
 pub use state::*;
 pub use wire::*;
 
 /// The protocol version. A client sends it in `hello`; a different version is refused.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;

@@ -5,6 +5,7 @@
 //! (`ends_at`), a paused or ready one a `remaining` amount: clients compute the remaining
 //! time themselves from their synchronised clock, so the server never ticks.
 
+use crate::edit::AgendaOp;
 use crate::lang::Lang;
 use serde::{Deserialize, Serialize};
 
@@ -112,6 +113,13 @@ pub struct Speech {
     /// Time the clock started from plus every adjustment: `granted − remaining` is the
     /// time actually spoken, pauses excluded, without tracking pauses separately.
     pub granted_ms: i64,
+    /// The latest message from the chair to this speaker ("please wrap up"). It belongs
+    /// to the speech: the next speaker never sees it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<SpeakerMessage>,
+    /// The latest "please slow down" from a booth to this speaker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow_down: Option<InterpreterSignal>,
 }
 
 /// A finished speech, for the history and the report.
@@ -213,7 +221,8 @@ pub struct SegmentTimes {
 /// A short text on the speaker's screen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpeakerMessage {
-    /// Increments with every message so a screen can tell a new one from an old one.
+    /// Counts the messages of this speech (1 = first), so a screen can tell a new one
+    /// from one it has shown.
     pub n: u64,
     /// The text, at most 200 characters.
     pub text: String,
@@ -224,7 +233,8 @@ pub struct SpeakerMessage {
 /// A signal from an interpreter (to the speaker or to the host).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InterpreterSignal {
-    /// Increments with every signal of this kind.
+    /// Counts the signals of this kind (per speech for `slow_down`, per meeting for the
+    /// host's alerts), so a screen can tell a new one from one it has shown.
     pub n: u64,
     /// The booth's language, if the interpreter said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -238,6 +248,10 @@ pub struct InterpreterSignal {
 pub struct MeetingState {
     /// Before, during or after the meeting.
     pub phase: Phase,
+    /// The agenda's version: 0 as created, +1 per accepted edit. Clients compare it with
+    /// the version of the last `agenda` message they received.
+    #[serde(default)]
+    pub agenda_version: u64,
     /// Index of the current segment while running.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current: Option<usize>,
@@ -280,12 +294,6 @@ pub struct MeetingState {
     pub hand_history: Vec<HandRecord>,
     /// Everyone who joined through a join link, by id order.
     pub participants: Vec<Participant>,
-    /// The last message sent to the speaker's screen.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub speaker_message: Option<SpeakerMessage>,
-    /// The last "please slow down" signal.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub slow_down: Option<InterpreterSignal>,
     /// The last "no interpretation" alert, for the host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_interpretation: Option<InterpreterSignal>,
@@ -418,14 +426,14 @@ pub enum Event {
         /// On now?
         on: bool,
     },
-    /// A message for the speaker's screen.
+    /// A message for the screen of the person speaking (attached to the speech).
     SpeakerMessageSent {
         /// The text.
         text: String,
         /// Server time.
         at: UnixMs,
     },
-    /// An interpreter asked the speaker to slow down.
+    /// An interpreter asked the person speaking to slow down (attached to the speech).
     SlowDownRequested {
         /// The booth's language.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -443,6 +451,13 @@ pub enum Event {
     },
     /// A speaker signalled that they are done.
     SpeakerDone {
+        /// Server time.
+        at: UnixMs,
+    },
+    /// The agenda was edited: the operations, in order, as accepted (all of them applied).
+    AgendaEdited {
+        /// What changed.
+        ops: Vec<AgendaOp>,
         /// Server time.
         at: UnixMs,
     },

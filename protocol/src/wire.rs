@@ -199,6 +199,10 @@ pub enum ClientMessage {
         meeting: String,
         /// The token from the link's fragment, or the participant token from `welcome`.
         token: String,
+        /// The version of the agenda the client already holds (from an earlier
+        /// connection); if it is current, the server does not send the agenda again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agenda_version: Option<u64>,
     },
     /// Join as a participant or observer with the join link's token.
     Join {
@@ -214,6 +218,9 @@ pub enum ClientMessage {
         delegation: String,
         /// Preferred floor language.
         language: Lang,
+        /// The version of the agenda the client already holds, as in `hello`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agenda_version: Option<u64>,
     },
     /// A command, with a request id the server echoes in its `ack` or `error`.
     Command {
@@ -299,16 +306,23 @@ pub enum ServerMessage {
         /// The server's clock now, ms.
         server_time: UnixMs,
     },
-    /// The whole meeting: sent once after `welcome`.
+    /// The agenda and its plan: sent after `welcome` (unless the client holds this
+    /// version already) and again before the first `change` whose state shows a newer
+    /// `agenda_version`.
+    Agenda {
+        /// The agenda's version (`state.agenda_version`).
+        version: u64,
+        /// The agenda.
+        agenda: Box<Agenda>,
+        /// The planned start of each segment and the planned end, Unix ms.
+        planned: Vec<UnixMs>,
+    },
+    /// The whole live state: sent once after `welcome` (and the `agenda`).
     Snapshot {
         /// Sequence number of the last event in this state.
         seq: u64,
         /// The server's clock when encoded.
         server_time: UnixMs,
-        /// The agenda (static for the meeting's life).
-        agenda: Box<Agenda>,
-        /// The planned start of each segment and the planned end, Unix ms.
-        planned: Vec<UnixMs>,
         /// The live state.
         state: Box<StateView>,
     },

@@ -9,7 +9,8 @@
 //!   that owns its engine (validate → apply → persist → publish), [`hub::views`] encodes
 //!   each change once per role projection.
 //! - [`ws`]: one task per websocket connection, a single `select!` loop.
-//! - [`http`]: health, metrics, admin API, reports, static client.
+//! - [`http`]: the HTTP surface, one file per group of requests (pages, websocket
+//!   upgrade, admin API, reports), merged into one router.
 //! - [`store`]: the SQLite journal and snapshots, behind a small trait, with group commit.
 //! - [`report`]: planned vs actual, speeches and queue statistics, as JSON and CSV.
 //! - [`tokens`]: capability tokens (128 random bits, looked up by hash).

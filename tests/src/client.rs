@@ -32,8 +32,14 @@ pub struct Client {
     pub state: MeetingState,
     /// Sequence number of `state`.
     pub seq: u64,
-    /// The agenda from the snapshot.
+    /// The agenda from the latest `agenda` message.
     pub agenda: podium_protocol::Agenda,
+    /// Its version.
+    pub agenda_version: u64,
+    /// Its planned times (segment starts, then the planned end).
+    pub planned: Vec<i64>,
+    /// How many `agenda` messages this connection received.
+    pub agendas_received: usize,
     /// Next request id.
     next_id: u64,
     /// Added to the local clock for clock-sync tests (simulates a skewed machine).
@@ -77,7 +83,16 @@ fn wall_ms() -> f64 {
 }
 
 impl Client {
-    async fn finish(mut ws: Ws) -> Result<Client> {
+    /// After `hello`/`join`: `welcome`, the `agenda` (unless `held` is its version — then
+    /// `held_agenda` is used) and the `snapshot`.
+    async fn finish(ws: Ws) -> Result<Client> {
+        Client::finish_holding(ws, None).await
+    }
+
+    async fn finish_holding(
+        mut ws: Ws,
+        held: Option<(u64, podium_protocol::Agenda, Vec<i64>)>,
+    ) -> Result<Client> {
         let (you, participant_token) = match recv(&mut ws).await? {
             ServerMessage::Welcome {
                 you,
@@ -87,20 +102,42 @@ impl Client {
             ServerMessage::Error { code, message, .. } => bail!("refused: {code:?}: {message}"),
             other => bail!("expected welcome, got {other:?}"),
         };
-        match recv(&mut ws).await? {
-            ServerMessage::Snapshot {
-                seq, state, agenda, ..
-            } => Ok(Client {
-                ws,
-                you,
-                participant_token,
-                state: *state,
-                seq,
-                agenda: *agenda,
-                next_id: 1,
-                skew_ms: 0.0,
-            }),
-            other => bail!("expected snapshot, got {other:?}"),
+        let (mut agenda, mut received) = (held, 0);
+        loop {
+            match recv(&mut ws).await? {
+                ServerMessage::Agenda {
+                    version,
+                    agenda: a,
+                    planned,
+                } => {
+                    agenda = Some((version, *a, planned));
+                    received += 1;
+                }
+                ServerMessage::Snapshot { seq, state, .. } => {
+                    let (agenda_version, agenda, planned) =
+                        agenda.ok_or_else(|| anyhow!("a snapshot came before any agenda"))?;
+                    if agenda_version != state.agenda_version {
+                        bail!(
+                            "the snapshot shows agenda version {} but the agenda is {agenda_version}",
+                            state.agenda_version
+                        );
+                    }
+                    return Ok(Client {
+                        ws,
+                        you,
+                        participant_token,
+                        state: *state,
+                        seq,
+                        agenda,
+                        agenda_version,
+                        planned,
+                        agendas_received: received,
+                        next_id: 1,
+                        skew_ms: 0.0,
+                    });
+                }
+                other => bail!("expected agenda or snapshot, got {other:?}"),
+            }
         }
     }
 
@@ -111,9 +148,29 @@ impl Client {
             protocol: PROTOCOL_VERSION,
             meeting: meeting.into(),
             token: token.into(),
+            agenda_version: None,
         };
         send_json(&mut ws, &hello).await?;
         Client::finish(ws).await
+    }
+
+    /// Connects with a token, saying it holds `agenda` at `version` already (as a client
+    /// reconnecting does): the server sends the agenda only if it changed.
+    pub async fn hello_holding(
+        addr: SocketAddr,
+        meeting: &str,
+        token: &str,
+        held: (u64, podium_protocol::Agenda, Vec<i64>),
+    ) -> Result<Client> {
+        let mut ws = connect(addr).await?;
+        let hello = ClientMessage::Hello {
+            protocol: PROTOCOL_VERSION,
+            meeting: meeting.into(),
+            token: token.into(),
+            agenda_version: Some(held.0),
+        };
+        send_json(&mut ws, &hello).await?;
+        Client::finish_holding(ws, Some(held)).await
     }
 
     /// Joins through a join link.
@@ -133,6 +190,7 @@ impl Client {
             name: name.into(),
             delegation: delegation.into(),
             language,
+            agenda_version: None,
         };
         send_json(&mut ws, &join).await?;
         Client::finish(ws).await
@@ -140,11 +198,22 @@ impl Client {
 
     /// Takes in a message that is not the one awaited: state changes update `state`.
     fn absorb(&mut self, msg: &ServerMessage) {
-        if let ServerMessage::Change { seq, state, .. } = msg {
-            if *seq > self.seq {
+        match msg {
+            ServerMessage::Change { seq, state, .. } if *seq > self.seq => {
                 self.seq = *seq;
                 self.state = (**state).clone();
             }
+            ServerMessage::Agenda {
+                version,
+                agenda,
+                planned,
+            } => {
+                self.agenda_version = *version;
+                self.agenda = (**agenda).clone();
+                self.planned = planned.clone();
+                self.agendas_received += 1;
+            }
+            _ => {}
         }
     }
 

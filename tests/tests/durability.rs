@@ -1052,7 +1052,7 @@ async fn recovery_across_snapshots_matches_the_live_engine() -> Result<()> {
         move |s| s.recover(&id)
     });
     let rec = rec.await??;
-    let (snap_seq, _) = rec.snapshot.clone().context("a snapshot was taken")?;
+    let snap_seq = rec.snapshot.as_ref().context("a snapshot was taken")?.seq;
     assert!(
         snap_seq >= 2 * SNAPSHOT_EVERY,
         "latest snapshot at {snap_seq}"

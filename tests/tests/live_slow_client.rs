@@ -53,6 +53,11 @@ async fn a_stalled_client_is_dropped_and_nobody_else_waits() -> anyhow::Result<(
     let t0 = Instant::now();
     let mut host = Client::hello(addr, &m, &server.token("host", None)).await?;
     host.must(Command::StartMeeting).await?;
+    // Messages go to the person speaking: someone has the floor.
+    host.must(Command::GiveFloor {
+        person: "sophie-van-haasen".into(),
+    })
+    .await?;
 
     // 200 followers join as participants (with long names, so the staff view's register is
     // large) and read in a simple loop until the final state shows.
@@ -76,12 +81,17 @@ async fn a_stalled_client_is_dropped_and_nobody_else_waits() -> anyhow::Result<(
             protocol: PROTOCOL_VERSION,
             meeting: m.clone(),
             token: server.token("host", None),
+            agenda_version: None,
         },
     )
     .await?;
     assert!(matches!(
         recv(&mut stalled).await?,
         ServerMessage::Welcome { .. }
+    ));
+    assert!(matches!(
+        recv(&mut stalled).await?,
+        ServerMessage::Agenda { .. }
     ));
     assert!(matches!(
         recv(&mut stalled).await?,
@@ -112,8 +122,9 @@ async fn a_stalled_client_is_dropped_and_nobody_else_waits() -> anyhow::Result<(
     eprintln!("{:?}: {CHANGES} changes made", t0.elapsed());
     let expected = public_view(&host.state);
     assert!(expected
-        .speaker_message
+        .speech
         .as_ref()
+        .and_then(|s| s.message.as_ref())
         .unwrap()
         .text
         .starts_with(MARKER));

@@ -59,6 +59,13 @@ fn clock(state: &MeetingState, target: ClockTarget) -> Result<&Clock, Rejection>
     }
 }
 
+/// The speech in progress, or why signals to the speaker make no sense now.
+fn floor(state: &MeetingState) -> Result<&podium_protocol::Speech, Rejection> {
+    state.speech.as_ref().ok_or_else(|| {
+        Rejection::InvalidState("nobody has the floor: there is no speaker to signal".into())
+    })
+}
+
 fn clean_text(text: &str, what: &str, max: usize) -> Result<String, Rejection> {
     let t = text.trim();
     if t.is_empty() {
@@ -389,31 +396,38 @@ pub fn decide(
         }),
         SetObserverHands { allowed } => one(Event::ObserverHandsChanged { allowed: *allowed }),
         SetAutoAdvance { on } => one(Event::AutoAdvanceChanged { on: *on }),
-        MessageSpeaker { text } => one(Event::SpeakerMessageSent {
-            text: clean_text(text, "message", MAX_MESSAGE_CHARS)?,
-            at: now,
-        }),
-        SlowDown { language } => one(Event::SlowDownRequested {
-            language: *language,
-            at: now,
-        }),
+        MessageSpeaker { text } => {
+            let text = clean_text(text, "message", MAX_MESSAGE_CHARS)?;
+            floor(state)?;
+            one(Event::SpeakerMessageSent { text, at: now })
+        }
+        SlowDown { language } => {
+            floor(state)?;
+            one(Event::SlowDownRequested {
+                language: *language,
+                at: now,
+            })
+        }
         NoInterpretation { language } => one(Event::NoInterpretationReported {
             language: *language,
             at: now,
         }),
         Done => {
-            let Actor::Speaker(person) = actor else {
-                return Err(Rejection::Forbidden(
-                    "only a speaker can signal done".into(),
-                ));
+            let speaker = &floor(state)?.speaker;
+            let holds = match actor {
+                Actor::Speaker(person) => speaker.person.as_deref() == Some(person.as_str()),
+                Actor::Participant(id) | Actor::Observer(id) => speaker.participant == Some(*id),
+                _ => false,
             };
-            match &state.speech {
-                Some(s) if s.speaker.person.as_deref() == Some(person.as_str()) => Ok(vec![
-                    Event::SpeakerDone { at: now },
-                    Event::SpeechEnded { at: now },
-                ]),
-                _ => Err(Rejection::InvalidState("you do not have the floor".into())),
+            if !holds {
+                return Err(Rejection::Forbidden(
+                    "you do not have the floor: only the person speaking can say done".into(),
+                ));
             }
+            Ok(vec![
+                Event::SpeakerDone { at: now },
+                Event::SpeechEnded { at: now },
+            ])
         }
     }
 }

@@ -10,6 +10,7 @@
 //! as `now` (Unix ms, server clock); deadlines go out through [`Engine::next_deadline`].
 
 mod decide;
+pub mod edit;
 mod queue;
 pub mod reduce;
 mod roles;
@@ -62,7 +63,8 @@ impl Rejection {
 /// One meeting's rules and state.
 #[derive(Debug, Clone)]
 pub struct Engine {
-    /// The plan; shared with the shell, which sends it in snapshots.
+    /// The plan; shared with the shell, which encodes it once per version. Changed only
+    /// by [`reduce::apply_event`] (an `agenda_edited` event), copy-on-write.
     agenda: Arc<Agenda>,
     /// The live state; changed only by [`reduce::apply_event`].
     state: MeetingState,
@@ -81,7 +83,7 @@ impl Engine {
         }
     }
 
-    /// A meeting restored from a snapshot taken at `seq`.
+    /// A meeting restored from a snapshot taken at `seq` (the agenda as it was then).
     pub fn restore(agenda: Arc<Agenda>, state: MeetingState, seq: u64) -> Engine {
         Engine { agenda, state, seq }
     }
@@ -136,7 +138,7 @@ impl Engine {
     /// Applies already-accepted events (the journal) in order.
     pub fn replay(&mut self, events: &[Event]) {
         for e in events {
-            reduce::apply_event(&mut self.state, &self.agenda, e);
+            reduce::apply_event(&mut self.state, &mut self.agenda, e);
             self.seq += 1;
         }
     }
@@ -177,6 +179,7 @@ impl Engine {
 pub fn initial_state(agenda: &Agenda) -> MeetingState {
     MeetingState {
         phase: Phase::NotStarted,
+        agenda_version: 0,
         current: None,
         segment_clock: Clock::Ready {
             remaining: agenda
@@ -199,8 +202,6 @@ pub fn initial_state(agenda: &Agenda) -> MeetingState {
         auto_advance: agenda.meeting.auto_advance,
         hand_history: Vec::new(),
         participants: Vec::new(),
-        speaker_message: None,
-        slow_down: None,
         no_interpretation: None,
         speaker_done: None,
         next_hand: 1,

@@ -4,11 +4,12 @@
 //! reads no clock (every time it needs is in the event), and the live engine uses exactly
 //! this function, so replaying a journal rebuilds the live state bit for bit.
 
-use super::queue;
+use super::{edit, queue};
 use podium_protocol::{
     Agenda, Clock, ClockTarget, Event, HandOutcome, HandRecord, InterpreterSignal, MeetingState,
     Phase, SpeakerMessage, Speech, SpeechRecord, UnixMs,
 };
+use std::sync::Arc;
 
 fn next_n<T>(last: &Option<T>, n: impl Fn(&T) -> u64) -> u64 {
     last.as_ref().map(n).unwrap_or(0) + 1
@@ -45,8 +46,9 @@ fn clock_mut(state: &mut MeetingState, target: ClockTarget) -> Option<&mut Clock
     }
 }
 
-/// Applies one accepted event to the state.
-pub fn apply_event(state: &mut MeetingState, agenda: &Agenda, event: &Event) {
+/// Applies one accepted event to the state — and, for an agenda edit, to the agenda
+/// (copied on write: published agendas that share it are left as they were).
+pub fn apply_event(state: &mut MeetingState, agenda: &mut Arc<Agenda>, event: &Event) {
     match event {
         Event::MeetingStarted { at } => {
             state.phase = Phase::Running;
@@ -100,17 +102,7 @@ pub fn apply_event(state: &mut MeetingState, agenda: &Agenda, event: &Event) {
                 }
             }
             if let Some(c) = clock_mut(state, *target) {
-                *c = match *c {
-                    Clock::Running { ends_at } => Clock::Running {
-                        ends_at: ends_at + delta_ms,
-                    },
-                    Clock::Paused { remaining } => Clock::Paused {
-                        remaining: remaining + delta_ms,
-                    },
-                    Clock::Ready { remaining } => Clock::Ready {
-                        remaining: remaining + delta_ms,
-                    },
-                };
+                edit::shift(c, *delta_ms);
             }
         }
         Event::FloorGiven {
@@ -142,6 +134,8 @@ pub fn apply_event(state: &mut MeetingState, agenda: &Agenda, event: &Event) {
                 },
                 limit_ms: *limit_ms,
                 granted_ms: granted,
+                message: None,
+                slow_down: None,
             });
         }
         Event::SpeechEnded { at } => finish_speech(state, *at),
@@ -191,21 +185,26 @@ pub fn apply_event(state: &mut MeetingState, agenda: &Agenda, event: &Event) {
         }
         Event::ObserverHandsChanged { allowed } => state.observers_may_raise_hand = *allowed,
         Event::AutoAdvanceChanged { on } => state.auto_advance = *on,
+        // Signals belong to the speech in progress, and end with it.
         Event::SpeakerMessageSent { text, at } => {
-            let n = next_n(&state.speaker_message, |m| m.n);
-            state.speaker_message = Some(SpeakerMessage {
-                n,
-                text: text.clone(),
-                at: *at,
-            });
+            if let Some(s) = state.speech.as_mut() {
+                let n = next_n(&s.message, |m| m.n);
+                s.message = Some(SpeakerMessage {
+                    n,
+                    text: text.clone(),
+                    at: *at,
+                });
+            }
         }
         Event::SlowDownRequested { language, at } => {
-            let n = next_n(&state.slow_down, |m| m.n);
-            state.slow_down = Some(InterpreterSignal {
-                n,
-                language: *language,
-                at: *at,
-            });
+            if let Some(s) = state.speech.as_mut() {
+                let n = next_n(&s.slow_down, |m| m.n);
+                s.slow_down = Some(InterpreterSignal {
+                    n,
+                    language: *language,
+                    at: *at,
+                });
+            }
         }
         Event::NoInterpretationReported { language, at } => {
             let n = next_n(&state.no_interpretation, |m| m.n);
@@ -222,6 +221,13 @@ pub fn apply_event(state: &mut MeetingState, agenda: &Agenda, event: &Event) {
                 language: None,
                 at: *at,
             });
+        }
+        Event::AgendaEdited { ops, .. } => {
+            let agenda = Arc::make_mut(agenda);
+            for op in ops {
+                edit::apply(agenda, state, op);
+            }
+            state.agenda_version += 1;
         }
     }
 }

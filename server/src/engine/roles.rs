@@ -50,8 +50,9 @@ enum Allowed {
     OwnHand,
     /// Interpreters.
     Booth,
-    /// A named speaker.
-    Speaker,
+    /// Whoever has the floor: a named speaker, or a participant or observer called from
+    /// the queue (the rules check that it is them).
+    Floor,
 }
 
 fn allowed(command: &Command) -> Allowed {
@@ -80,7 +81,7 @@ fn allowed(command: &Command) -> Allowed {
         RaiseHand { .. } => Allowed::Hands,
         LowerHand { .. } => Allowed::OwnHand,
         SlowDown { .. } | NoInterpretation { .. } => Allowed::Booth,
-        Done => Allowed::Speaker,
+        Done => Allowed::Floor,
     }
 }
 
@@ -101,9 +102,7 @@ pub fn authorize(
     let role = actor.role().as_str();
     let deny = |what: &str| Err(Rejection::Forbidden(format!("a {role} cannot {what}")));
     match (allowed(command), actor) {
-        (_, Actor::Host) if !matches!(allowed(command), Allowed::Booth | Allowed::Speaker) => {
-            Ok(())
-        }
+        (_, Actor::Host) if !matches!(allowed(command), Allowed::Booth | Allowed::Floor) => Ok(()),
         (Allowed::Chair, Actor::Moderator(p)) => {
             if !moderates(agenda, state.current, p) {
                 return Err(Rejection::Forbidden(
@@ -136,7 +135,7 @@ pub fn authorize(
         }
         (Allowed::OwnHand, Actor::Participant(_) | Actor::Observer(_)) => Ok(()),
         (Allowed::Booth, Actor::Interpreter) => Ok(()),
-        (Allowed::Speaker, Actor::Speaker(_)) => Ok(()),
+        (Allowed::Floor, Actor::Speaker(_) | Actor::Participant(_) | Actor::Observer(_)) => Ok(()),
         (Allowed::HostOnly, _) => deny("do this: only the host can"),
         (Allowed::Chair, _) => {
             deny("run the meeting: only the host or the segment's moderator can")
@@ -145,6 +144,6 @@ pub fn authorize(
             deny("raise or lower a hand: join as a participant to ask for the floor")
         }
         (Allowed::Booth, _) => deny("send interpreter signals"),
-        (Allowed::Speaker, _) => deny("signal done: only a speaker can"),
+        (Allowed::Floor, _) => deny("signal done: only the person speaking can"),
     }
 }

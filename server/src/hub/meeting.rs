@@ -6,12 +6,12 @@
 //! Architecture invariant: nothing is published or acknowledged before the store has
 //! said the batch is durable; a failed write reloads the engine from the store.
 
-use super::views::{Published, Statics};
+use super::views::{AgendaFrame, Published};
 use super::{grant_of, recover_engine, Grant};
 use crate::clock::now_ms;
 use crate::engine::{Actor, Engine};
 use crate::metrics::Metrics;
-use crate::store::{Batch, StoreHandle, TokenRow};
+use crate::store::{Batch, Snapshot, StoreHandle, TokenRow};
 use crate::tokens;
 use dashmap::DashMap;
 use podium_protocol::{Command, ErrorCode, Event, Lang, Role};
@@ -74,10 +74,8 @@ pub enum Input {
 pub struct MeetingHandle {
     /// Inputs to the task.
     tx: mpsc::Sender<Input>,
-    /// The latest published state; connections subscribe here.
+    /// The latest published state (and agenda); connections subscribe here.
     published: watch::Receiver<Arc<Published>>,
-    /// The agenda, for names in `welcome` and for reports.
-    agenda: Arc<podium_protocol::Agenda>,
 }
 
 impl MeetingHandle {
@@ -93,9 +91,9 @@ impl MeetingHandle {
         rx
     }
 
-    /// The meeting's agenda.
-    pub fn agenda(&self) -> &Arc<podium_protocol::Agenda> {
-        &self.agenda
+    /// The meeting's agenda as last published.
+    pub fn agenda(&self) -> Arc<podium_protocol::Agenda> {
+        self.published.borrow().agenda.agenda.clone()
     }
 
     /// A participant's record, if the task runs and knows them.
@@ -132,11 +130,13 @@ pub fn spawn(
     shutdown: CancellationToken,
     tracker: &TaskTracker,
 ) -> MeetingHandle {
-    let statics = Arc::new(Statics::new(&id, engine.agenda()));
-    let agenda = engine.agenda().clone();
+    let frame = Arc::new(AgendaFrame::new(
+        engine.state().agenda_version,
+        engine.agenda().clone(),
+    ));
     let first = Published::encode(
         None,
-        statics.clone(),
+        frame.clone(),
         engine.seq(),
         now_ms(),
         (&[], &[]),
@@ -150,18 +150,14 @@ pub fn spawn(
         store,
         grants,
         metrics,
-        statics,
+        frame,
         pub_tx,
     };
     tracker.spawn(
         task.run(rx, shutdown)
             .instrument(tracing::info_span!("meeting", id = %id)),
     );
-    MeetingHandle {
-        tx,
-        published,
-        agenda,
-    }
+    MeetingHandle { tx, published }
 }
 
 /// The state a meeting task owns. Nothing else touches the engine.
@@ -176,8 +172,8 @@ struct MeetingTask {
     grants: Arc<DashMap<[u8; 32], Grant>>,
     /// Counters for `/metrics`.
     metrics: Arc<Metrics>,
-    /// The agenda and plan, encoded once, shared by every published state.
-    statics: Arc<Statics>,
+    /// The current agenda's `agenda` message, encoded once per version.
+    frame: Arc<AgendaFrame>,
     /// The latest published state; connections hold receivers.
     pub_tx: watch::Sender<Arc<Published>>,
 }
@@ -274,8 +270,9 @@ impl MeetingTask {
                                 participant: Some(pid),
                                 link_token: None,
                             };
-                            pending.push(Pending::Joined(reply, grant_of(&row), token));
-                            tokens.push(row);
+                            let grant = grant_of(&row);
+                            pending.push(Pending::Joined(reply, grant.clone(), token));
+                            tokens.push((row, grant));
                         }
                         Err(rejection) => {
                             let _ = reply.send(Err((rejection.code(), rejection.to_string())));
@@ -306,10 +303,24 @@ impl MeetingTask {
         keep_going
     }
 
+    /// The engine as the store has it: the journal replayed from the agenda as created
+    /// (the `meetings` row) or from the latest snapshot and its agenda.
+    async fn reload(&self) -> Result<Engine, super::HubError> {
+        let stored = self.store.run(|s| s.meetings()).await??;
+        let origin = stored
+            .into_iter()
+            .find(|m| m.id == self.id)
+            .ok_or_else(|| super::HubError::NoSuchMeeting(self.id.clone()))?
+            .agenda;
+        recover_engine(&self.store, &self.id, Arc::new(origin)).await
+    }
+
+    /// Writes a turn's events (and the tokens they create, with their grants), then
+    /// publishes and answers.
     async fn persist_and_publish(
         &mut self,
         events: Vec<Event>,
-        tokens: Vec<TokenRow>,
+        tokens: Vec<(TokenRow, Grant)>,
         pending: Vec<Pending>,
     ) {
         let seq = self.engine.seq();
@@ -319,16 +330,31 @@ impl MeetingTask {
             .map(|e| serde_json::to_string(e).expect("event serialises"))
             .collect();
         let now = now_ms();
+        let previous_frame = self.frame.clone();
+        if self.engine.state().agenda_version != self.frame.version {
+            self.frame = Arc::new(AgendaFrame::new(
+                self.engine.state().agenda_version,
+                self.engine.agenda().clone(),
+            ));
+        }
         let published = Published::encode(
             Some(&self.pub_tx.borrow()),
-            self.statics.clone(),
+            self.frame.clone(),
             seq,
             now,
             (&events, &encoded),
             self.engine.state(),
         );
-        let snapshot = ((first_seq - 1) / SNAPSHOT_EVERY != seq / SNAPSHOT_EVERY)
-            .then(|| (seq, published.staff.state().to_string()));
+        let snapshot =
+            ((first_seq - 1) / SNAPSHOT_EVERY != seq / SNAPSHOT_EVERY).then(|| Snapshot {
+                seq,
+                state: published.staff.state().to_string(),
+                agenda: Some(self.frame.agenda_json().to_string()),
+            });
+        let (tokens, new_grants): (Vec<TokenRow>, Vec<_>) = tokens
+            .into_iter()
+            .map(|(r, g)| (r.clone(), (r.hash, g)))
+            .unzip();
         let batch = Batch {
             meeting: self.id.clone(),
             first_seq,
@@ -336,7 +362,6 @@ impl MeetingTask {
             tokens,
             snapshot,
         };
-        let new_grants: Vec<_> = batch.tokens.iter().map(|r| (r.hash, grant_of(r))).collect();
         match self.store.commit(batch).await {
             Ok(()) => {
                 for (hash, grant) in new_grants {
@@ -370,8 +395,8 @@ impl MeetingTask {
                         }
                     }
                 }
-                let agenda = self.engine.agenda().clone();
-                match recover_engine(&self.store, &self.id, agenda).await {
+                self.frame = previous_frame;
+                match self.reload().await {
                     Ok(engine) => self.engine = engine,
                     Err(e) => tracing::error!(error = %e, "reload failed; keeping memory state"),
                 }

@@ -20,8 +20,53 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+/// Close codes that tell a client not to reconnect (see PROTOCOL.md, *Close codes*).
+pub mod close {
+    /// The link was revoked: rotated, or its person removed by the host.
+    pub const REVOKED: u16 = 4001;
+    /// The meeting was archived: it is over, reports only.
+    pub const ARCHIVED: u16 = 4002;
+}
+
+/// The revocation of one grant: cancelled when the link stops being valid, with the close
+/// code its open connections are closed with. Every clone of a grant shares it, so the
+/// connections opened with a token all see its revocation.
+#[derive(Debug, Clone, Default)]
+pub struct Revocation {
+    /// Cancelled on revocation; a connection waits on it in its loop.
+    token: CancellationToken,
+    /// The close code, set before the token is cancelled.
+    code: Arc<std::sync::atomic::AtomicU16>,
+}
+
+impl Revocation {
+    /// Revokes: every connection of the grant closes with `code`.
+    pub fn revoke(&self, code: u16) {
+        self.code.store(code, std::sync::atomic::Ordering::Release);
+        self.token.cancel();
+    }
+
+    /// Resolves once revoked.
+    pub fn cancelled(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
+        self.token.cancelled()
+    }
+
+    /// Whether it has been revoked.
+    pub fn is_revoked(&self) -> bool {
+        self.token.is_cancelled()
+    }
+
+    /// The close code and reason for the connections of a revoked grant.
+    pub fn close_frame(&self) -> (u16, &'static str) {
+        match self.code.load(std::sync::atomic::Ordering::Acquire) {
+            close::ARCHIVED => (close::ARCHIVED, "meeting archived"),
+            _ => (close::REVOKED, "link revoked"),
+        }
+    }
+}
+
 /// What a token grants.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Grant {
     /// The meeting it opens.
     pub meeting: String,
@@ -31,6 +76,9 @@ pub struct Grant {
     pub person: Option<String>,
     /// Participant id for personal tokens; `None` on a join link.
     pub participant: Option<u64>,
+    /// Cancelled when the token stops being valid (rotated, person removed, meeting
+    /// archived or deleted): its open connections close with the code it carries.
+    pub revocation: Revocation,
 }
 
 impl Grant {
@@ -174,7 +222,8 @@ pub struct Hub {
     pub tracker: TaskTracker,
 }
 
-/// Rebuilds a meeting's engine from its snapshot and journal tail.
+/// Rebuilds a meeting's engine from its snapshot and journal tail. `agenda` is the agenda
+/// as created (the journal's starting point when there is no snapshot).
 pub async fn recover_engine(
     store: &StoreHandle,
     id: &str,
@@ -188,9 +237,18 @@ pub async fn recover_engine(
         problem,
     };
     let mut engine = match rec.snapshot {
-        Some((seq, json)) => {
+        Some(snap) => {
+            let seq = snap.seq;
             let state: MeetingState =
-                serde_json::from_str(&json).map_err(|e| journal(seq, e.to_string()))?;
+                serde_json::from_str(&snap.state).map_err(|e| journal(seq, e.to_string()))?;
+            // Snapshots from before live edits hold no agenda: the one as created is current.
+            let agenda = match snap.agenda {
+                Some(json) => Arc::new(
+                    serde_json::from_str::<Agenda>(&json)
+                        .map_err(|e| journal(seq, format!("snapshot agenda: {e}")))?,
+                ),
+                None => agenda,
+            };
             Engine::restore(agenda, state, seq)
         }
         None => Engine::new(agenda),
@@ -207,7 +265,8 @@ pub async fn recover_engine(
 
 impl Hub {
     /// Opens the hub over a store: loads every live meeting (snapshot + journal tail) and
-    /// starts its task. Archived meetings stay on disk only.
+    /// starts its task. Archived meetings stay on disk; only their tokens are loaded, so a
+    /// `hello` answers `archived` and the host can still fetch the report.
     pub async fn open(
         store: StoreHandle,
         metrics: Arc<Metrics>,
@@ -223,22 +282,21 @@ impl Hub {
         });
         let stored = hub.store.run(|s| s.meetings()).await??;
         for m in stored {
-            if m.status == MeetingStatus::Live {
-                hub.load(m).await?;
-            }
+            hub.load(m).await?;
         }
         Ok(hub)
     }
 
     async fn load(&self, m: StoredMeeting) -> Result<(), HubError> {
-        let agenda = Arc::new(m.agenda);
-        let engine = recover_engine(&self.store, &m.id, agenda).await?;
         let mid = m.id.clone();
         let rows = self.store.run(move |s| s.tokens(&mid)).await??;
         for r in rows {
             self.grants.insert(r.hash, grant_of(&r));
         }
-        self.start(m.id, engine);
+        if m.status == MeetingStatus::Live {
+            let engine = recover_engine(&self.store, &m.id, Arc::new(m.agenda)).await?;
+            self.start(m.id, engine);
+        }
         Ok(())
     }
 
@@ -292,29 +350,40 @@ impl Hub {
         Ok(self.store.run(move |s| s.tokens(&mid)).await??)
     }
 
-    /// Archives a meeting: it stops taking commands and is no longer loaded at start.
+    /// Archives a meeting: it stops taking commands and is no longer loaded at start. Its
+    /// open connections close with 4002; its tokens stay known, so a `hello` answers
+    /// `archived` and the host token still opens the report.
     pub async fn archive(&self, id: &str) -> Result<(), HubError> {
         let mid = id.to_string();
         self.store
             .run(move |s| s.set_status(&mid, MeetingStatus::Archived))
             .await??;
-        self.unload(id);
+        self.unload(id, close::ARCHIVED, false);
         Ok(())
     }
 
-    /// Deletes a meeting and everything stored about it.
+    /// Deletes a meeting and everything stored about it; its connections close with 4001.
     pub async fn delete(&self, id: &str) -> Result<(), HubError> {
         let mid = id.to_string();
         self.store.run(move |s| s.delete(&mid)).await??;
-        self.unload(id);
+        self.unload(id, close::REVOKED, true);
         Ok(())
     }
 
-    fn unload(&self, id: &str) {
+    /// Stops a meeting's task. Its grants are revoked first, so connections close with
+    /// `code` rather than seeing the meeting simply vanish.
+    fn unload(&self, id: &str, code: u16, forget: bool) {
+        for g in self.grants.iter() {
+            if g.meeting == id {
+                g.revocation.revoke(code);
+            }
+        }
+        if forget {
+            self.grants.retain(|_, g| g.meeting != id);
+        }
         if let Some((_, h)) = self.meetings.remove(id) {
             h.stop();
         }
-        self.grants.retain(|_, g| g.meeting != id);
         self.metrics.set_meetings(self.meetings.len());
     }
 
@@ -365,12 +434,13 @@ impl Hub {
     }
 }
 
-/// The grant a stored token row gives.
+/// The grant a stored token row gives (a new, unrevoked one).
 pub fn grant_of(r: &TokenRow) -> Grant {
     Grant {
         meeting: r.meeting.clone(),
         role: r.role,
         person: r.person.clone(),
         participant: r.participant,
+        revocation: Revocation::default(),
     }
 }

@@ -11,7 +11,7 @@
 use axum::extract::ws::Utf8Bytes;
 use podium_protocol::{
     queue_key, Agenda, Clock, Event, Hand, InterpreterSignal, MeetingState, Participant, Phase,
-    Role, SegmentTimes, SpeakerMessage, Speech, SpeechRecord, PUBLIC_QUEUE_DETAIL,
+    Role, SegmentTimes, Speech, SpeechRecord, PUBLIC_QUEUE_DETAIL,
 };
 use serde::Serialize;
 use std::sync::Arc;
@@ -20,6 +20,7 @@ use std::sync::Arc;
 #[derive(Serialize)]
 struct PublicView<'a> {
     phase: Phase,
+    agenda_version: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     current: Option<usize>,
     segment_clock: &'a Clock,
@@ -42,10 +43,6 @@ struct PublicView<'a> {
     hand_history: [(); 0],
     participants: &'a [Participant],
     #[serde(skip_serializing_if = "Option::is_none")]
-    speaker_message: Option<&'a SpeakerMessage>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    slow_down: Option<&'a InterpreterSignal>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     speaker_done: Option<&'a InterpreterSignal>,
     next_hand: u64,
 }
@@ -53,6 +50,7 @@ struct PublicView<'a> {
 fn public_json(s: &MeetingState) -> String {
     serde_json::to_string(&PublicView {
         phase: s.phase,
+        agenda_version: s.agenda_version,
         current: s.current,
         segment_clock: &s.segment_clock,
         segment_entered_at: s.segment_entered_at,
@@ -73,8 +71,6 @@ fn public_json(s: &MeetingState) -> String {
         auto_advance: s.auto_advance,
         hand_history: [],
         participants: &[],
-        speaker_message: s.speaker_message.as_ref(),
-        slow_down: s.slow_down.as_ref(),
         speaker_done: s.speaker_done.as_ref(),
         next_hand: s.next_hand,
     })
@@ -108,8 +104,8 @@ pub struct Published {
     pub staff: Arc<Projection>,
     /// For everyone else.
     pub public: Arc<Projection>,
-    /// `{"type":"snapshot"` prefix pieces that do not change: the agenda JSON and plan.
-    pub statics: Arc<Statics>,
+    /// The `agenda` message of the agenda this state goes with (shared until an edit).
+    pub agenda: Arc<AgendaFrame>,
     /// When it was encoded and when connections wrote it, for the fan-out histograms.
     pub fanout: Fanout,
 }
@@ -154,25 +150,40 @@ impl Drop for Fanout {
     }
 }
 
-/// The parts of a snapshot that never change for a meeting.
-pub struct Statics {
-    /// Meeting id.
-    pub meeting: String,
-    /// The agenda as JSON.
-    pub agenda_json: String,
-    /// Planned starts and end as JSON.
-    pub planned_json: String,
+/// The `agenda` message of one agenda version, encoded once and shared by every
+/// connection and every published state until the next edit. A connection sends it after
+/// `welcome` (unless the client holds that version) and before the first change that shows
+/// a newer `agenda_version`.
+pub struct AgendaFrame {
+    /// The `state.agenda_version` it goes with.
+    pub version: u64,
+    /// The agenda itself (the engine's, shared: an edit copies it on write), for names in
+    /// `welcome` and links.
+    pub agenda: Arc<Agenda>,
+    /// The whole `{"type":"agenda",...}` message.
+    pub message: Utf8Bytes,
+    /// Where the agenda JSON lies inside `message`.
+    json_at: std::ops::Range<usize>,
 }
 
-impl Statics {
-    /// Encodes the agenda once.
-    pub fn new(meeting: &str, agenda: &Agenda) -> Statics {
-        Statics {
-            meeting: meeting.to_string(),
-            agenda_json: serde_json::to_string(agenda).expect("agenda serialises"),
-            planned_json: serde_json::to_string(&agenda.planned_starts_ms())
-                .expect("numbers serialise"),
+impl AgendaFrame {
+    /// Encodes an agenda version with its planned times.
+    pub fn new(version: u64, agenda: Arc<Agenda>) -> AgendaFrame {
+        let head = format!(r#"{{"type":"agenda","version":{version},"agenda":"#);
+        let json = serde_json::to_string(&*agenda).expect("agenda serialises");
+        let range = head.len()..head.len() + json.len();
+        let planned = serde_json::to_string(&agenda.planned_starts_ms()).expect("numbers");
+        AgendaFrame {
+            version,
+            agenda,
+            message: Utf8Bytes::from(format!(r#"{head}{json},"planned":{planned}}}"#)),
+            json_at: range,
         }
+    }
+
+    /// The agenda JSON alone (the store's snapshots keep it beside the state).
+    pub fn agenda_json(&self) -> &str {
+        &self.message.as_str()[self.json_at.clone()]
     }
 }
 
@@ -230,7 +241,7 @@ impl Published {
     /// `prev` is shared, not re-sent: connections of that role see no change.
     pub fn encode(
         prev: Option<&Published>,
-        statics: Arc<Statics>,
+        agenda: Arc<AgendaFrame>,
         seq: u64,
         now: i64,
         (events, encoded): (&[Event], &[String]),
@@ -249,7 +260,7 @@ impl Published {
                 &public_events,
                 public_json(state),
             ),
-            statics,
+            agenda,
             fanout: Fanout::new(),
         }
     }
@@ -263,13 +274,12 @@ impl Published {
         }
     }
 
-    /// A `snapshot` message for a role, sent once when a connection starts.
+    /// A `snapshot` message for a role, sent once when a connection starts (after the
+    /// `agenda` message of [`Published::agenda`]).
     pub fn snapshot(&self, role: Role, now: i64) -> Utf8Bytes {
         Utf8Bytes::from(format!(
-            r#"{{"type":"snapshot","seq":{},"server_time":{now},"agenda":{},"planned":{},"state":{}}}"#,
+            r#"{{"type":"snapshot","seq":{},"server_time":{now},"state":{}}}"#,
             self.for_role(role).seq,
-            self.statics.agenda_json,
-            self.statics.planned_json,
             self.for_role(role).state()
         ))
     }

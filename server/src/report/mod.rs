@@ -4,8 +4,8 @@
 //!
 //! [`Report::build`] is a pure function of an [`Engine`] and `now`; [`Report::to_json`]
 //! and [`Report::to_csv`] encode it; [`export`] (the `podium report` command) and
-//! [`http_json`] / [`http_csv`] (`GET /api/meetings/{id}/report.json|csv`, host token
-//! required) are the thin shells around it.
+//! `crate::http::reports` (`GET /api/meetings/{id}/report.json|csv`, host token
+//! required) are the thin shells around it. This module does no HTTP.
 //!
 //! Every point in time is given twice: as Unix milliseconds (for programs) and as an
 //! ISO-8601 string in the meeting's own time zone, e.g. `2021-01-22T16:00:00+01:00` (for
@@ -67,10 +67,7 @@
 //! `-`, `@`, a tab or a carriage return gets a leading `'` in the CSV, so that a
 //! spreadsheet shows it instead of running it as a formula. The JSON keeps it as typed.
 
-mod http;
 mod table;
-
-pub use http::{http_csv, http_json};
 
 use crate::engine::{schedule, Engine};
 use crate::hub::HubError;

@@ -117,15 +117,28 @@ pub struct Batch {
     pub events: Vec<String>,
     /// Tokens created by these events (participants' personal tokens).
     pub tokens: Vec<TokenRow>,
-    /// A snapshot of the state after the last event: (seq, state JSON).
-    pub snapshot: Option<(u64, String)>,
+    /// A snapshot of the state after the last event.
+    pub snapshot: Option<Snapshot>,
+}
+
+/// A meeting's state (and agenda) at one journal position: recovery starts from the
+/// latest one and replays only the events after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The journal position it shows.
+    pub seq: u64,
+    /// The state, JSON.
+    pub state: String,
+    /// The agenda at that point, JSON. `None` in snapshots written before agendas could
+    /// be edited (schema 0): the agenda as created is then still current.
+    pub agenda: Option<String>,
 }
 
 /// What a meeting needs to come back after a restart.
 #[derive(Debug, Clone)]
 pub struct Recovered {
-    /// The latest snapshot: (seq, state JSON), if one was taken.
-    pub snapshot: Option<(u64, String)>,
+    /// The latest snapshot, if one was taken.
+    pub snapshot: Option<Snapshot>,
     /// Events after the snapshot, in order: (seq, JSON).
     pub tail: Vec<(u64, String)>,
 }

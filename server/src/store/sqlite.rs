@@ -4,7 +4,9 @@
 //! at every commit. Group commit (see [`super::StoreHandle`]) makes that one fsync per
 //! batch of commands rather than one per command.
 
-use super::{Batch, MeetingStatus, Recovered, Store, StoreError, StoredMeeting, TokenRow};
+use super::{
+    Batch, MeetingStatus, Recovered, Snapshot, Store, StoreError, StoredMeeting, TokenRow,
+};
 use podium_protocol::{Agenda, Role};
 use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
@@ -41,6 +43,26 @@ CREATE TABLE IF NOT EXISTS snapshots (
     state TEXT NOT NULL
 );
 ";
+
+/// Schema changes since the first release, in order; `PRAGMA user_version` counts those
+/// applied. Each runs once, in the transaction that records it.
+const MIGRATIONS: &[&str] = &[
+    // 1: snapshots keep the agenda they go with (agendas can be edited live).
+    "ALTER TABLE snapshots ADD COLUMN agenda TEXT",
+];
+
+/// Brings an opened database's schema up to date.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let done: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done.max(0) as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "database schema migrated");
+    }
+    Ok(())
+}
 
 /// A Podium database in one SQLite file.
 pub struct SqliteStore {
@@ -121,7 +143,9 @@ impl SqliteStore {
             })?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut conn = conn;
         conn.execute_batch(SCHEMA)?;
+        migrate(&mut conn)?;
         Ok(SqliteStore { conn })
     }
 
@@ -264,12 +288,13 @@ impl Store for SqliteStore {
                 }
             }
             let mut snap = tx.prepare_cached(
-                "INSERT INTO snapshots (meeting, seq, state) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(meeting) DO UPDATE SET seq = excluded.seq, state = excluded.state",
+                "INSERT INTO snapshots (meeting, seq, state, agenda) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(meeting) DO UPDATE
+                 SET seq = excluded.seq, state = excluded.state, agenda = excluded.agenda",
             )?;
             for b in batches {
-                if let Some((seq, state)) = &b.snapshot {
-                    snap.execute(params![b.meeting, *seq as i64, state])?;
+                if let Some(sn) = &b.snapshot {
+                    snap.execute(params![b.meeting, sn.seq as i64, sn.state, sn.agenda])?;
                 }
             }
         }
@@ -281,15 +306,21 @@ impl Store for SqliteStore {
     }
 
     fn recover(&mut self, meeting: &str) -> Result<Recovered, StoreError> {
-        let snapshot: Option<(i64, String)> = self
+        let snapshot: Option<Snapshot> = self
             .conn
             .query_row(
-                "SELECT seq, state FROM snapshots WHERE meeting = ?1",
+                "SELECT seq, state, agenda FROM snapshots WHERE meeting = ?1",
                 [meeting],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| {
+                    Ok(Snapshot {
+                        seq: r.get::<_, i64>(0)? as u64,
+                        state: r.get(1)?,
+                        agenda: r.get(2)?,
+                    })
+                },
             )
             .optional()?;
-        let after = snapshot.as_ref().map(|s| s.0).unwrap_or(0);
+        let after = snapshot.as_ref().map(|s| s.seq as i64).unwrap_or(0);
         let mut stmt = self.conn.prepare(
             "SELECT seq, event FROM events WHERE meeting = ?1 AND seq > ?2 ORDER BY seq",
         )?;
@@ -298,10 +329,7 @@ impl Store for SqliteStore {
                 Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
             })?
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Recovered {
-            snapshot: snapshot.map(|(s, j)| (s as u64, j)),
-            tail,
-        })
+        Ok(Recovered { snapshot, tail })
     }
 
     fn set_status(&mut self, meeting: &str, status: MeetingStatus) -> Result<(), StoreError> {
@@ -348,4 +376,51 @@ fn insert_tokens(tx: &rusqlite::Transaction<'_>, tokens: &[TokenRow]) -> Result<
         ])?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database written by the first release (schema 0: snapshots without an agenda)
+    /// opens, is migrated once, and its snapshot reads back with no agenda.
+    #[test]
+    fn a_schema_0_database_is_migrated_and_keeps_its_snapshots() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let conn = Connection::open(SqliteStore::path(dir.path())).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            conn.execute(
+                "INSERT INTO snapshots (meeting, seq, state) VALUES ('m', 1000, '{}')",
+                [],
+            )
+            .unwrap();
+        }
+        let mut store = SqliteStore::open(dir.path()).unwrap();
+        let version: i64 = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let snap = store.recover("m").unwrap().snapshot.unwrap();
+        assert_eq!((snap.seq, snap.agenda), (1000, None));
+        // A new snapshot keeps its agenda; opening again migrates nothing twice.
+        store
+            .commit(&[Batch {
+                meeting: "m".into(),
+                first_seq: 1001,
+                events: vec!["{}".into()],
+                tokens: vec![],
+                snapshot: Some(Snapshot {
+                    seq: 1001,
+                    state: "{}".into(),
+                    agenda: Some("{\"a\":1}".into()),
+                }),
+            }])
+            .unwrap();
+        drop(store);
+        let mut store = SqliteStore::open(dir.path()).unwrap();
+        let snap = store.recover("m").unwrap().snapshot.unwrap();
+        assert_eq!(snap.agenda.as_deref(), Some("{\"a\":1}"));
+    }
 }

@@ -33,6 +33,9 @@ pub mod close {
     pub const POLICY: u16 = 1008;
     /// A frame over the size limit.
     pub const TOO_BIG: u16 = 1009;
+    /// 4001: the link was revoked (rotated, or its person removed) — do not reconnect.
+    /// 4002: the meeting was archived — do not reconnect. Defined with the grants' revocation.
+    pub use crate::hub::close::{ARCHIVED, REVOKED};
 }
 
 static CONNECTION_IDS: AtomicU64 = AtomicU64::new(1);
@@ -60,6 +63,7 @@ pub async fn serve(
         limits,
         shutdown,
         awaiting: 0,
+        agenda_held: None,
     }
     .run()
     .instrument(span)
@@ -79,6 +83,9 @@ struct Connection {
     /// polled only while this is non-zero: most connections never send a command, and a
     /// fan-out then wakes them for nothing else.
     awaiting: usize,
+    /// The agenda version the client holds: from its `hello`/`join`, then the last
+    /// `agenda` message sent. The agenda is sent only when this differs.
+    agenda_held: Option<u64>,
 }
 
 /// Why the loop ended.
@@ -219,6 +226,11 @@ impl Connection {
                     continue;
                 }
             };
+            if let ClientMessage::Hello { agenda_version, .. }
+            | ClientMessage::Join { agenda_version, .. } = &parsed
+            {
+                self.agenda_held = *agenda_version;
+            }
             match welcome(&self.hub, parsed).await {
                 Ok(ok) => return Ok(ok),
                 Err(e) => self.send(text(&e)).await?,
@@ -265,6 +277,7 @@ async fn welcome(
             protocol,
             meeting,
             token,
+            ..
         } => {
             let grant = check(protocol, &meeting, &token)?;
             if grant.actor().is_none() {
@@ -284,6 +297,7 @@ async fn welcome(
             name,
             delegation,
             language,
+            ..
         } => {
             let link = check(protocol, &meeting, &token)?;
             if link.participant.is_some()
@@ -335,7 +349,8 @@ async fn welcome(
 async fn identity(hub: &Hub, grant: &Grant) -> Identity {
     let mut name = grant.role.as_str().to_string();
     if let Some(h) = hub.meeting(&grant.meeting) {
-        if let Some(found) = grant.person.as_deref().and_then(|p| h.agenda().person(p)) {
+        let agenda = h.agenda();
+        if let Some(found) = grant.person.as_deref().and_then(|p| agenda.person(p)) {
             name = found.name.clone();
         }
         if let Some(pid) = grant.participant {
@@ -372,10 +387,17 @@ impl Connection {
         if let Err(e) = self.send(text(&welcome)).await {
             return e;
         }
-        let (snapshot, mut seen) = {
+        let (agenda, snapshot, mut seen) = {
             let p = views.borrow_and_update();
-            (p.snapshot(role, now_ms()), p.for_role(role).seq)
+            (
+                p.agenda.clone(),
+                p.snapshot(role, now_ms()),
+                p.for_role(role).seq,
+            )
         };
+        if let Err(e) = self.send_agenda(&agenda).await {
+            return e;
+        }
         if let Err(e) = self.send(Message::Text(snapshot)).await {
             return e;
         }
@@ -385,6 +407,10 @@ impl Connection {
         // waiter list twice per message, on a lock every connection shares.
         let shutdown = self.shutdown.clone();
         let mut cancelled = std::pin::pin!(shutdown.cancelled());
+        // The grant's revocation (link rotated, person removed, meeting archived), also
+        // registered once.
+        let revocation = grant.revocation.clone();
+        let mut revoked = std::pin::pin!(revocation.cancelled());
         loop {
             // Biased, state first: a fan-out wakes every connection, and each then polls
             // just the branch that woke it (a random start would poll two on average).
@@ -392,6 +418,10 @@ impl Connection {
                 biased;
                 changed = views.changed() => {
                     if changed.is_err() {
+                        if grant.revocation.is_revoked() {
+                            let (code, reason) = grant.revocation.close_frame();
+                            return End::Close(code, reason);
+                        }
                         return End::Close(close::GOING_AWAY, "meeting closed");
                     }
                     self.push_change(&mut views, role, &mut seen).await
@@ -437,6 +467,10 @@ impl Connection {
                     Some(Ok(_)) => Ok(()),
                 },
                 _ = &mut cancelled => return End::Close(close::GOING_AWAY, "server shutting down"),
+                _ = &mut revoked => {
+                    let (code, reason) = revocation.close_frame();
+                    return End::Close(code, reason);
+                }
             };
             if let Err(e) = step {
                 return e;
@@ -458,9 +492,21 @@ impl Connection {
             return Ok(());
         }
         *seen = seq;
+        // A change that shows a new agenda version comes after that agenda.
+        self.send_agenda(&published.agenda).await?;
         let bytes = projection.change.clone();
         self.send(Message::Text(bytes)).await?;
         published.fanout.written();
+        Ok(())
+    }
+
+    /// Sends the `agenda` message unless the client holds that version already.
+    async fn send_agenda(&mut self, frame: &crate::hub::views::AgendaFrame) -> Result<(), End> {
+        if self.agenda_held == Some(frame.version) {
+            return Ok(());
+        }
+        self.send(Message::Text(frame.message.clone())).await?;
+        self.agenda_held = Some(frame.version);
         Ok(())
     }
 

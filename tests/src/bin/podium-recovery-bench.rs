@@ -405,8 +405,13 @@ async fn recovery(args: &Args, base: &Path) -> Result<Recovery> {
                 "recovered {} of {events}",
                 engine.seq()
             );
-            let (snap_seq, snap) = rec.snapshot.clone().unwrap_or((0, String::new()));
-            info = Some((snap_seq, snap.len(), rec.tail.len()));
+            let (snap_seq, snap_len) = rec.snapshot.as_ref().map_or((0, 0), |s| {
+                (
+                    s.seq,
+                    s.state.len() + s.agenda.as_ref().map_or(0, String::len),
+                )
+            });
+            info = Some((snap_seq, snap_len, rec.tail.len()));
         }
         shutdown.cancel();
         podium.hub.tracker.close();

@@ -284,6 +284,7 @@ pub async fn handshake(addr: SocketAddr, path: &str, auth: &Auth) -> Result<(Ws,
                 protocol: PROTOCOL_VERSION,
                 meeting: meeting.clone(),
                 token: token.clone(),
+                agenda_version: None,
             },
             Auth::Join {
                 meeting,
@@ -297,6 +298,7 @@ pub async fn handshake(addr: SocketAddr, path: &str, auth: &Auth) -> Result<(Ws,
                 name: name.clone(),
                 delegation: delegation.clone(),
                 language: Lang::En,
+                agenda_version: None,
             },
         };
         ws.send(Message::text(serde_json::to_string(&msg)?)).await?;

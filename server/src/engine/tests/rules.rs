@@ -1392,6 +1392,17 @@ fn join_checks_name_and_delegation_and_numbers_participants() {
 fn message_to_the_speaker_is_trimmed_counted_and_limited() {
     let mut e = at_segment(ROUND_1, T0);
     let cecile = moderator("cecile-riallant");
+    // Nobody on the floor: there is nobody to send it to.
+    let r = rejected(
+        &mut e,
+        Command::MessageSpeaker {
+            text: "please wrap up".into(),
+        },
+        cecile.clone(),
+        T0,
+    );
+    assert!(matches!(r, Rejection::InvalidState(_)), "{r:?}");
+    ok(&mut e, give("carola-gunnarsson"), cecile.clone(), T0);
     let events = ok(
         &mut e,
         Command::MessageSpeaker {
@@ -1407,7 +1418,7 @@ fn message_to_the_speaker_is_trimmed_counted_and_limited() {
             at: T0 + M
         }]
     );
-    let m = e.state().speaker_message.as_ref().unwrap();
+    let m = e.state().speech.as_ref().unwrap().message.as_ref().unwrap();
     assert_eq!((m.n, m.text.as_str(), m.at), (1, "please wrap up", T0 + M));
     ok(
         &mut e,
@@ -1417,7 +1428,17 @@ fn message_to_the_speaker_is_trimmed_counted_and_limited() {
         cecile.clone(),
         T0 + 2 * M,
     );
-    assert_eq!(e.state().speaker_message.as_ref().unwrap().n, 2);
+    assert_eq!(
+        e.state()
+            .speech
+            .as_ref()
+            .unwrap()
+            .message
+            .as_ref()
+            .unwrap()
+            .n,
+        2
+    );
     for text in ["", "   ", "line\nbreak", "tab\there"] {
         let r = rejected(
             &mut e,
@@ -1469,7 +1490,14 @@ fn interpreters_signal_slow_down_and_no_interpretation() {
         Actor::Interpreter,
         T0 + 2 * M,
     );
-    let s = e.state().slow_down.as_ref().unwrap();
+    let s = e
+        .state()
+        .speech
+        .as_ref()
+        .unwrap()
+        .slow_down
+        .as_ref()
+        .unwrap();
     assert_eq!((s.n, s.language, s.at), (2, None, T0 + 2 * M));
     ok(
         &mut e,
@@ -1482,10 +1510,30 @@ fn interpreters_signal_slow_down_and_no_interpretation() {
     let s = e.state().no_interpretation.as_ref().unwrap();
     assert_eq!((s.n, s.language, s.at), (1, Some(Lang::Es), T0 + 3 * M));
     assert_eq!(
-        e.state().slow_down.as_ref().unwrap().n,
+        e.state()
+            .speech
+            .as_ref()
+            .unwrap()
+            .slow_down
+            .as_ref()
+            .unwrap()
+            .n,
         2,
         "separate counters"
     );
+    // Signals belong to the speech: they vanish when it ends, and the next speaker
+    // starts with none.
+    ok(&mut e, give("salvatore-martello"), Actor::Host, T0 + 4 * M);
+    let speech = e.state().speech.as_ref().unwrap();
+    assert_eq!((&speech.message, &speech.slow_down), (&None, &None));
+    ok(&mut e, Command::EndSpeech, Actor::Host, T0 + 5 * M);
+    let r = rejected(
+        &mut e,
+        Command::SlowDown { language: None },
+        Actor::Interpreter,
+        T0 + 5 * M,
+    );
+    assert!(matches!(r, Rejection::InvalidState(_)), "{r:?}");
 }
 
 #[test]
@@ -1504,7 +1552,7 @@ fn a_speaker_signals_done_and_ends_only_their_own_speech() {
     );
     // Someone else cannot end Carola's speech.
     let r = rejected(&mut e, Command::Done, alexandra.clone(), T0 + M);
-    assert!(matches!(r, Rejection::InvalidState(_)), "{r:?}");
+    assert!(matches!(r, Rejection::Forbidden(_)), "{r:?}");
     let events = ok(&mut e, Command::Done, carola.clone(), T0 + 4 * M);
     assert_eq!(
         events,
@@ -1516,13 +1564,25 @@ fn a_speaker_signals_done_and_ends_only_their_own_speech() {
     assert_eq!(e.state().speech, None);
     assert_eq!(e.state().speaker_done.as_ref().unwrap().n, 1);
     assert_eq!(e.state().history[0].spoken_ms, 4 * M);
-    // A participant who has the floor is not a named speaker: Done does not end it.
+    // A participant given the floor from the queue may say done; nobody else may.
     let mut e = at_segment(OPEN, T0);
     let p = join(&mut e, "A", "D", Lang::En);
+    let q = join(&mut e, "B", "D", Lang::En);
     raise(&mut e, p, T0);
     ok(&mut e, give_hand(None), Actor::Host, T0 + S);
     let r = rejected(&mut e, Command::Done, speaker("bettina-etter"), T0 + M);
-    assert!(matches!(r, Rejection::InvalidState(_)), "{r:?}");
+    assert!(matches!(r, Rejection::Forbidden(_)), "{r:?}");
+    let r = rejected(&mut e, Command::Done, Actor::Participant(q), T0 + M);
+    assert!(matches!(r, Rejection::Forbidden(_)), "{r:?}");
+    let events = ok(&mut e, Command::Done, Actor::Participant(p), T0 + M);
+    assert_eq!(
+        events,
+        [
+            Event::SpeakerDone { at: T0 + M },
+            Event::SpeechEnded { at: T0 + M }
+        ]
+    );
+    assert_eq!(e.state().history[0].speaker.participant, Some(p));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -135,7 +135,14 @@ fn the_seed_meeting_played_through() {
             .remaining(paris(16, 15, 40)),
         30 * S
     );
+    let speech = m.e.state().speech.as_ref().unwrap();
+    assert_eq!(
+        speech.message.as_ref().map(|x| (x.n, x.text.as_str())),
+        Some((1, "30 seconds")),
+        "the message goes to the person speaking"
+    );
     m.cmd(&cecile, floor("alexandra-young"), paris(16, 16, 10));
+    assert_eq!(m.e.state().speech.as_ref().unwrap().message, None);
     m.cmd(&cecile, Command::EndSpeech, paris(16, 20, 40));
     assert_eq!(m.drift(paris(16, 20, 40)), 0);
     m.cmd(&cecile, Command::NextSegment, paris(16, 30, 0));
@@ -150,6 +157,14 @@ fn the_seed_meeting_played_through() {
             language: Some(Lang::Ar),
         },
         paris(16, 38, 0),
+    );
+    assert_eq!(
+        m.e.state()
+            .speech
+            .as_ref()
+            .and_then(|x| x.slow_down.as_ref())
+            .map(|x| (x.n, x.language)),
+        Some((1, Some(Lang::Ar)))
     );
     m.cmd(&emilia, Command::EndSpeech, paris(16, 41, 0));
     assert_eq!(m.drift(paris(16, 45, 0)), 0);
@@ -595,15 +610,7 @@ fn the_seed_meeting_played_through() {
         assert_eq!(r.left_at, t);
     }
 
-    // The signals on record.
-    assert_eq!(
-        s.speaker_message.as_ref().map(|m| (m.n, m.text.as_str())),
-        Some((1, "30 seconds"))
-    );
-    assert_eq!(
-        s.slow_down.as_ref().map(|x| (x.n, x.language)),
-        Some((1, Some(Ar)))
-    );
+    // The host's alerts on record (signals to speakers ended with their speeches).
     assert_eq!(
         s.no_interpretation.as_ref().map(|x| (x.n, x.language)),
         Some((1, Some(Es)))

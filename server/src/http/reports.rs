@@ -1,44 +1,40 @@
 //! `GET /api/meetings/{id}/report.json` and `…/report.csv`: the report of a live or
 //! archived meeting as of now, for the meeting's host (host token as a bearer token).
+//! The report itself is built by [`crate::report`]; this file only authorises and encodes.
 
-use super::Report;
+use super::auth::host_denied;
+use super::{hub_error, json_error, AppState};
 use crate::clock::now_ms;
-use crate::http::{bearer, hub_error, json_error, AppState};
+use crate::report::{Report, ReportError};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use podium_protocol::Role;
+use axum::routing::get;
+use axum::Router;
+
+/// The report routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/meetings/{id}/report.json", get(report_json))
+        .route("/api/meetings/{id}/report.csv", get(report_csv))
+}
 
 /// Checks the host token for meeting `id` and builds its report, or the error response.
 async fn authorized(s: &AppState, headers: &HeaderMap, id: &str) -> Result<Report, Response> {
-    let Some(token) = bearer(headers) else {
-        return Err(json_error(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "send the meeting's host token (from the host link printed by `podium serve`) as `Authorization: Bearer <token>`",
-        ));
-    };
-    match s.hub.grant(token) {
-        Some(g) if g.role == Role::Host && g.meeting == id => {}
-        _ => {
-            return Err(json_error(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                format!("this token is not the host token of meeting {id:?}; send that meeting's host token"),
-            ))
-        }
+    if let Some(r) = host_denied(s, headers, id) {
+        return Err(r);
     }
     let engine = s.hub.engine(id).await.map_err(hub_error)?;
     Ok(Report::build(&engine, now_ms()))
 }
 
-fn encode_error(e: super::ReportError) -> Response {
+fn encode_error(e: ReportError) -> Response {
     tracing::error!(error = %e, "report encoding failed");
     json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
 }
 
 /// `GET /api/meetings/{id}/report.json`: the report as JSON (host token required).
-pub async fn http_json(
+async fn report_json(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -62,7 +58,7 @@ pub async fn http_json(
 
 /// `GET /api/meetings/{id}/report.csv`: the report as one CSV sheet, as a download
 /// named `<id>-report.csv` (host token required).
-pub async fn http_csv(
+async fn report_csv(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,

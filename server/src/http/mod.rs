@@ -1,0 +1,82 @@
+//! The HTTP surface, one file per group of requests; this file builds the router from
+//! them and holds what they share ([`AppState`], JSON errors, hub-error mapping).
+//!
+//! - [`pages`]: `/`, `/healthz`, `/metrics`, the browser client (`/m/…`, `/assets/…`).
+//! - [`websocket`]: `GET /ws`, the upgrade into [`crate::ws`].
+//! - [`admin`]: the admin API (`/api/meetings`: create, list, archive, delete).
+//! - [`reports`]: `/api/meetings/{id}/report.json|csv` (host token).
+//! - [`auth`]: bearer tokens, constant-time comparison, the admin and host checks.
+//!
+//! Handlers are thin: they authenticate, call the hub, and encode. Each file exposes
+//! `routes()`, a `Router<AppState>` of its own paths; [`router`] merges them, so a layer
+//! (headers, timeouts, origin checks) can wrap one group or the whole.
+
+pub mod admin;
+pub mod auth;
+pub mod pages;
+pub mod reports;
+pub mod websocket;
+
+use crate::hub::{Hub, HubError};
+use crate::store::StoreError;
+use crate::Config;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use serde_json::json;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+pub use auth::{bearer, constant_eq};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The meetings.
+    pub hub: Arc<Hub>,
+    /// Settings.
+    pub config: Arc<Config>,
+    /// The base URL links are built on.
+    pub base_url: Arc<str>,
+    /// Ends websockets at shutdown.
+    pub shutdown: CancellationToken,
+}
+
+/// The whole router: every group's routes, sharing `state`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(pages::routes())
+        .merge(websocket::routes())
+        .merge(admin::routes())
+        .merge(reports::routes())
+        .with_state(state)
+}
+
+/// A JSON error response: `{"error": code, "message": message}`.
+pub fn json_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(json!({ "error": code, "message": message.into() })),
+    )
+        .into_response()
+}
+
+/// Maps hub errors to HTTP.
+pub fn hub_error(e: HubError) -> Response {
+    match e {
+        HubError::Store(StoreError::Exists(id)) => json_error(
+            StatusCode::CONFLICT,
+            "exists",
+            format!("a meeting with the id {id:?} exists already; set meeting.id to another id"),
+        ),
+        HubError::Store(StoreError::NoSuchMeeting(id)) | HubError::NoSuchMeeting(id) => json_error(
+            StatusCode::NOT_FOUND,
+            "no_such_meeting",
+            format!("no meeting has the id {id:?}"),
+        ),
+        e => {
+            tracing::error!(error = %e, "request failed");
+            json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        }
+    }
+}
