@@ -101,9 +101,11 @@ function start() {
   }
   function renderTitle() {
     const ag = conn && conn.model.agenda;
-    // Before a participant joins there is no agenda yet: the role names the page.
-    titleEl.textContent = ag ? ag.meeting.title : (viewModule ? t(`role.${role}`) : 'Podium');
-    document.title = `${viewModule ? t(`role.${role}`) : 'Podium'}${ag ? ` — ${ag.meeting.title}` : ''} · Podium`;
+    // Before a participant joins there is no agenda yet: the join form's preview names
+    // the meeting, or else the role names the page.
+    const title = ag ? ag.meeting.title : (viewMemory.joinInfo && viewMemory.joinInfo.title) || null;
+    titleEl.textContent = title || (viewModule ? t(`role.${role}`) : 'Podium');
+    document.title = `${viewModule ? t(`role.${role}`) : 'Podium'}${title ? ` — ${title}` : ''} · Podium`;
   }
   function renderStatus() {
     const s = status.status;
@@ -146,6 +148,7 @@ function start() {
     }
     const ctx = {
       conn, role, meeting, viewMemory, announce, notify, stage,
+      refreshTitle: () => renderTitle(),
       get status() { return status.status; },
       get offline() { return offline; },
       /** Server time for drawing clocks: the last known while offline. */

@@ -177,7 +177,7 @@ test('a live meeting across roles', async (t) => {
     await p1.getByTestId('slow-down').waitFor({ timeout: 5000 });
     assert.equal(await speaker.getByTestId('slow-down').count(), 0);
     await interp.getByTestId('no-interpretation-button').click();
-    await host.getByTestId('alert-no_interpretation').waitFor();
+    await host.getByTestId('no-interpretation-banner').waitFor();
   });
 
   await t.test('two pages show the same remaining second at the same instant, one clock skewed', async () => {

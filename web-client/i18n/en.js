@@ -248,7 +248,7 @@ export default {
   'mod.on_now': 'on now',
   'mod.done': 'over',
   'mod.also': 'also {segments}',
-  'mod.outside': 'These controls work during the segments you moderate: {segments}.',
+  'mod.outside': 'Your controls come on when a segment you moderate begins.',
   'mod.none': 'This agenda names you as moderator of no segment: ask the host.',
   'mod.before_start': 'The host starts the meeting; your controls work during your segments.',
   'participant.next': 'You are next in the queue',

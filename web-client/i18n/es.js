@@ -247,7 +247,7 @@ export default {
   'mod.on_now': 'en curso',
   'mod.done': 'terminado',
   'mod.also': 'y también {segments}',
-  'mod.outside': 'Estos controles funcionan durante los segmentos que usted modera: {segments}.',
+  'mod.outside': 'Sus controles se activan cuando empieza un segmento que usted modera.',
   'mod.none': 'Este orden del día no le asigna ningún segmento: consulte al anfitrión.',
   'mod.before_start': 'El anfitrión inicia la reunión; sus controles funcionan durante sus segmentos.',
   'participant.next': 'Usted es el siguiente en la lista',

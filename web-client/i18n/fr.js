@@ -247,7 +247,7 @@ export default {
   'mod.on_now': 'en cours',
   'mod.done': 'terminé',
   'mod.also': 'et aussi {segments}',
-  'mod.outside': 'Ces commandes fonctionnent pendant les séquences que vous modérez : {segments}.',
+  'mod.outside': 'Vos commandes s’activent quand commence une séquence que vous modérez.',
   'mod.none': 'Cet ordre du jour ne vous désigne modérateur d’aucune séquence : adressez-vous à l’hôte.',
   'mod.before_start': 'L’hôte ouvre la réunion ; vos commandes fonctionnent pendant vos séquences.',
   'participant.next': 'Vous êtes le prochain sur la liste',

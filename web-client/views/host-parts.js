@@ -30,7 +30,7 @@ export function consoleRole(model, role, { offline = false } = {}) {
   let reason = '';
   if (ended) reason = t('host.ended_disabled');
   else if (!running) reason = host ? '' : t('mod.before_start');
-  else if (!active) reason = mine.length ? t('mod.outside', { segments: mine.map((i) => segTitle(model, model.agenda.segment[i]).text).join(' · ') }) : t('mod.none');
+  else if (!active) reason = mine.length ? t('mod.outside') : t('mod.none');
   if (offline && active) {
     active = false;
     reason = t('host.offline_disabled');

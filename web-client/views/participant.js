@@ -240,6 +240,7 @@ export function mount(root, ctx) {
     mem.joinInfo = null;
     joinInfo(ctx.meeting, conn.linkToken).then((info) => {
       mem.joinInfo = info;
+      ctx.refreshTitle();
       update();
     });
   }

@@ -5,6 +5,7 @@
 //! - [`websocket`]: `GET /ws`, the upgrade into [`crate::ws`].
 //! - [`admin`]: the admin API (`/api/meetings`: create, list, archive, delete).
 //! - [`reports`]: `/api/meetings/{id}/report.json|csv` (host token).
+//! - [`preview`]: `/api/meetings/{id}/preview`, title and date for a join form (any link token).
 //! - [`auth`]: bearer tokens, constant-time comparison, the admin and host checks.
 //!
 //! Handlers are thin: they authenticate, call the hub, and encode. Each file exposes
@@ -14,6 +15,7 @@
 pub mod admin;
 pub mod auth;
 pub mod pages;
+pub mod preview;
 pub mod reports;
 pub mod websocket;
 
@@ -49,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .merge(websocket::routes())
         .merge(admin::routes())
         .merge(reports::routes())
+        .merge(preview::routes())
         .with_state(state)
 }
 
