@@ -90,6 +90,7 @@ async fn the_host_edits_the_running_meeting_and_every_screen_follows() -> anyhow
         affiliation: Some("Dhaka North City Corporation".into()),
         country: Some("Bangladesh".into()),
         language: Lang::Ar,
+        text_url: None,
     };
     host.send_command(Command::EditAgenda {
         ops: vec![

@@ -57,6 +57,7 @@ async fn links_follow_the_agenda_and_rotate_over_the_websocket() -> anyhow::Resu
         affiliation: Some("Dhaka North".into()),
         country: None,
         language: Lang::Ar,
+        text_url: None,
     };
     host.must(Command::EditAgenda {
         ops: vec![

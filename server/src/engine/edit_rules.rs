@@ -84,6 +84,7 @@ fn name(r: Rejection, k: usize, op: &AgendaOp) -> Rejection {
         Rejection::QueueClosed(m) => Rejection::QueueClosed(prefix + &m),
         Rejection::InvalidArgument(m) => Rejection::InvalidArgument(prefix + &m),
         Rejection::JoinsClosed(m) => Rejection::JoinsClosed(prefix + &m),
+        Rejection::RateLimited(m) => Rejection::RateLimited(prefix + &m),
     }
 }
 

@@ -9,7 +9,9 @@
 //! Architecture invariant: nothing here does IO, spawns, or reads a clock. Time comes in
 //! as `now` (Unix ms, server clock); deadlines go out through [`Engine::next_deadline`].
 
+pub mod booth;
 mod decide;
+pub mod defend;
 pub mod edit;
 mod edit_rules;
 mod queue;
@@ -48,6 +50,9 @@ pub enum Rejection {
     /// The shared join links are closed.
     #[error("{0}")]
     JoinsClosed(String),
+    /// Too soon: the message says when to try again.
+    #[error("{0}")]
+    RateLimited(String),
 }
 
 impl Rejection {
@@ -61,6 +66,7 @@ impl Rejection {
             Rejection::QueueClosed(_) => ErrorCode::QueueClosed,
             Rejection::InvalidArgument(_) => ErrorCode::InvalidArgument,
             Rejection::JoinsClosed(_) => ErrorCode::JoinsClosed,
+            Rejection::RateLimited(_) => ErrorCode::RateLimited,
         }
     }
 }
@@ -89,7 +95,9 @@ impl Engine {
     }
 
     /// A meeting restored from a snapshot taken at `seq` (the agenda as it was then).
-    pub fn restore(agenda: Arc<Agenda>, state: MeetingState, seq: u64) -> Engine {
+    pub fn restore(agenda: Arc<Agenda>, mut state: MeetingState, seq: u64) -> Engine {
+        // Snapshots from before the interpretation desk have no booths yet.
+        booth::derive(&mut state, &agenda);
         Engine { agenda, state, seq }
     }
 
@@ -208,7 +216,7 @@ impl Engine {
 
 /// The state of a meeting before anything happened.
 pub fn initial_state(agenda: &Agenda) -> MeetingState {
-    MeetingState {
+    let mut state = MeetingState {
         phase: Phase::NotStarted,
         agenda_version: 0,
         current: None,
@@ -238,7 +246,11 @@ pub fn initial_state(agenda: &Agenda) -> MeetingState {
         no_interpretation: None,
         speaker_done: None,
         next_hand: 1,
-    }
+        points_of_order_open: true,
+        interpretation: Default::default(),
+    };
+    booth::derive(&mut state, agenda);
+    state
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 use super::{Grant, Hub};
 use crate::store::TokenRow;
 use crate::tokens;
-use podium_protocol::{Agenda, ErrorCode, LinkInfo, Role, ServerMessage};
+use podium_protocol::{Agenda, ErrorCode, Lang, LinkInfo, Role, ServerMessage};
 use serde::Serialize;
 use std::collections::HashSet;
 
@@ -25,16 +25,20 @@ pub struct Link {
     /// The person's name for moderator and speaker links.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub speaker: Option<String>,
-    /// The agenda person id for moderator and speaker links.
+    /// The agenda person id for moderator and speaker links; the booth's language code
+    /// for interpreter links.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub person: Option<String>,
+    /// The booth's language, for interpreter links (one link per booth).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Lang>,
     /// The full URL, token in the fragment.
     pub url: String,
 }
 
 /// The role links an agenda calls for, in link order: host, one per moderator, one per
-/// speaker or reaction speaker, participant and observer join links, interpreter,
-/// projector.
+/// speaker or reaction speaker, participant and observer join links, one interpreter link
+/// per booth (meeting language, its code as the row's `person`), projector.
 pub fn wanted_links(agenda: &Agenda) -> Vec<(Role, Option<String>)> {
     let mut out: Vec<(Role, Option<String>)> = Vec::new();
     let mut add = |role: Role, person: Option<String>| {
@@ -53,14 +57,12 @@ pub fn wanted_links(agenda: &Agenda) -> Vec<(Role, Option<String>)> {
             add(Role::Speaker, Some(p.key()));
         }
     }
-    for role in [
-        Role::Participant,
-        Role::Observer,
-        Role::Interpreter,
-        Role::Projector,
-    ] {
-        add(role, None);
+    add(Role::Participant, None);
+    add(Role::Observer, None);
+    for lang in &agenda.meeting.languages {
+        add(Role::Interpreter, Some(lang.code().to_string()));
     }
+    add(Role::Projector, None);
     out
 }
 
@@ -129,6 +131,9 @@ pub fn links(base_url: &str, meeting: &str, agenda: &Agenda, rows: &[TokenRow]) 
                     .and_then(|p| agenda.person(p))
                     .map(|p| p.name.clone()),
                 person: r.person.clone(),
+                language: (r.role == Role::Interpreter)
+                    .then(|| r.person.as_deref()?.parse().ok())
+                    .flatten(),
                 url: format!(
                     "{}/m/{}/{}#{}",
                     base_url.trim_end_matches('/'),

@@ -601,10 +601,11 @@ impl MeetingTask {
                 self.engine.state(),
             )
         });
-        let snapshot = published.as_ref().and_then(|p| {
+        // The whole state (the projections leave out the booth log).
+        let snapshot = published.as_ref().and_then(|_| {
             ((first_seq - 1) / SNAPSHOT_EVERY != seq / SNAPSHOT_EVERY).then(|| Snapshot {
                 seq,
-                state: p.staff.state().to_string(),
+                state: serde_json::to_string(self.engine.state()).expect("state serialises"),
                 agenda: Some(self.frame.agenda_json().to_string()),
             })
         });
@@ -628,6 +629,13 @@ impl MeetingTask {
                 }
                 if let Some(links) = links {
                     self.links = links;
+                }
+                // A removed participant's personal tokens open nothing from now on (their
+                // open connections close when they see the published removal).
+                for e in &events {
+                    if let Event::ParticipantRemoved { participant, .. } = e {
+                        super::revoke_participant(&self.grants, &self.id, *participant);
+                    }
                 }
                 if let Some(published) = published {
                     self.pub_tx.send_replace(Arc::new(published));

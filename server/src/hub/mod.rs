@@ -92,7 +92,8 @@ impl Grant {
             Role::Speaker => Actor::Speaker(self.person.clone()?),
             Role::Participant => Actor::Participant(self.participant?),
             Role::Observer => Actor::Observer(self.participant?),
-            Role::Interpreter => Actor::Interpreter,
+            // A booth's link names its language; an old link without one opens nothing.
+            Role::Interpreter => Actor::Interpreter(self.person.as_deref()?.parse().ok()?),
             Role::Projector => Actor::Projector,
         })
     }
@@ -136,6 +137,8 @@ pub struct Hub {
     shutdown: CancellationToken,
     /// Tracks meeting and connection tasks so shutdown can wait for them.
     pub tracker: TaskTracker,
+    /// Join admission: rate limits per address and per meeting, the meeting cap.
+    pub admission: crate::admission::Admission,
 }
 
 /// Rebuilds a meeting's engine from its snapshot and journal tail. `agenda` is the agenda
@@ -192,6 +195,7 @@ impl Hub {
             store,
             meetings: DashMap::new(),
             grants: Arc::new(DashMap::new()),
+            admission: crate::admission::Admission::new(metrics.clone()),
             metrics,
             shutdown,
             tracker: TaskTracker::new(),
@@ -206,11 +210,26 @@ impl Hub {
     async fn load(&self, m: StoredMeeting) -> Result<(), HubError> {
         let mid = m.id.clone();
         let rows = self.store.run(move |s| s.tokens(&mid)).await??;
+        let engine = match m.status {
+            MeetingStatus::Live => {
+                Some(recover_engine(&self.store, &m.id, Arc::new(m.agenda)).await?)
+            }
+            MeetingStatus::Archived => None,
+        };
+        // Participants the host removed stay barred across restarts.
+        let removed: std::collections::HashSet<u64> = engine
+            .iter()
+            .flat_map(|e| e.state().participants.iter())
+            .filter(|p| p.removed)
+            .map(|p| p.id)
+            .collect();
         for r in &rows {
+            if r.participant.is_some_and(|p| removed.contains(&p)) {
+                continue;
+            }
             self.grants.insert(r.hash, grant_of(r));
         }
-        if m.status == MeetingStatus::Live {
-            let engine = recover_engine(&self.store, &m.id, Arc::new(m.agenda)).await?;
+        if let Some(engine) = engine {
             let links = rows
                 .into_iter()
                 .filter(|r| r.link_token.is_some())
@@ -303,6 +322,7 @@ impl Hub {
         if let Some((_, h)) = self.meetings.remove(id) {
             h.stop();
         }
+        self.admission.forget(id);
         self.metrics.set_meetings(self.meetings.len());
     }
 
@@ -351,6 +371,19 @@ impl Hub {
             None => false,
         }
     }
+}
+
+/// Revokes a participant's personal tokens (the host removed them): their grants go, and
+/// every open connection of theirs closes with 4001. Their stored token rows stay: the
+/// journal's removal bars them again at every load.
+pub fn revoke_participant(grants: &DashMap<[u8; 32], Grant>, meeting: &str, participant: u64) {
+    grants.retain(|_, g| {
+        let theirs = g.meeting == meeting && g.participant == Some(participant);
+        if theirs {
+            g.revocation.revoke(close::REVOKED);
+        }
+        !theirs
+    });
 }
 
 /// The grant a stored token row gives (a new, unrevoked one).

@@ -14,6 +14,7 @@ fn person(name: &str, language: Lang) -> Person {
         affiliation: Some("City of Dhaka".into()),
         country: None,
         language,
+        text_url: None,
     }
 }
 
@@ -449,7 +450,7 @@ fn moderators_add_and_reorder_speakers_of_their_own_segments_only() {
     for who in [
         speaker("carola-gunnarsson"),
         Actor::Participant(1),
-        Actor::Interpreter,
+        Actor::Interpreter(Lang::En),
         Actor::Projector,
     ] {
         let r = refused(&mut e, edit(vec![add("round-3")]), who, T0 + 3 * S);

@@ -85,6 +85,7 @@ fn person() -> impl Strategy<Value = Person> {
         affiliation: Some("Somewhere".into()),
         country: None,
         language,
+        text_url: None,
     })
 }
 

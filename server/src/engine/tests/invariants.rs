@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::engine::edit::first_movable;
-use podium_protocol::{AgendaOp, Clock, ClockTarget, Event, MeetingState, Phase};
+use podium_protocol::{AgendaOp, Clock, ClockTarget, Event, Lang, MeetingState, Phase};
 use proptest::prelude::*;
 use std::collections::HashSet;
 
@@ -67,6 +67,36 @@ pub fn check_invariants(e: &Engine, now: i64) -> Result<(), TestCaseError> {
         ids.windows(2).all(|w| w[0] < w[1]),
         "participant ids increase: {ids:?}"
     );
+    // The interpretation desk: one booth per meeting language; a bounded alert list; the
+    // floor parts of every speech in order, the last one the language spoken now.
+    let booths: Vec<Lang> = s.interpretation.booths.iter().map(|b| b.language).collect();
+    prop_assert_eq!(booths, vec![Lang::En, Lang::Fr, Lang::Es, Lang::Ar]);
+    let alerts = &s.interpretation.alerts;
+    prop_assert!(alerts.len() <= podium_protocol::booth::ALERTS_KEPT);
+    prop_assert!(alerts.windows(2).all(|w| w[0].id < w[1].id));
+    prop_assert!(alerts.iter().all(|a| a.id < s.interpretation.next_alert));
+    if let Some(sp) = &s.speech {
+        let spoken = sp.granted_ms - sp.clock.remaining(now);
+        prop_assert_eq!(
+            sp.floor.last().map(|p| p.language),
+            Some(sp.speaker.language)
+        );
+        prop_assert!(sp.floor.windows(2).all(|w| w[0].from_ms <= w[1].from_ms));
+        prop_assert!(sp.floor.iter().all(|p| p.from_ms <= spoken.max(0)));
+    }
+    for r in &s.history {
+        prop_assert!(r.floor.windows(2).all(|w| w[0].from_ms <= w[1].from_ms));
+        let times = podium_protocol::booth::language_times(&r.floor, r.spoken_ms);
+        prop_assert_eq!(times.iter().map(|(_, t)| t).sum::<i64>(), r.spoken_ms);
+    }
+    // A removed participant has no hand up.
+    for h in &s.queue {
+        let p = s.participants.iter().find(|p| p.id == h.participant);
+        prop_assert!(
+            p.is_some_and(|p| !p.removed),
+            "a removed participant's hand: {h:?}"
+        );
+    }
     // Clocks are deadlines: a running clock's remaining time is its deadline minus now, for
     // any now; a paused (or ready) one does not move.
     let mut clocks = vec![s.segment_clock];

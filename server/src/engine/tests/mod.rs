@@ -8,7 +8,11 @@
 //! - `props`: property tests over random command sequences from random actors, agenda
 //!   edits among them (`gen_edits` makes the random edits, `invariants` checks them).
 //! - `seed_meeting`: the bundled GFMD meeting played through on simulated time.
+//! - `booth`: the interpretation desk (floor language, relay, handovers, alerts, texts).
+//! - `defend`: removing a participant, points of order closed, the hand cooldown.
 
+mod booth;
+mod defend;
 mod edits;
 mod gen_edits;
 mod invariants;

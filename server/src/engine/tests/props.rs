@@ -192,6 +192,52 @@ fn command() -> impl Strategy<Value = Command> {
         ),
         (1, Just(Done).boxed()),
         (6, edit_command().boxed()),
+        (
+            1,
+            (1u64..9)
+                .prop_map(|participant| RemoveParticipant { participant })
+                .boxed(),
+        ),
+        (1, Just(ClosePointsOfOrder).boxed()),
+        (1, Just(ReopenPointsOfOrder).boxed()),
+        (
+            3,
+            lang()
+                .prop_map(|language| SetFloorLanguage { language })
+                .boxed(),
+        ),
+        (1, Just(HandedOver).boxed()),
+        (
+            2,
+            (
+                select(podium_protocol::BoothSignal::ALL.to_vec()),
+                proptest::option::of(text()),
+            )
+                .prop_map(|(signal, text)| BoothAlert { signal, text })
+                .boxed(),
+        ),
+        (
+            1,
+            (0u64..25)
+                .prop_map(|alert| AcknowledgeAlert { alert })
+                .boxed(),
+        ),
+        (
+            1,
+            (
+                select(PEOPLE),
+                proptest::option::of(select(vec![
+                    "https://example.org/t.pdf",
+                    "http://example.org/t.pdf",
+                    "https://",
+                ])),
+            )
+                .prop_map(|(p, url)| SetBoothText {
+                    person: p.to_string(),
+                    url: url.map(str::to_string),
+                })
+                .boxed(),
+        ),
     ])
 }
 
@@ -202,7 +248,7 @@ fn actor() -> impl Strategy<Value = Actor> {
         1 => select(PEOPLE).prop_map(|p| Actor::Speaker(p.to_string())),
         6 => (1u64..9).prop_map(Actor::Participant),
         2 => (1u64..9).prop_map(Actor::Observer),
-        1 => Just(Actor::Interpreter),
+        2 => lang().prop_map(Actor::Interpreter),
         1 => Just(Actor::Projector),
     ]
 }
