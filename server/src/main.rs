@@ -568,9 +568,10 @@ fn parse_link(which: &str) -> Result<(Role, Option<String>)> {
     let role = Role::parse(role).with_context(|| {
         format!("{role:?} is not a role: host, moderator, speaker, participant, observer, interpreter or projector")
     })?;
-    if matches!(role, Role::Moderator | Role::Speaker) != person.is_some() {
+    if matches!(role, Role::Moderator | Role::Speaker | Role::Interpreter) != person.is_some() {
         anyhow::bail!(
-            "{which:?}: moderator and speaker links name their person (speaker:carola-gunnarsson); the other roles do not"
+            "{which:?}: moderator and speaker links name their person (speaker:carola-gunnarsson), \
+             interpreter links their booth's language (interpreter:ar); the other roles name nothing"
         );
     }
     Ok((role, person))

@@ -170,7 +170,7 @@ async fn the_cli_rotates_through_a_running_server_or_offline() -> anyhow::Result
     let dir = tempfile::tempdir()?;
     let server = ChildServer::start(dir.path())?;
     let m = server.meeting();
-    let old = server.token("interpreter", None);
+    let old = server.token("interpreter", Some("ar"));
     let mut booth = Client::hello(server.addr, &m, &old).await?;
     let cli = |extra: &[&str], token: Option<&str>| {
         let mut c = std::process::Command::new(podium_bin().expect("podium binary"));
@@ -184,10 +184,10 @@ async fn the_cli_rotates_through_a_running_server_or_offline() -> anyhow::Result
         c.output()
     };
     // Without the admin token, a running server is not bypassed.
-    let out = cli(&["--rotate", "interpreter"], None)?;
+    let out = cli(&["--rotate", "interpreter:ar"], None)?;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("PODIUM_ADMIN_TOKEN"));
-    let out = cli(&["--rotate", "interpreter"], Some(ADMIN))?;
+    let out = cli(&["--rotate", "interpreter:ar"], Some(ADMIN))?;
     assert!(
         out.status.success(),
         "{}",
