@@ -8,6 +8,9 @@
 //! - [`hub`]: the registry of live meetings; [`hub::meeting`] is the one task per meeting
 //!   that owns its engine (validate → apply → persist → publish), [`hub::views`] encodes
 //!   each change once per role projection.
+//! - [`accept`]: the accept loop: connection caps (global, per address, a reserve for
+//!   operations), HTTP timeouts, back-off when descriptors run out.
+//! - [`admission`]: join rate limits per address and per meeting, the meeting cap.
 //! - [`ws`]: one task per websocket connection, a single `select!` loop.
 //! - [`http`]: the HTTP surface, one file per group of requests (pages, websocket
 //!   upgrade, admin API, reports), merged into one router.
@@ -18,16 +21,21 @@
 //! - [`web`]: the browser client, embedded in the binary.
 //! - [`clock`], [`metrics`]: the shell's one clock read; counters for `/metrics`.
 //! - [`datalock`]: one `podium serve` per data directory; offline tools see it.
+//! - [`logging`]: a logger that drops (and counts) what stderr cannot take, and never
+//!   writes a token.
 //!
 //! [`run`] serves a listener until its shutdown token is cancelled, so tests can drive a
 //! whole server on `127.0.0.1:0`.
 
+pub mod accept;
+pub mod admission;
 pub mod clock;
 pub mod datalock;
 pub mod engine;
 pub mod http;
 pub mod hub;
 pub mod keys;
+pub mod logging;
 pub mod metrics;
 pub mod offline;
 pub mod report;
@@ -67,6 +75,10 @@ pub struct Limits {
     /// Token bucket per credential (API key or link token) on the HTTP API: a Stream
     /// Deck is pressed by a person, a script should not hammer the meeting task.
     pub api_rate: ws::ratelimit::RateLimit,
+    /// Connection caps and HTTP timeouts.
+    pub conn: accept::ConnLimits,
+    /// Join rate limits and the meeting cap.
+    pub admission: admission::AdmissionLimits,
 }
 
 impl Default for Limits {
@@ -84,6 +96,8 @@ impl Default for Limits {
                 max_strikes: u32::MAX,
                 strike_window: Duration::from_secs(10),
             },
+            conn: Default::default(),
+            admission: Default::default(),
         }
     }
 }
@@ -135,14 +149,15 @@ pub struct Podium {
 impl Podium {
     /// Opens the store in `config.data_dir` and loads every live meeting.
     pub async fn open(config: Config, shutdown: CancellationToken) -> Result<Podium, OpenError> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| OpenError::DataDir {
-            path: config.data_dir.clone(),
-            source,
-        })?;
+        // Creates the directory (0700) or checks it: see `store::hygiene`.
         let store = SqliteStore::open(&config.data_dir)?;
         let handle = StoreHandle::spawn(Box::new(store));
         let keys = keys::KeyRing::load(handle.clone()).await?;
         let hub = Hub::open(handle, Arc::new(Metrics::default()), shutdown.clone()).await?;
+        hub.admission.configure(
+            config.limits.admission.clone(),
+            config.limits.conn.unlimited.clone(),
+        );
         Ok(Podium {
             hub,
             keys,
@@ -194,13 +209,30 @@ pub async fn run(listener: TcpListener, podium: Podium) -> std::io::Result<()> {
         podium.base_url(addr).into(),
         podium.shutdown.clone(),
     );
-    let shutdown = podium.shutdown.clone();
-    // TCP_NODELAY, and a write that makes no progress for twice the send timeout fails:
-    // a client that stops reading cannot hold its socket (or the shutdown) forever.
-    let listener = http::stall::Listener::new(listener, podium.config.limits.send_timeout * 2);
-    axum::serve(listener, http::router(state))
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await?;
+    let limits = podium.config.limits.clone();
+    let conn_limits = Arc::new(limits.conn.clone());
+    let app = http::router(state).layer(axum::middleware::from_fn(move |req, next| {
+        accept::guard_request(conn_limits.clone(), req, next)
+    }));
+    let gate = accept::Gate::new(
+        limits.conn.clone(),
+        accept::nofile(),
+        podium.hub.metrics.clone(),
+    );
+    tracing::info!(
+        max_connections = gate.cap(),
+        reserve = limits.conn.reserve,
+        per_address = limits.conn.per_address,
+        "serving"
+    );
+    accept::serve(
+        listener,
+        app,
+        gate,
+        podium.shutdown.clone(),
+        limits.send_timeout,
+    )
+    .await;
     podium.hub.tracker.close();
     podium.hub.tracker.wait().await;
     Ok(())

@@ -12,6 +12,19 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
+// In this file the print macros never panic: std's panic when stdout or stderr is full or
+// closed (`podium serve > /dev/full`, `podium links | head -1`), and a closed terminal must
+// not stop a running meeting. What cannot be written is dropped.
+macro_rules! println {
+    ($($t:tt)*) => {{ use std::io::Write as _; let _ = writeln!(std::io::stdout(), $($t)*); }};
+}
+macro_rules! print {
+    ($($t:tt)*) => {{ use std::io::Write as _; let _ = write!(std::io::stdout(), $($t)*); }};
+}
+macro_rules! eprintln {
+    ($($t:tt)*) => {{ use std::io::Write as _; let _ = writeln!(std::io::stderr(), $($t)*); }};
+}
+
 #[derive(Parser)]
 #[command(
     name = "podium",
@@ -42,6 +55,9 @@ enum Cmd {
         /// Admin token for the HTTP API (default: a new random one, printed).
         #[arg(long, env = "PODIUM_ADMIN_TOKEN", hide_env_values = true)]
         admin_token: Option<String>,
+        /// Connection and join limits.
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Print the role links of every live meeting.
     Links {
@@ -105,7 +121,7 @@ enum KeysCmd {
     Create {
         /// Meeting id.
         meeting: String,
-        /// host, moderator:PERSON, interpreter, interpreter:LANG or observer (reads only).
+        /// host, moderator:PERSON, interpreter:LANG or observer (reads only).
         #[arg(long)]
         role: String,
         /// Who holds it, e.g. "Stream Deck booth A".
@@ -124,6 +140,48 @@ enum KeysCmd {
         /// The key's id (from `podium keys list`).
         key_id: String,
     },
+}
+
+/// Limits on connections and joins (`podium serve --help` lists them with defaults).
+#[derive(clap::Args)]
+#[command(next_help_heading = "Limits")]
+struct LimitArgs {
+    /// Connections served at once (default: the open-file limit minus a reserve for
+    /// the journal and for health/admin requests).
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// Connections one client address may hold.
+    #[arg(long, default_value_t = 500)]
+    connections_per_address: usize,
+    /// Addresses exempt from per-address limits (repeat the flag; default: 127.0.0.1 and
+    /// ::1, where a local reverse proxy connects from).
+    #[arg(long = "unlimited-address")]
+    unlimited_addresses: Vec<std::net::IpAddr>,
+    /// Joins per second to one meeting (after a burst of 10 × this).
+    #[arg(long, default_value_t = 200.0)]
+    join_rate: f64,
+    /// Joins per minute from one client address (after a burst of 50).
+    #[arg(long, default_value_t = 60.0)]
+    joins_per_address_per_minute: f64,
+    /// People who may join one meeting by its shared links (participants and observers).
+    #[arg(long, default_value_t = 20_000)]
+    max_participants: usize,
+}
+
+impl LimitArgs {
+    fn apply(self, limits: &mut Limits) {
+        limits.conn.max_connections = self.max_connections;
+        limits.conn.per_address = self.connections_per_address.max(1);
+        if !self.unlimited_addresses.is_empty() {
+            limits.conn.unlimited = self.unlimited_addresses;
+        }
+        limits.admission.per_meeting = podium_server::admission::Rate {
+            burst: (self.join_rate * 10.0).max(1.0),
+            per_sec: self.join_rate.max(0.0),
+        };
+        limits.admission.per_address.per_sec = (self.joins_per_address_per_minute / 60.0).max(0.0);
+        limits.admission.max_participants = self.max_participants;
+    }
 }
 
 #[derive(Subcommand)]
@@ -161,8 +219,9 @@ fn run(cli: Cli) -> Result<i32> {
             agenda,
             public_url,
             admin_token,
+            limits,
         } => {
-            runtime()?.block_on(serve(bind, data, agenda, public_url, admin_token))?;
+            runtime()?.block_on(serve(bind, data, agenda, public_url, admin_token, limits))?;
             Ok(0)
         }
         Cmd::Links {
@@ -281,14 +340,14 @@ async fn serve(
     agenda_file: Option<PathBuf>,
     public_url: Option<String>,
     admin_token: Option<String>,
+    limit_args: LimitArgs,
 ) -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,podium_server=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let log = podium_server::logging::init("info,podium_server=info");
+    // Everything Podium creates is for its own user only: the database holds the links.
+    // SAFETY: umask(2) only sets this process's file-creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
     raise_nofile();
     let agenda = load_agenda(agenda_file.as_deref())?;
     let generated = admin_token.is_none();
@@ -304,7 +363,11 @@ async fn serve(
         data_dir: data.clone(),
         public_url,
         admin_token: admin_token.clone(),
-        limits: Arc::new(Limits::default()),
+        limits: Arc::new({
+            let mut limits = Limits::default();
+            limit_args.apply(&mut limits);
+            limits
+        }),
     };
     let podium = match Podium::open(config, shutdown.clone()).await {
         Ok(p) => p,
@@ -351,7 +414,9 @@ async fn serve(
             shutdown.cancel();
         }
     });
-    podium_server::run(listener, podium).await?;
+    let served = podium_server::run(listener, podium).await;
+    log.flush(std::time::Duration::from_secs(1));
+    served?;
     println!("Podium stopped cleanly.");
     Ok(())
 }
@@ -366,6 +431,10 @@ fn print_link_table(links: &[podium_server::hub::Link]) {
         let who = match (l.role, &l.speaker) {
             (podium_protocol::Role::Participant, _) => "participants join here".to_string(),
             (podium_protocol::Role::Observer, _) => "observers join here".to_string(),
+            (podium_protocol::Role::Interpreter, _) => match l.language {
+                Some(lang) => format!("{} booth ({lang})", lang.english_name()),
+                None => "booth without a language".to_string(),
+            },
             (_, Some(name)) => name.clone(),
             _ => String::new(),
         };

@@ -7,7 +7,8 @@
 //! (`GET /api/meetings/{id}/events`) whose client stalls can end its body, but hyper then
 //! waits forever to write the last bytes — holding the socket, its buffers, and the
 //! graceful shutdown. Upgraded websockets ride on the same socket and are covered too
-//! (their own send timeout, shorter, normally fires first). Answers no request itself.
+//! (their own send timeout, shorter, normally fires first). The accept loop
+//! (`crate::accept`) wraps every socket in one. Answers no request itself.
 
 use std::future::Future;
 use std::io;
@@ -15,7 +16,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Sleep;
 
 /// An IO whose writes fail after `timeout` without progress.
@@ -115,40 +115,6 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for StallGuard<T> {
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let poll = Pin::new(&mut self.inner).poll_shutdown(cx);
         self.stalled(cx, poll)
-    }
-}
-
-/// A TCP listener whose connections are [`StallGuard`]ed and have `TCP_NODELAY` (small
-/// messages go out at once: without it, an `ack` written right after a `change` waits
-/// for the client's delayed ACK, ~40 ms on Linux, under Nagle's rule).
-pub struct Listener {
-    /// The bound socket.
-    inner: TcpListener,
-    /// The stall timeout of every connection.
-    timeout: Duration,
-}
-
-impl Listener {
-    /// Wraps a bound listener.
-    pub fn new(inner: TcpListener, timeout: Duration) -> Listener {
-        Listener { inner, timeout }
-    }
-}
-
-impl axum::serve::Listener for Listener {
-    type Io = StallGuard<TcpStream>;
-    type Addr = std::net::SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let (tcp, addr) = axum::serve::Listener::accept(&mut self.inner).await;
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-        (StallGuard::new(tcp, self.timeout), addr)
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.inner.local_addr()
     }
 }
 
