@@ -292,9 +292,8 @@ impl Gate {
 /// A socket that holds its connection's place until it closes, through the HTTP exchange
 /// and, after an upgrade, for the websocket's whole life.
 pub struct Guarded {
-    /// The socket; a write stuck for twice the send timeout fails (see `http::stall`), so
-    /// a client that stops reading cannot hold its connection, or the shutdown, forever.
-    io: crate::http::stall::StallGuard<TcpStream>,
+    /// The socket.
+    io: TcpStream,
     /// Freed on drop.
     _permit: Permit,
 }
@@ -487,10 +486,15 @@ pub async fn serve(
             class: permit.class,
             fresh: permit.fresh.clone(),
         };
-        let io = TokioIo::new(Guarded {
-            io: crate::http::stall::StallGuard::new(tcp, drain * 2),
-            _permit: permit,
-        });
+        // A write that makes no progress for twice the send timeout fails: a client that
+        // stops reading cannot hold its socket (or the shutdown) forever.
+        let io = TokioIo::new(crate::http::stall::StallGuard::new(
+            Guarded {
+                io: tcp,
+                _permit: permit,
+            },
+            drain * 2,
+        ));
         let header_timeout = gate.limits.header_timeout;
         let shutdown = shutdown.clone();
         connections.spawn(async move {

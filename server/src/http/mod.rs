@@ -12,6 +12,7 @@
 //! - [`stall`]: every connection's socket: a write stalled past a timeout fails.
 //! - [`auth`]: bearer tokens, constant-time comparison, the admin and host checks, the
 //!   meeting API's caller and its rate limit.
+//! - [`preview`]: `/api/meetings/{id}/preview`, title and date for a join form (any link token).
 //!
 //! Handlers are thin: they authenticate, call the hub, and encode. Each file exposes
 //! `routes()`, a `Router<AppState>` of its own paths; [`router`] merges them, so a layer
@@ -24,6 +25,7 @@ pub mod idempotency;
 pub mod keys;
 pub mod pages;
 pub mod presets;
+pub mod preview;
 pub mod reports;
 pub mod sse;
 pub mod stall;
@@ -98,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .merge(keys::routes())
         .merge(api::routes())
         .merge(sse::routes())
+        .merge(preview::routes())
         .with_state(state)
 }
 
