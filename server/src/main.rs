@@ -357,7 +357,13 @@ async fn serve(
     // to go through this server while it runs.
     let lock_file = data.join(podium_server::datalock::FILE_NAME);
     let lock_was_there = lock_file.exists();
-    let _lock = podium_server::datalock::exclusive(&data)?;
+    let _lock = match podium_server::datalock::exclusive(&data) {
+        Ok(lock) => Some(lock),
+        Err(busy @ podium_server::datalock::LockError::Busy(_)) => return Err(busy.into()),
+        // No lock file can be made (a read-only directory): opening the store below says
+        // exactly what is wrong.
+        Err(_) => None,
+    };
     let shutdown = CancellationToken::new();
     let config = Config {
         data_dir: data.clone(),
