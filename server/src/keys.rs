@@ -1,6 +1,6 @@
 //! API keys: credentials for the HTTP API that act with one role's rights in one meeting
-//! — the host's, one moderator's, an interpreter's (optionally one booth's), or an
-//! observer's (read only) — for a Stream Deck, a webcast overlay or a script.
+//! — the host's, one moderator's, one interpretation booth's, or an observer's (read
+//! only) — for a Stream Deck, a webcast overlay or a script.
 //!
 //! A key is `pod_` and 128 random bits in hex. The server keeps only its SHA-256 (in the
 //! store and in memory), never logs it, and forgets it the moment it is revoked: the
@@ -37,14 +37,15 @@ pub enum KeyScope {
     Host,
     /// A segment moderator's rights, during their segments only (agenda person id).
     Moderator(String),
-    /// An interpreter's signals, for one booth's language if given.
-    Interpreter(Option<Lang>),
+    /// One interpretation booth's rights (its signals, its own booth's controls). A booth
+    /// acts for its language, so the language is part of the key.
+    Interpreter(Lang),
     /// Reads the public state; sends nothing.
     Observer,
 }
 
 impl KeyScope {
-    /// Parses `host`, `moderator:PERSON`, `interpreter`, `interpreter:LANG` or `observer`.
+    /// Parses `host`, `moderator:PERSON`, `interpreter:LANG` or `observer`.
     pub fn parse(s: &str) -> Result<KeyScope, KeyError> {
         let (role, arg) = match s.split_once(':') {
             Some((r, a)) => (r, Some(a)),
@@ -53,14 +54,17 @@ impl KeyScope {
         match (role, arg) {
             ("host", None) => Ok(KeyScope::Host),
             ("observer", None) => Ok(KeyScope::Observer),
-            ("interpreter", None) => Ok(KeyScope::Interpreter(None)),
+            ("interpreter", None) => Err(KeyError::BadScope(
+                "an interpreter key is for one booth: give its language, e.g. interpreter:ar"
+                    .into(),
+            )),
             ("interpreter", Some(l)) => l
                 .parse()
-                .map(|l| KeyScope::Interpreter(Some(l)))
+                .map(KeyScope::Interpreter)
                 .map_err(|e| KeyError::BadScope(format!("{e}"))),
             ("moderator", Some(p)) if !p.is_empty() => Ok(KeyScope::Moderator(p.to_string())),
             _ => Err(KeyError::BadScope(format!(
-                "{s:?} is not a key role: use host, moderator:PERSON, interpreter, interpreter:LANG or observer"
+                "{s:?} is not a key role: use host, moderator:PERSON, interpreter:LANG or observer"
             ))),
         }
     }
@@ -84,7 +88,7 @@ impl KeyScope {
                     )))
                 }
             }
-            KeyScope::Interpreter(Some(l)) if !agenda.meeting.languages.contains(l) => {
+            KeyScope::Interpreter(l) if !agenda.meeting.languages.contains(l) => {
                 Err(KeyError::BadScope(format!(
                     "{l} is not one of the meeting's languages ({})",
                     agenda
@@ -114,7 +118,7 @@ impl KeyScope {
     pub fn person(&self) -> Option<String> {
         match self {
             KeyScope::Moderator(p) => Some(p.clone()),
-            KeyScope::Interpreter(l) => l.map(|l| l.code().to_string()),
+            KeyScope::Interpreter(l) => Some(l.code().to_string()),
             _ => None,
         }
     }
@@ -124,7 +128,7 @@ impl KeyScope {
         Some(match role {
             Role::Host => KeyScope::Host,
             Role::Moderator => KeyScope::Moderator(person?.to_string()),
-            Role::Interpreter => KeyScope::Interpreter(person.and_then(|p| p.parse().ok())),
+            Role::Interpreter => KeyScope::Interpreter(person?.parse().ok()?),
             Role::Observer => KeyScope::Observer,
             _ => return None,
         })
@@ -142,8 +146,7 @@ impl fmt::Display for KeyScope {
         match self {
             KeyScope::Host => f.write_str("host"),
             KeyScope::Moderator(p) => write!(f, "moderator:{p}"),
-            KeyScope::Interpreter(None) => f.write_str("interpreter"),
-            KeyScope::Interpreter(Some(l)) => write!(f, "interpreter:{l}"),
+            KeyScope::Interpreter(l) => write!(f, "interpreter:{l}"),
             KeyScope::Observer => f.write_str("observer"),
         }
     }
@@ -458,7 +461,6 @@ mod tests {
         for s in [
             "host",
             "moderator:cecile-riallant",
-            "interpreter",
             "interpreter:ar",
             "observer",
         ] {
@@ -466,6 +468,7 @@ mod tests {
         }
         for bad in [
             "participant",
+            "interpreter",
             "moderator",
             "moderator:",
             "interpreter:xx",

@@ -121,7 +121,7 @@ enum KeysCmd {
     Create {
         /// Meeting id.
         meeting: String,
-        /// host, moderator:PERSON, interpreter, interpreter:LANG or observer (reads only).
+        /// host, moderator:PERSON, interpreter:LANG or observer (reads only).
         #[arg(long)]
         role: String,
         /// Who holds it, e.g. "Stream Deck booth A".
