@@ -275,8 +275,12 @@ pub enum ErrorCode {
     Duplicate,
     /// The queue is closed to ordinary hands.
     QueueClosed,
-    /// Too many messages: slow down.
+    /// Too many messages: slow down (joins: too many from one network, or to one
+    /// meeting, just now; the message says when to try again).
     RateLimited,
+    /// The meeting has all the registrations it takes: nobody else can join by the
+    /// shared link.
+    MeetingFull,
     /// The meeting does not exist.
     NoSuchMeeting,
     /// The meeting is archived: read-only.

@@ -1,4 +1,8 @@
-//! The `podium` command line: serve meetings, print links, check agendas, export reports.
+//! The `podium` command line: serve meetings, print links, check agendas, export reports,
+//! manage API keys.
+
+#[path = "cli/keys.rs"]
+mod keys_cmd;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -7,6 +11,19 @@ use podium_server::{Config, Limits, Podium};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
+
+// In this file the print macros never panic: std's panic when stdout or stderr is full or
+// closed (`podium serve > /dev/full`, `podium links | head -1`), and a closed terminal must
+// not stop a running meeting. What cannot be written is dropped.
+macro_rules! println {
+    ($($t:tt)*) => {{ use std::io::Write as _; let _ = writeln!(std::io::stdout(), $($t)*); }};
+}
+macro_rules! print {
+    ($($t:tt)*) => {{ use std::io::Write as _; let _ = write!(std::io::stdout(), $($t)*); }};
+}
+macro_rules! eprintln {
+    ($($t:tt)*) => {{ use std::io::Write as _; let _ = writeln!(std::io::stderr(), $($t)*); }};
+}
 
 #[derive(Parser)]
 #[command(
@@ -38,6 +55,9 @@ enum Cmd {
         /// Admin token for the HTTP API (default: a new random one, printed).
         #[arg(long, env = "PODIUM_ADMIN_TOKEN", hide_env_values = true)]
         admin_token: Option<String>,
+        /// Connection and join limits.
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Print the role links of every live meeting.
     Links {
@@ -67,6 +87,101 @@ enum Cmd {
         #[arg(long, default_value = "json", value_parser = ["json", "csv"])]
         format: String,
     },
+    /// API keys for the HTTP API, Stream Decks and overlays: one role in one meeting.
+    ///
+    /// With a server running on the data directory (or with --url), the change goes
+    /// through its HTTP API and needs PODIUM_ADMIN_TOKEN; otherwise it is made in the
+    /// data directory's database.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCmd,
+        /// Data directory.
+        #[arg(long, default_value = "podium-data", global = true)]
+        data: PathBuf,
+        /// A running server's base URL (default: the server using --data, if any).
+        #[arg(long, env = "PODIUM_URL", global = true)]
+        url: Option<String>,
+        /// The server's admin token (needed to reach a running server).
+        #[arg(
+            long,
+            env = "PODIUM_ADMIN_TOKEN",
+            hide_env_values = true,
+            global = true
+        )]
+        admin_token: Option<String>,
+        /// Machine-readable output.
+        #[arg(long, global = true)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// Create a key; it is printed once (only its hash is kept).
+    Create {
+        /// Meeting id.
+        meeting: String,
+        /// host, moderator:PERSON, interpreter, interpreter:LANG or observer (reads only).
+        #[arg(long)]
+        role: String,
+        /// Who holds it, e.g. "Stream Deck booth A".
+        #[arg(long)]
+        label: String,
+    },
+    /// List a meeting's keys: id, role, status, created, last used, label.
+    List {
+        /// Meeting id.
+        meeting: String,
+    },
+    /// Revoke a key: it stops working at once.
+    Revoke {
+        /// Meeting id.
+        meeting: String,
+        /// The key's id (from `podium keys list`).
+        key_id: String,
+    },
+}
+
+/// Limits on connections and joins (`podium serve --help` lists them with defaults).
+#[derive(clap::Args)]
+#[command(next_help_heading = "Limits")]
+struct LimitArgs {
+    /// Connections served at once (default: the open-file limit minus a reserve for
+    /// the journal and for health/admin requests).
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// Connections one client address may hold.
+    #[arg(long, default_value_t = 500)]
+    connections_per_address: usize,
+    /// Addresses exempt from per-address limits (repeat the flag; default: 127.0.0.1 and
+    /// ::1, where a local reverse proxy connects from).
+    #[arg(long = "unlimited-address")]
+    unlimited_addresses: Vec<std::net::IpAddr>,
+    /// Joins per second to one meeting (after a burst of 10 × this).
+    #[arg(long, default_value_t = 200.0)]
+    join_rate: f64,
+    /// Joins per minute from one client address (after a burst of 50).
+    #[arg(long, default_value_t = 60.0)]
+    joins_per_address_per_minute: f64,
+    /// People who may join one meeting by its shared links (participants and observers).
+    #[arg(long, default_value_t = 20_000)]
+    max_participants: usize,
+}
+
+impl LimitArgs {
+    fn apply(self, limits: &mut Limits) {
+        limits.conn.max_connections = self.max_connections;
+        limits.conn.per_address = self.connections_per_address.max(1);
+        if !self.unlimited_addresses.is_empty() {
+            limits.conn.unlimited = self.unlimited_addresses;
+        }
+        limits.admission.per_meeting = podium_server::admission::Rate {
+            burst: (self.join_rate * 10.0).max(1.0),
+            per_sec: self.join_rate.max(0.0),
+        };
+        limits.admission.per_address.per_sec = (self.joins_per_address_per_minute / 60.0).max(0.0);
+        limits.admission.max_participants = self.max_participants;
+    }
 }
 
 #[derive(Subcommand)]
@@ -104,8 +219,9 @@ fn run(cli: Cli) -> Result<i32> {
             agenda,
             public_url,
             admin_token,
+            limits,
         } => {
-            runtime()?.block_on(serve(bind, data, agenda, public_url, admin_token))?;
+            runtime()?.block_on(serve(bind, data, agenda, public_url, admin_token, limits))?;
             Ok(0)
         }
         Cmd::Links {
@@ -114,6 +230,32 @@ fn run(cli: Cli) -> Result<i32> {
             base_url,
         } => {
             runtime()?.block_on(print_links(data, json, base_url))?;
+            Ok(0)
+        }
+        Cmd::Keys {
+            command,
+            data,
+            url,
+            admin_token,
+            json,
+        } => {
+            let (meeting, op) = match command {
+                KeysCmd::Create {
+                    meeting,
+                    role,
+                    label,
+                } => (meeting, keys_cmd::Op::Create { role, label }),
+                KeysCmd::List { meeting } => (meeting, keys_cmd::Op::List),
+                KeysCmd::Revoke { meeting, key_id } => {
+                    (meeting, keys_cmd::Op::Revoke { id: key_id })
+                }
+            };
+            let target = keys_cmd::Target {
+                data,
+                url,
+                admin_token,
+            };
+            keys_cmd::run(&meeting, op, target, json)?;
             Ok(0)
         }
         Cmd::Report {
@@ -198,26 +340,40 @@ async fn serve(
     agenda_file: Option<PathBuf>,
     public_url: Option<String>,
     admin_token: Option<String>,
+    limit_args: LimitArgs,
 ) -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,podium_server=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let log = podium_server::logging::init("info,podium_server=info");
     raise_nofile();
     let agenda = load_agenda(agenda_file.as_deref())?;
     let generated = admin_token.is_none();
     let admin_token = admin_token.unwrap_or_else(podium_server::tokens::new_token);
+    std::fs::create_dir_all(&data).with_context(|| format!("create {}", data.display()))?;
+    // Held until the process ends: one server per data directory, and `podium keys` knows
+    // to go through this server while it runs.
+    let lock_file = data.join(podium_server::datalock::FILE_NAME);
+    let lock_was_there = lock_file.exists();
+    let _lock = podium_server::datalock::exclusive(&data)?;
     let shutdown = CancellationToken::new();
     let config = Config {
         data_dir: data.clone(),
         public_url,
         admin_token: admin_token.clone(),
-        limits: Arc::new(Limits::default()),
+        limits: Arc::new({
+            let mut limits = Limits::default();
+            limit_args.apply(&mut limits);
+            limits
+        }),
     };
-    let podium = Podium::open(config, shutdown.clone()).await?;
+    let podium = match Podium::open(config, shutdown.clone()).await {
+        Ok(p) => p,
+        Err(e) => {
+            // A directory we refuse is left as we found it: no lock file either.
+            if !lock_was_there {
+                let _ = std::fs::remove_file(&lock_file);
+            }
+            return Err(e.into());
+        }
+    };
     let created = podium.ensure_meeting(agenda).await?;
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
@@ -253,7 +409,9 @@ async fn serve(
             shutdown.cancel();
         }
     });
-    podium_server::run(listener, podium).await?;
+    let served = podium_server::run(listener, podium).await;
+    log.flush(std::time::Duration::from_secs(1));
+    served?;
     println!("Podium stopped cleanly.");
     Ok(())
 }

@@ -112,6 +112,20 @@ pub fn podium_bin() -> Result<PathBuf> {
     }
 }
 
+/// How to start a `podium serve` child beyond the defaults (stdout and stderr to
+/// /dev/null, the test admin token).
+#[derive(Default)]
+pub struct ChildOptions {
+    /// Extra arguments after `serve --bind ADDR --data DIR`.
+    pub args: Vec<String>,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
+    /// Where its stdout goes (default: /dev/null).
+    pub stdout: Option<std::process::Stdio>,
+    /// Where its stderr goes (default: /dev/null).
+    pub stderr: Option<std::process::Stdio>,
+}
+
 /// A `podium serve` child process.
 pub struct ChildServer {
     /// The process.
@@ -126,17 +140,24 @@ impl ChildServer {
     /// Starts `podium serve` on a free port with `data` as its data directory, and waits
     /// until it answers `/healthz`.
     pub fn start(data: &Path) -> Result<ChildServer> {
+        ChildServer::start_with(data, ChildOptions::default())
+    }
+
+    /// Starts `podium serve` with extra arguments, environment and output files.
+    pub fn start_with(data: &Path, options: ChildOptions) -> Result<ChildServer> {
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0")?;
             l.local_addr()?.port()
         };
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
-        let child = std::process::Command::new(podium_bin()?)
+        let mut child = std::process::Command::new(podium_bin()?)
             .args(["serve", "--bind", &addr.to_string(), "--data"])
             .arg(data)
+            .args(&options.args)
             .env("PODIUM_ADMIN_TOKEN", ADMIN)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .envs(options.env.iter().map(|(k, v)| (k, v)))
+            .stdout(options.stdout.unwrap_or_else(std::process::Stdio::null))
+            .stderr(options.stderr.unwrap_or_else(std::process::Stdio::null))
             .spawn()
             .context("start podium serve")?;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -144,7 +165,13 @@ impl ChildServer {
             if std::net::TcpStream::connect(addr).is_ok() {
                 break;
             }
+            if let Some(status) = child.try_wait()? {
+                return Err(anyhow!(
+                    "podium serve exited with {status} before listening"
+                ));
+            }
             if std::time::Instant::now() > deadline {
+                let _ = child.kill();
                 return Err(anyhow!("podium serve did not listen on {addr} within 30 s"));
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
@@ -175,6 +202,26 @@ impl ChildServer {
             .as_str()
             .unwrap_or_default()
             .to_string()
+    }
+
+    /// Sends SIGTERM and waits up to `limit` for the process to exit; its exit status.
+    pub fn terminate(&mut self, limit: std::time::Duration) -> Result<std::process::ExitStatus> {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(anyhow!(
+                    "podium serve did not stop within {limit:?} of SIGTERM"
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     /// Kills the process with SIGKILL and reaps it.

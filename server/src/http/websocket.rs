@@ -13,7 +13,11 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/ws", get(websocket))
 }
 
-async fn websocket(State(s): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+async fn websocket(
+    State(s): State<AppState>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     let limits = s.config.limits.clone();
     let hub = s.hub.clone();
     let shutdown = s.shutdown.clone();
@@ -26,6 +30,9 @@ async fn websocket(State(s): State<AppState>, upgrade: WebSocketUpgrade) -> Resp
         .on_upgrade(move |socket| {
             // Runs in the task axum spawned for the upgrade (no second task per
             // connection); tracked so shutdown can wait for every Close frame.
-            tracker.track_future(ws::serve(socket, hub, limits, shutdown))
+            let conn = ws::serve(socket, hub, limits, shutdown);
+            // The client's address, for join admission (see `admission::PEER`).
+            let ip = peer.map(|p| p.0 .0.ip());
+            tracker.track_future(crate::admission::PEER.scope(ip, conn))
         })
 }

@@ -220,6 +220,8 @@ pub struct Hub {
     shutdown: CancellationToken,
     /// Tracks meeting and connection tasks so shutdown can wait for them.
     pub tracker: TaskTracker,
+    /// Join admission: rate limits per address and per meeting, the meeting cap.
+    pub admission: crate::admission::Admission,
 }
 
 /// Rebuilds a meeting's engine from its snapshot and journal tail. `agenda` is the agenda
@@ -276,6 +278,7 @@ impl Hub {
             store,
             meetings: DashMap::new(),
             grants: Arc::new(DashMap::new()),
+            admission: crate::admission::Admission::new(metrics.clone()),
             metrics,
             shutdown,
             tracker: TaskTracker::new(),
@@ -384,6 +387,7 @@ impl Hub {
         if let Some((_, h)) = self.meetings.remove(id) {
             h.stop();
         }
+        self.admission.forget(id);
         self.metrics.set_meetings(self.meetings.len());
     }
 

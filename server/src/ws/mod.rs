@@ -309,6 +309,21 @@ async fn welcome(
                     "only a join link can join: use `hello` with this token",
                 ));
             }
+            let admitted = match hub.meeting(&meeting) {
+                Some(h) => {
+                    hub.admission
+                        .admit_join(&meeting, &h, crate::admission::peer())
+                        .await
+                }
+                None => {
+                    return Err(error(
+                        None,
+                        ErrorCode::NoSuchMeeting,
+                        "the meeting has closed",
+                    ))
+                }
+            };
+            let ticket = admitted.map_err(|why| error(None, why.code(), why.message()))?;
             let (reply, rx) = tokio::sync::oneshot::channel();
             let input = Input::Join {
                 role: link.role,
@@ -326,6 +341,7 @@ async fn welcome(
             }
             match rx.await {
                 Ok(Ok((grant, token))) => {
+                    ticket.joined();
                     let identity = identity(hub, &grant).await;
                     Ok((grant, identity, Some(token)))
                 }
