@@ -343,6 +343,11 @@ async fn serve(
     limit_args: LimitArgs,
 ) -> Result<()> {
     let log = podium_server::logging::init("info,podium_server=info");
+    // Everything Podium creates is for its own user only: the database holds the links.
+    // SAFETY: umask(2) only sets this process's file-creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
     raise_nofile();
     let agenda = load_agenda(agenda_file.as_deref())?;
     let generated = admin_token.is_none();
@@ -426,6 +431,10 @@ fn print_link_table(links: &[podium_server::hub::Link]) {
         let who = match (l.role, &l.speaker) {
             (podium_protocol::Role::Participant, _) => "participants join here".to_string(),
             (podium_protocol::Role::Observer, _) => "observers join here".to_string(),
+            (podium_protocol::Role::Interpreter, _) => match l.language {
+                Some(lang) => format!("{} booth ({lang})", lang.english_name()),
+                None => "booth without a language".to_string(),
+            },
             (_, Some(name)) => name.clone(),
             _ => String::new(),
         };
