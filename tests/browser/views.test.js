@@ -47,7 +47,7 @@ test('every view, every language, every screen', async (t) => {
     participant: srv.link('participant'),
     observer: srv.link('observer'),
     join: srv.link('participant'),
-    interpreter: srv.link('interpreter'),
+    interpreter: srv.link('interpreter', 'fr'),
     projector: srv.link('projector'),
   };
   for (const [name, url] of Object.entries(roles)) {
