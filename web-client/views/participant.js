@@ -171,9 +171,9 @@ export function mount(root, ctx) {
     const places = myPlaces(model);
     const first = (places.point_of_order ?? places.hand) === 0;
     if (mem.lastPos !== undefined && pos !== mem.lastPos) {
-      if (mem.ownAction) {
+      if (mem.ownAction && Date.now() - mem.ownAction < 8000) {
         ctx.announce(pos || t('participant.no_hand'));
-        mem.ownAction = false;
+        mem.ownAction = 0;
       } else if (first && !mem.wasFirst) {
         ctx.announce(pos);
       }
@@ -295,7 +295,8 @@ export function mount(root, ctx) {
   function onClick(e) {
     const el = e.target.closest('button[data-action]');
     if (!el || el.disabled || el.getAttribute('aria-disabled') === 'true') return;
-    const act = (cmd) => { mem.ownAction = true; ctx.send(cmd).then((ok) => { if (!ok) mem.ownAction = false; }); };
+    // The next change of place is this person's own doing (announced), for a while.
+    const act = (cmd) => { mem.ownAction = Date.now(); ctx.send(cmd).then((ok) => { if (!ok) mem.ownAction = 0; }); };
     switch (el.dataset.action) {
       case 'raise': act({ type: 'raise_hand', language: handLanguage(), point_of_order: false }); break;
       case 'poo': act({ type: 'raise_hand', language: handLanguage(), point_of_order: true }); break;
