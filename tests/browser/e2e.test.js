@@ -119,7 +119,7 @@ test('a live meeting across roles', async (t) => {
   });
 
   await t.test('participants join and raise hands; every page shows the same queue', async () => {
-    await open(interp, link('interpreter'));
+    await open(interp, link('interpreter', 'fr'));
     await open(projector, link('projector'));
     for (const [page, who] of [
       [p1, { name: 'Jean Dupont', delegation: 'City of Lyon', language: 'fr' }],
