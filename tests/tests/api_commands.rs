@@ -22,7 +22,7 @@ fn timeless(v: &mut Value) {
             for (k, x) in m.iter_mut() {
                 let timed = k.ends_with("_at")
                     || k.ends_with("_ms")
-                    || matches!(k.as_str(), "remaining" | "server_time");
+                    || matches!(k.as_str(), "at" | "remaining" | "server_time");
                 if timed && x.is_number() {
                     *x = json!(0);
                 } else {
