@@ -17,8 +17,10 @@
 //! - [`store`]: the SQLite journal and snapshots, behind a small trait, with group commit.
 //! - [`report`]: planned vs actual, speeches and queue statistics, as JSON and CSV.
 //! - [`tokens`]: capability tokens (128 random bits, looked up by hash).
+//! - [`keys`]: API keys for the HTTP API — one role in one meeting, hashed, revocable.
 //! - [`web`]: the browser client, embedded in the binary.
 //! - [`clock`], [`metrics`]: the shell's one clock read; counters for `/metrics`.
+//! - [`datalock`]: one `podium serve` per data directory; offline tools see it.
 //! - [`logging`]: a logger that drops (and counts) what stderr cannot take, and never
 //!   writes a token.
 //!
@@ -28,9 +30,11 @@
 pub mod accept;
 pub mod admission;
 pub mod clock;
+pub mod datalock;
 pub mod engine;
 pub mod http;
 pub mod hub;
+pub mod keys;
 pub mod logging;
 pub mod metrics;
 pub mod offline;
@@ -68,6 +72,9 @@ pub struct Limits {
     pub reply_queue: usize,
     /// Token bucket per connection.
     pub rate: ws::ratelimit::RateLimit,
+    /// Token bucket per credential (API key or link token) on the HTTP API: a Stream
+    /// Deck is pressed by a person, a script should not hammer the meeting task.
+    pub api_rate: ws::ratelimit::RateLimit,
     /// Connection caps and HTTP timeouts.
     pub conn: accept::ConnLimits,
     /// Join rate limits and the meeting cap.
@@ -83,6 +90,12 @@ impl Default for Limits {
             hello_timeout: Duration::from_secs(15),
             reply_queue: 256,
             rate: Default::default(),
+            api_rate: ws::ratelimit::RateLimit {
+                burst: 20.0,
+                per_sec: 5.0,
+                max_strikes: u32::MAX,
+                strike_window: Duration::from_secs(10),
+            },
             conn: Default::default(),
             admission: Default::default(),
         }
@@ -125,6 +138,8 @@ pub enum OpenError {
 pub struct Podium {
     /// The meetings.
     pub hub: Arc<Hub>,
+    /// The API keys the HTTP API accepts.
+    pub keys: Arc<keys::KeyRing>,
     /// Settings.
     pub config: Arc<Config>,
     /// Cancelled to stop everything.
@@ -137,6 +152,7 @@ impl Podium {
         // Creates the directory (0700) or checks it: see `store::hygiene`.
         let store = SqliteStore::open(&config.data_dir)?;
         let handle = StoreHandle::spawn(Box::new(store));
+        let keys = keys::KeyRing::load(handle.clone()).await?;
         let hub = Hub::open(handle, Arc::new(Metrics::default()), shutdown.clone()).await?;
         hub.admission.configure(
             config.limits.admission.clone(),
@@ -144,6 +160,7 @@ impl Podium {
         );
         Ok(Podium {
             hub,
+            keys,
             config: Arc::new(config),
             shutdown,
         })
@@ -185,12 +202,13 @@ impl Podium {
 /// given, and returns.
 pub async fn run(listener: TcpListener, podium: Podium) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
-    let state = http::AppState {
-        hub: podium.hub.clone(),
-        config: podium.config.clone(),
-        base_url: podium.base_url(addr).into(),
-        shutdown: podium.shutdown.clone(),
-    };
+    let state = http::AppState::new(
+        podium.hub.clone(),
+        podium.keys.clone(),
+        podium.config.clone(),
+        podium.base_url(addr).into(),
+        podium.shutdown.clone(),
+    );
     let limits = podium.config.limits.clone();
     let conn_limits = Arc::new(limits.conn.clone());
     let app = http::router(state).layer(axum::middleware::from_fn(move |req, next| {

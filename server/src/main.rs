@@ -1,4 +1,8 @@
-//! The `podium` command line: serve meetings, print links, check agendas, export reports.
+//! The `podium` command line: serve meetings, print links, check agendas, export reports,
+//! manage API keys.
+
+#[path = "cli/keys.rs"]
+mod keys_cmd;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -82,6 +86,59 @@ enum Cmd {
         /// Output format.
         #[arg(long, default_value = "json", value_parser = ["json", "csv"])]
         format: String,
+    },
+    /// API keys for the HTTP API, Stream Decks and overlays: one role in one meeting.
+    ///
+    /// With a server running on the data directory (or with --url), the change goes
+    /// through its HTTP API and needs PODIUM_ADMIN_TOKEN; otherwise it is made in the
+    /// data directory's database.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCmd,
+        /// Data directory.
+        #[arg(long, default_value = "podium-data", global = true)]
+        data: PathBuf,
+        /// A running server's base URL (default: the server using --data, if any).
+        #[arg(long, env = "PODIUM_URL", global = true)]
+        url: Option<String>,
+        /// The server's admin token (needed to reach a running server).
+        #[arg(
+            long,
+            env = "PODIUM_ADMIN_TOKEN",
+            hide_env_values = true,
+            global = true
+        )]
+        admin_token: Option<String>,
+        /// Machine-readable output.
+        #[arg(long, global = true)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// Create a key; it is printed once (only its hash is kept).
+    Create {
+        /// Meeting id.
+        meeting: String,
+        /// host, moderator:PERSON, interpreter, interpreter:LANG or observer (reads only).
+        #[arg(long)]
+        role: String,
+        /// Who holds it, e.g. "Stream Deck booth A".
+        #[arg(long)]
+        label: String,
+    },
+    /// List a meeting's keys: id, role, status, created, last used, label.
+    List {
+        /// Meeting id.
+        meeting: String,
+    },
+    /// Revoke a key: it stops working at once.
+    Revoke {
+        /// Meeting id.
+        meeting: String,
+        /// The key's id (from `podium keys list`).
+        key_id: String,
     },
 }
 
@@ -173,6 +230,32 @@ fn run(cli: Cli) -> Result<i32> {
             base_url,
         } => {
             runtime()?.block_on(print_links(data, json, base_url))?;
+            Ok(0)
+        }
+        Cmd::Keys {
+            command,
+            data,
+            url,
+            admin_token,
+            json,
+        } => {
+            let (meeting, op) = match command {
+                KeysCmd::Create {
+                    meeting,
+                    role,
+                    label,
+                } => (meeting, keys_cmd::Op::Create { role, label }),
+                KeysCmd::List { meeting } => (meeting, keys_cmd::Op::List),
+                KeysCmd::Revoke { meeting, key_id } => {
+                    (meeting, keys_cmd::Op::Revoke { id: key_id })
+                }
+            };
+            let target = keys_cmd::Target {
+                data,
+                url,
+                admin_token,
+            };
+            keys_cmd::run(&meeting, op, target, json)?;
             Ok(0)
         }
         Cmd::Report {
@@ -269,6 +352,13 @@ async fn serve(
     let agenda = load_agenda(agenda_file.as_deref())?;
     let generated = admin_token.is_none();
     let admin_token = admin_token.unwrap_or_else(podium_server::tokens::new_token);
+    // Created 0700, or checked: a read-only directory is reported as read-only.
+    podium_server::store::hygiene::prepare_dir(&data)?;
+    // Held until the process ends: one server per data directory, and `podium keys` knows
+    // to go through this server while it runs.
+    let lock_file = data.join(podium_server::datalock::FILE_NAME);
+    let lock_was_there = lock_file.exists();
+    let _lock = podium_server::datalock::exclusive(&data)?;
     let shutdown = CancellationToken::new();
     let config = Config {
         data_dir: data.clone(),
@@ -280,7 +370,16 @@ async fn serve(
             limits
         }),
     };
-    let podium = Podium::open(config, shutdown.clone()).await?;
+    let podium = match Podium::open(config, shutdown.clone()).await {
+        Ok(p) => p,
+        Err(e) => {
+            // A directory we refuse is left as we found it: no lock file either.
+            if !lock_was_there {
+                let _ = std::fs::remove_file(&lock_file);
+            }
+            return Err(e.into());
+        }
+    };
     let created = podium.ensure_meeting(agenda).await?;
     let listener = tokio::net::TcpListener::bind(&bind)
         .await

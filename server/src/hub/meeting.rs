@@ -11,7 +11,7 @@ use super::{grant_of, recover_engine, Grant};
 use crate::clock::now_ms;
 use crate::engine::{Actor, Engine};
 use crate::metrics::Metrics;
-use crate::store::{Batch, Snapshot, StoreHandle, TokenRow};
+use crate::store::{Batch, IdempotencyRecord, Snapshot, StoreHandle, TokenRow};
 use crate::tokens;
 use dashmap::DashMap;
 use podium_protocol::{Command, ErrorCode, Event, Lang, Role};
@@ -47,6 +47,18 @@ pub enum Input {
         id: u64,
         /// Where the reply goes.
         reply: ReplyTx,
+    },
+    /// A command from the HTTP API (`crate::http::api`), answered on a oneshot.
+    Http {
+        /// Who sends it (the actor of an API key or a link token).
+        actor: Actor,
+        /// What to do.
+        command: Command,
+        /// With an `Idempotency-Key`: the record to write in the transaction of the
+        /// command's events (`seq` and `at` are filled in here).
+        idempotency: Option<IdempotencyRecord>,
+        /// Where the reply goes.
+        reply: oneshot::Sender<Reply>,
     },
     /// Someone joins through a join link.
     Join {
@@ -181,6 +193,7 @@ struct MeetingTask {
 /// A reply held back until the batch is durable.
 enum Pending {
     Ack(ReplyTx, u64, u64),
+    Http(oneshot::Sender<Reply>, u64),
     Joined(
         oneshot::Sender<Result<(Grant, String), (ErrorCode, String)>>,
         Grant,
@@ -216,7 +229,7 @@ impl MeetingTask {
                     let events = self.engine.handle_timeout(now);
                     if !events.is_empty() {
                         tracing::info!(?events, "deadline fired");
-                        self.persist_and_publish(events, Vec::new(), Vec::new()).await;
+                        self.persist_and_publish(events, Vec::new(), Vec::new(), Vec::new()).await;
                     }
                 }
             }
@@ -229,6 +242,7 @@ impl MeetingTask {
         let mut events: Vec<Event> = Vec::new();
         let mut pending = Vec::new();
         let mut tokens = Vec::new();
+        let mut marks = Vec::new();
         let mut keep_going = true;
         let mut reads = Vec::new();
         for input in inbox.drain(..) {
@@ -248,6 +262,27 @@ impl MeetingTask {
                         self.metrics.command_rejected();
                         let _ =
                             reply.try_send((id, Err((rejection.code(), rejection.to_string()))));
+                    }
+                },
+                Input::Http {
+                    actor,
+                    command,
+                    idempotency,
+                    reply,
+                } => match self.engine.apply(&command, &actor, now) {
+                    Ok(evs) => {
+                        let seq = self.engine.seq();
+                        if let Some(mut record) = idempotency.filter(|_| !evs.is_empty()) {
+                            record.seq = seq;
+                            record.at = now;
+                            marks.push(record);
+                        }
+                        events.extend(evs);
+                        pending.push(Pending::Http(reply, seq));
+                    }
+                    Err(rejection) => {
+                        self.metrics.command_rejected();
+                        let _ = reply.send(Err((rejection.code(), rejection.to_string())));
                     }
                 },
                 Input::Join {
@@ -285,7 +320,8 @@ impl MeetingTask {
             }
         }
         if !events.is_empty() {
-            self.persist_and_publish(events, tokens, pending).await;
+            self.persist_and_publish(events, tokens, marks, pending)
+                .await;
         }
         for read in reads {
             match read {
@@ -321,6 +357,7 @@ impl MeetingTask {
         &mut self,
         events: Vec<Event>,
         tokens: Vec<(TokenRow, Grant)>,
+        idempotency: Vec<IdempotencyRecord>,
         pending: Vec<Pending>,
     ) {
         let seq = self.engine.seq();
@@ -361,6 +398,7 @@ impl MeetingTask {
             events: encoded,
             tokens,
             snapshot,
+            idempotency,
         };
         match self.store.commit(batch).await {
             Ok(()) => {
@@ -376,6 +414,10 @@ impl MeetingTask {
                                 self.metrics.reply_dropped();
                             }
                         }
+                        Pending::Http(reply, seq) => {
+                            self.metrics.command_accepted();
+                            let _ = reply.send(Ok(seq));
+                        }
                         Pending::Joined(reply, grant, token) => {
                             let _ = reply.send(Ok((grant, token)));
                         }
@@ -389,6 +431,9 @@ impl MeetingTask {
                     match p {
                         Pending::Ack(reply, id, _) => {
                             let _ = reply.try_send((id, Err((ErrorCode::Internal, msg.into()))));
+                        }
+                        Pending::Http(reply, _) => {
+                            let _ = reply.send(Err((ErrorCode::Internal, msg.into())));
                         }
                         Pending::Joined(reply, _, _) => {
                             let _ = reply.send(Err((ErrorCode::Internal, msg.into())));

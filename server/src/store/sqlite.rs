@@ -5,7 +5,8 @@
 //! batch of commands rather than one per command.
 
 use super::{
-    Batch, MeetingStatus, Recovered, Snapshot, Store, StoreError, StoredMeeting, TokenRow,
+    api_tables, ApiKeyRow, Batch, IdempotencyRecord, MeetingStatus, Recovered, Snapshot, Store,
+    StoreError, StoredMeeting, TokenRow,
 };
 use podium_protocol::{Agenda, Role};
 use rusqlite::config::DbConfig;
@@ -49,6 +50,8 @@ CREATE TABLE IF NOT EXISTS snapshots (
 const MIGRATIONS: &[&str] = &[
     // 1: snapshots keep the agenda they go with (agendas can be edited live).
     "ALTER TABLE snapshots ADD COLUMN agenda TEXT",
+    // 2: API keys and idempotency records of the HTTP API.
+    api_tables::SCHEMA,
 ];
 
 /// Brings an opened database's schema up to date.
@@ -162,6 +165,7 @@ impl SqliteStore {
         let mut conn = conn;
         conn.execute_batch(SCHEMA)?;
         migrate(&mut conn)?;
+        api_tables::expire(&conn, crate::clock::now_ms())?;
         Ok(SqliteStore { conn })
     }
 
@@ -325,6 +329,7 @@ impl Store for SqliteStore {
         }
         for b in batches {
             insert_tokens(&tx, &b.tokens)?;
+            api_tables::insert_idempotency(&tx, &b.idempotency)?;
         }
         tx.commit()?;
         Ok(())
@@ -374,7 +379,7 @@ impl Store for SqliteStore {
         if n == 0 {
             return Err(StoreError::NoSuchMeeting(meeting.into()));
         }
-        for table in ["tokens", "events", "snapshots"] {
+        for table in ["tokens", "events", "snapshots", "api_keys", "idempotency"] {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE meeting = ?1"),
                 [meeting],
@@ -382,6 +387,37 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    fn create_key(&mut self, key: &ApiKeyRow) -> Result<bool, StoreError> {
+        api_tables::create_key(&self.conn, key)
+    }
+
+    fn keys(&mut self, meeting: Option<&str>) -> Result<Vec<ApiKeyRow>, StoreError> {
+        api_tables::keys(&self.conn, meeting)
+    }
+
+    fn revoke_key(
+        &mut self,
+        meeting: &str,
+        id: &str,
+        at: i64,
+    ) -> Result<Option<ApiKeyRow>, StoreError> {
+        api_tables::revoke_key(&self.conn, meeting, id, at)
+    }
+
+    fn touch_key(&mut self, meeting: &str, id: &str, at: i64) -> Result<(), StoreError> {
+        api_tables::touch_key(&self.conn, meeting, id, at)
+    }
+
+    fn idempotency(
+        &mut self,
+        meeting: &str,
+        scope: &[u8; 32],
+        key: &str,
+        since: i64,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        api_tables::idempotency(&self.conn, meeting, scope, key, since)
     }
 }
 
@@ -441,6 +477,7 @@ mod tests {
                     state: "{}".into(),
                     agenda: Some("{\"a\":1}".into()),
                 }),
+                idempotency: vec![],
             }])
             .unwrap();
         drop(store);

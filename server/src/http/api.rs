@@ -1,0 +1,542 @@
+//! The meeting API for scripts, dashboards and hardware controllers, authorised by an API
+//! key or a link token (see [`super::auth::caller`]):
+//!
+//! - `POST /api/meetings/{id}/commands`: a websocket `Command` as the JSON body, answered
+//!   `200 {"seq"}` once durable or with the typed error and a fitting status; optional
+//!   `Idempotency-Key` (see [`super::idempotency`]).
+//! - `GET|POST /api/meetings/{id}/do/{action}?key=…`: the commands a Stream Deck or a
+//!   foot switch fires by URL ([`ACTIONS`]), with their arguments in the query string.
+//! - `GET /api/meetings/{id}/state`: the caller's projection of the live state, with a
+//!   weak `ETag` (`If-None-Match` → 304).
+//! - `GET /api/meetings/{id}/agenda`: the agenda and plan, with an `ETag`.
+//!
+//! A command goes to the meeting task like a websocket command does (`Input::Http`), so it
+//! is checked against the caller's role by the same engine, in the same order.
+
+use super::auth::{caller, Caller};
+use super::idempotency::{fingerprint, valid_key, Begin, Outcome};
+use super::{json_error, presets, AppState};
+use crate::clock::now_ms;
+use crate::engine::Actor;
+use crate::hub::meeting::Input;
+use crate::store::IdempotencyRecord;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use podium_protocol::{ClockTarget, Command, ErrorCode, Lang, Role};
+use serde_json::json;
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// The meeting API's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/meetings/{id}/commands", post(post_command))
+        .route(
+            "/api/meetings/{id}/do/{action}",
+            get(do_action).post(do_action),
+        )
+        .route("/api/meetings/{id}/state", get(state))
+        .route("/api/meetings/{id}/agenda", get(agenda))
+}
+
+/// The actions `do/{action}` accepts: the commands that make sense on one button.
+/// Meeting-wide, irreversible ones (`end_meeting`, `clear_queue`) are left out on purpose.
+pub const ACTIONS: &[&str] = &[
+    "next_segment",
+    "previous_segment",
+    "start_clock",
+    "pause_clock",
+    "resume_clock",
+    "adjust_clock",
+    "give_floor_to_hand",
+    "end_speech",
+    "close_queue",
+    "reopen_queue",
+    "message_speaker",
+    "slow_down",
+    "no_interpretation",
+];
+
+/// How long a command may take to be applied and written before the caller hears 503.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The HTTP status of a typed error.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    #[allow(unreachable_patterns)]
+    match code {
+        ErrorCode::BadRequest | ErrorCode::UnsupportedVersion => StatusCode::BAD_REQUEST,
+        ErrorCode::InvalidArgument | ErrorCode::NotFound => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::InvalidState | ErrorCode::Duplicate | ErrorCode::QueueClosed => {
+            StatusCode::CONFLICT
+        }
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::NoSuchMeeting => StatusCode::NOT_FOUND,
+        ErrorCode::Archived => StatusCode::GONE,
+        ErrorCode::Internal => StatusCode::SERVICE_UNAVAILABLE,
+        // A code added later without a status here: the client's request was refused.
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+fn error_outcome(code: ErrorCode, message: impl Into<String>) -> Outcome {
+    Outcome {
+        status: status_of(code),
+        body: json!({ "error": code, "message": message.into() }).to_string(),
+    }
+}
+
+impl IntoResponse for Outcome {
+    fn into_response(self) -> Response {
+        let retry = matches!(
+            self.status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        );
+        let mut r = (
+            self.status,
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            self.body,
+        )
+            .into_response();
+        if retry {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        r
+    }
+}
+
+/// Hands a command to the meeting task and waits for its reply.
+async fn execute(
+    s: AppState,
+    id: String,
+    actor: Actor,
+    role: Role,
+    command: Command,
+    record: Option<IdempotencyRecord>,
+) -> Outcome {
+    let Some(meeting) = s.hub.meeting(&id) else {
+        return error_outcome(
+            ErrorCode::Archived,
+            format!("meeting {id:?} is archived or closed"),
+        );
+    };
+    let (reply, rx) = oneshot::channel();
+    let input = Input::Http {
+        actor,
+        command,
+        idempotency: record,
+        reply,
+    };
+    if !meeting.send(input).await {
+        return error_outcome(ErrorCode::Archived, format!("meeting {id:?} has closed"));
+    }
+    match tokio::time::timeout(COMMAND_TIMEOUT, rx).await {
+        Ok(Ok(Ok(seq))) => {
+            // The state was published before the reply: as on the websocket, a change
+            // this role cannot see is answered with the state it can see.
+            let seen = meeting.subscribe().borrow().for_role(role).seq;
+            Outcome {
+                status: StatusCode::OK,
+                body: json!({ "seq": seq.min(seen) }).to_string(),
+            }
+        }
+        Ok(Ok(Err((code, message)))) => error_outcome(code, message),
+        _ => error_outcome(
+            ErrorCode::Internal,
+            "the meeting did not answer in time; the command may or may not have been applied: \
+             read the state, or retry with the same Idempotency-Key",
+        ),
+    }
+}
+
+/// Runs a command for a caller, with or without an idempotency key, and answers.
+async fn run_command(
+    s: AppState,
+    id: String,
+    caller: Caller,
+    command: Command,
+    idempotency: Option<(String, [u8; 32])>,
+) -> Response {
+    let Some(actor) = caller.grant.actor() else {
+        return error_outcome(
+            ErrorCode::Forbidden,
+            "this key only reads the meeting (observer); ask the host for a key with the right role",
+        )
+        .into_response();
+    };
+    let role = caller.grant.role;
+    let Some((key, request)) = idempotency else {
+        // Spawned: a client that hangs up does not cancel a command half-way.
+        return tokio::spawn(execute(s, id, actor, role, command, None))
+            .await
+            .unwrap_or_else(|_| error_outcome(ErrorCode::Internal, "the command failed"))
+            .into_response();
+    };
+    let scope = caller.scope;
+    let task = tokio::spawn(async move {
+        let pending = match s.api.idempotency.begin(&id, scope, &key, request).await {
+            Begin::Mismatch => return (mismatch(), false),
+            Begin::Replay(o) => return (o, true),
+            Begin::New(p) => p,
+        };
+        // Not in memory: a record from before a restart is in the store if its command's
+        // events are.
+        let (mid, k) = (id.clone(), key.clone());
+        let since = now_ms() - super::idempotency::TTL.as_millis() as i64;
+        let stored = s
+            .hub
+            .store()
+            .run(move |st| st.idempotency(&mid, &scope, &k, since))
+            .await;
+        if let Ok(Ok(Some(rec))) = stored {
+            if rec.request != request {
+                return (mismatch(), false);
+            }
+            let outcome = Outcome {
+                status: StatusCode::OK,
+                body: json!({ "seq": rec.seq }).to_string(),
+            };
+            pending.finish(&outcome);
+            return (outcome, true);
+        }
+        let record = IdempotencyRecord {
+            meeting: id.clone(),
+            scope,
+            key,
+            request,
+            seq: 0,
+            at: 0,
+        };
+        let outcome = execute(s, id, actor, role, command, Some(record)).await;
+        pending.finish(&outcome);
+        (outcome, false)
+    });
+    match task.await {
+        Ok((outcome, replayed)) => {
+            let mut r = outcome.into_response();
+            if replayed {
+                r.headers_mut()
+                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            }
+            r
+        }
+        Err(_) => error_outcome(ErrorCode::Internal, "the command failed").into_response(),
+    }
+}
+
+fn mismatch() -> Outcome {
+    error_outcome(
+        ErrorCode::InvalidArgument,
+        "this Idempotency-Key was already used for another request: use a new key for each new request",
+    )
+}
+
+/// The `Idempotency-Key` of a request with the fingerprint of `path` and `body`; `Err`
+/// is the 400 to answer.
+fn idempotency_key(
+    headers: &HeaderMap,
+    path: &str,
+    body: &[u8],
+) -> Result<Option<(String, [u8; 32])>, Box<Response>> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    match v.to_str() {
+        Ok(k) if valid_key(k) => Ok(Some((k.to_string(), fingerprint(path, body)))),
+        _ => Err(Box::new(json_error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters (a UUID is a good key)",
+        ))),
+    }
+}
+
+/// `POST /api/meetings/{id}/commands`.
+async fn post_command(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let caller = match caller(&s, &headers, None, &id) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let command: Command = match serde_json::from_slice(&body) {
+        Ok(c) => c,
+        Err(e) => {
+            s.hub.metrics.bad_message();
+            return error_outcome(
+                ErrorCode::BadRequest,
+                format!("{e}: send one command as JSON, e.g. {{\"type\":\"next_segment\"}}; see PROTOCOL.md"),
+            )
+            .into_response();
+        }
+    };
+    let idem = match idempotency_key(&headers, &format!("/api/meetings/{id}/commands"), &body) {
+        Ok(i) => i,
+        Err(r) => return *r,
+    };
+    run_command(s, id, caller, command, idem).await
+}
+
+/// Query parameters of `do/{action}` (and `key` for every GET of the meeting API).
+type Params = HashMap<String, String>;
+
+fn target(p: &Params) -> Result<ClockTarget, Outcome> {
+    match p.get("target").map(String::as_str) {
+        None | Some("segment") => Ok(ClockTarget::Segment),
+        Some("speech") => Ok(ClockTarget::Speech),
+        Some(other) => Err(error_outcome(
+            ErrorCode::InvalidArgument,
+            format!("target={other:?}: use target=segment or target=speech"),
+        )),
+    }
+}
+
+fn lang(p: &Params) -> Result<Option<Lang>, Outcome> {
+    p.get("lang")
+        .map(|l| l.parse::<Lang>())
+        .transpose()
+        .map_err(|e| error_outcome(ErrorCode::InvalidArgument, e.to_string()))
+}
+
+/// The floor language of the person speaking now, from a state's JSON.
+fn speaking_language(state_json: &str) -> Option<Lang> {
+    let v: serde_json::Value = serde_json::from_str(state_json).ok()?;
+    serde_json::from_value(v.get("speech")?.get("speaker")?.get("language")?.clone()).ok()
+}
+
+/// The command a `do/{action}` request stands for.
+fn do_command(s: &AppState, id: &str, action: &str, p: &Params) -> Result<Command, Outcome> {
+    Ok(match action {
+        "next_segment" => Command::NextSegment,
+        "previous_segment" => Command::PreviousSegment,
+        "start_clock" => Command::StartClock { target: target(p)? },
+        "pause_clock" => Command::PauseClock { target: target(p)? },
+        "resume_clock" => Command::ResumeClock { target: target(p)? },
+        "adjust_clock" => {
+            let seconds = p
+                .get("seconds")
+                .and_then(|v| v.trim_start_matches('+').parse::<i64>().ok())
+                .ok_or_else(|| {
+                    error_outcome(
+                        ErrorCode::InvalidArgument,
+                        "adjust_clock needs seconds=N (negative removes time), e.g. seconds=60 or seconds=-30",
+                    )
+                })?;
+            Command::AdjustClock {
+                target: target(p)?,
+                seconds,
+            }
+        }
+        "give_floor_to_hand" => Command::GiveFloorToHand {
+            hand: match p.get("hand") {
+                None => None,
+                Some(h) => Some(h.parse().map_err(|_| {
+                    error_outcome(
+                        ErrorCode::InvalidArgument,
+                        "hand must be a hand id (a number)",
+                    )
+                })?),
+            },
+        },
+        "end_speech" => Command::EndSpeech,
+        "close_queue" => Command::CloseQueue,
+        "reopen_queue" => Command::ReopenQueue,
+        "slow_down" => Command::SlowDown { language: lang(p)? },
+        "no_interpretation" => Command::NoInterpretation { language: lang(p)? },
+        "message_speaker" => {
+            let text = match (p.get("text"), p.get("preset")) {
+                (Some(t), _) => t.clone(),
+                (None, Some(preset)) => {
+                    let speaking = s.hub.meeting(id).and_then(|m| {
+                        let published = m.subscribe().borrow().clone();
+                        speaking_language(published.staff.state())
+                    });
+                    presets::text(preset, &[lang(p)?, speaking])
+                        .ok_or_else(|| {
+                            error_outcome(
+                                ErrorCode::InvalidArgument,
+                                format!(
+                                    "no message preset {preset:?}; presets: {}",
+                                    presets::ids().join(", ")
+                                ),
+                            )
+                        })?
+                        .to_string()
+                }
+                (None, None) => {
+                    return Err(error_outcome(
+                        ErrorCode::InvalidArgument,
+                        format!(
+                            "message_speaker needs text=… or preset=… ({})",
+                            presets::ids().join(", ")
+                        ),
+                    ))
+                }
+            };
+            Command::MessageSpeaker { text }
+        }
+        other => {
+            return Err(Outcome {
+                status: StatusCode::NOT_FOUND,
+                body: json!({
+                    "error": ErrorCode::NotFound,
+                    "message": format!("no action {other:?}; actions: {}", ACTIONS.join(", ")),
+                })
+                .to_string(),
+            })
+        }
+    })
+}
+
+/// `GET|POST /api/meetings/{id}/do/{action}?key=…&…`.
+async fn do_action(
+    State(s): State<AppState>,
+    Path((id, action)): Path<(String, String)>,
+    Query(params): Query<Params>,
+    headers: HeaderMap,
+) -> Response {
+    let caller = match caller(&s, &headers, params.get("key").map(String::as_str), &id) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let command = match do_command(&s, &id, &action, &params) {
+        Ok(c) => c,
+        Err(o) => return o.into_response(),
+    };
+    // The fingerprint covers the action and its arguments, never the key.
+    let mut args: Vec<(&String, &String)> = params.iter().filter(|(k, _)| *k != "key").collect();
+    args.sort();
+    let body = serde_json::to_vec(&args).unwrap_or_default();
+    let idem = match idempotency_key(&headers, &format!("/api/meetings/{id}/do/{action}"), &body) {
+        Ok(i) => i,
+        Err(r) => return *r,
+    };
+    run_command(s, id, caller, command, idem).await
+}
+
+/// Which projection a role reads, as named in ETags.
+fn view_name(role: Role) -> &'static str {
+    if role.is_staff() {
+        "staff"
+    } else {
+        "public"
+    }
+}
+
+/// Whether `If-None-Match` names `etag` (weak comparison, `*` matches).
+fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
+    let bare = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim() == "*" || bare(t) == bare(etag))
+}
+
+fn cached(etag: &str, content: Option<String>) -> Response {
+    let headers = [
+        (header::ETAG, etag.to_string()),
+        (header::CACHE_CONTROL, "no-cache".to_string()),
+    ];
+    match content {
+        None => (StatusCode::NOT_MODIFIED, headers).into_response(),
+        Some(body) => (headers, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
+    }
+}
+
+/// `GET /api/meetings/{id}/state`: `{"type":"snapshot","seq","server_time","state"}`.
+async fn state(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<Params>,
+    headers: HeaderMap,
+) -> Response {
+    let caller = match caller(&s, &headers, params.get("key").map(String::as_str), &id) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let Some(meeting) = s.hub.meeting(&id) else {
+        return error_outcome(ErrorCode::Archived, "the meeting has closed").into_response();
+    };
+    let published = meeting.subscribe().borrow().clone();
+    let role = caller.grant.role;
+    let p = published.for_role(role);
+    let etag = format!("W/\"{}-{}\"", view_name(role), p.seq);
+    if not_modified(&headers, &etag) {
+        return cached(&etag, None);
+    }
+    let body = format!(
+        r#"{{"type":"snapshot","seq":{},"server_time":{},"state":{}}}"#,
+        p.seq,
+        now_ms(),
+        p.state()
+    );
+    cached(&etag, Some(body))
+}
+
+/// `GET /api/meetings/{id}/agenda`: `{"type":"agenda","version","agenda","planned"}`.
+async fn agenda(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<Params>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = caller(&s, &headers, params.get("key").map(String::as_str), &id) {
+        return *r;
+    }
+    let Some(meeting) = s.hub.meeting(&id) else {
+        return error_outcome(ErrorCode::Archived, "the meeting has closed").into_response();
+    };
+    let published = meeting.subscribe().borrow().clone();
+    let (version, body) = super::sse::agenda_message(&published);
+    let etag = format!("W/\"agenda-{version}\"");
+    if not_modified(&headers, &etag) {
+        return cached(&etag, None);
+    }
+    cached(
+        &etag,
+        Some(String::from_utf8(body.to_vec()).unwrap_or_default()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_none_match_compares_weakly_and_in_lists() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_static(r#""x", W/"public-7""#),
+        );
+        assert!(not_modified(&h, r#"W/"public-7""#));
+        assert!(!not_modified(&h, r#"W/"public-8""#));
+        h.insert(header::IF_NONE_MATCH, HeaderValue::from_static("*"));
+        assert!(not_modified(&h, r#"W/"staff-1""#));
+    }
+
+    #[test]
+    fn every_error_code_has_a_status() {
+        assert_eq!(status_of(ErrorCode::Forbidden), StatusCode::FORBIDDEN);
+        assert_eq!(
+            status_of(ErrorCode::Internal),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(status_of(ErrorCode::InvalidState), StatusCode::CONFLICT);
+    }
+}
