@@ -165,36 +165,18 @@ pub struct Person {
 }
 
 impl Person {
-    /// The person's id: the explicit one or a slug of the name.
+    /// The person's id: the explicit one or a slug of the name (never empty).
     pub fn key(&self) -> String {
-        self.id.clone().unwrap_or_else(|| slug(&self.name))
+        self.id
+            .clone()
+            .unwrap_or_else(|| crate::limits::id_for(&self.name, "person"))
     }
 }
 
-/// Lower-case ASCII slug: "Cécile Riallant" → "cecile-riallant".
+/// Lower-case ASCII slug: "Cécile Riallant" → "cecile-riallant" (see
+/// [`crate::limits::slug`]: Greek, Cyrillic and Arabic are transliterated too).
 pub fn slug(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        let c = match c {
-            'à' | 'á' | 'â' | 'ä' | 'ã' | 'À' | 'Á' | 'Â' | 'Ä' => 'a',
-            'ç' | 'Ç' => 'c',
-            'è' | 'é' | 'ê' | 'ë' | 'É' | 'È' => 'e',
-            'ì' | 'í' | 'î' | 'ï' | 'Í' => 'i',
-            'ñ' | 'Ñ' => 'n',
-            'ò' | 'ó' | 'ô' | 'ö' | 'õ' | 'Ó' => 'o',
-            'ù' | 'ú' | 'û' | 'ü' | 'Ú' => 'u',
-            c => c,
-        };
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
-        }
-    }
-    while out.ends_with('-') {
-        out.pop();
-    }
-    out
+    crate::limits::slug(text)
 }
 
 /// One problem found in an agenda.
@@ -238,7 +220,7 @@ pub struct AgendaErrors(pub Vec<AgendaError>);
 
 /// One step of a path into the document.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Step {
+pub(crate) enum Step {
     Key(&'static str),
     Index(usize),
 }
@@ -259,10 +241,10 @@ fn path_text(path: &[Step]) -> String {
     s
 }
 
-struct Problem {
-    path: Vec<Step>,
-    message: String,
-    hint: Option<String>,
+pub(crate) struct Problem {
+    pub(crate) path: Vec<Step>,
+    pub(crate) message: String,
+    pub(crate) hint: Option<String>,
 }
 
 impl Agenda {
@@ -549,15 +531,17 @@ impl Agenda {
                 }
             }
         }
+        out.extend(crate::limits::agenda_problems(self));
         out
     }
 
-    /// The meeting's id: the explicit one or a slug of the title.
+    /// The meeting's id: the explicit one or a slug of the title (never empty: see
+    /// [`crate::limits::id_for`]).
     pub fn meeting_id(&self) -> String {
         self.meeting
             .id
             .clone()
-            .unwrap_or_else(|| slug(&self.meeting.title))
+            .unwrap_or_else(|| crate::limits::id_for(&self.meeting.title, "meeting"))
     }
 
     /// The meeting's time zone (UTC if the agenda was not validated).

@@ -15,17 +15,15 @@
 //!
 //! HTTP/1 is served by hyper with a header-read timeout: a connection that does not deliver
 //! a complete request head within it — a silent TCP connection, a half-sent request, or a
-//! keep-alive connection idle between requests — is closed. A request whose handler has not
-//! answered within the request timeout (a body that never finishes arriving) gets 408.
+//! keep-alive connection idle between requests — is closed. (The request timeout and the
+//! reserve's restrictions are applied per request by [`crate::guard`].)
 //!
 //! If `accept` itself fails for want of descriptors (EMFILE, ENFILE, ENOBUFS, ENOMEM), the
 //! loop backs off, doubling from 5 ms to 1 s, and logs once per episode, not once per try.
 
 use crate::metrics::Metrics;
-use axum::extract::{ConnectInfo, Request};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::extract::ConnectInfo;
+use axum::response::Response;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::collections::{HashMap, VecDeque};
@@ -64,6 +62,9 @@ pub struct ConnLimits {
     pub header_timeout: Duration,
     /// Time for a handler to answer, reading the request body included.
     pub request_timeout: Duration,
+    /// Origins (`scheme://host[:port]`) whose pages may open a websocket, besides the
+    /// server's own (see [`crate::guard`]).
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for ConnLimits {
@@ -79,6 +80,7 @@ impl Default for ConnLimits {
             ],
             header_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -363,47 +365,6 @@ impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for PerConne
         let mut router = self.router.clone();
         tower_service::Service::call(&mut router, req)
     }
-}
-
-/// Paths a reserve connection may ask for: enough to watch and manage a full server.
-fn operations_path(path: &str) -> bool {
-    path == "/healthz" || path == "/metrics" || path.starts_with("/api/")
-}
-
-/// Middleware: the request timeout, and the reserve's restrictions.
-pub async fn guard_request(limits: Arc<ConnLimits>, req: Request, next: Next) -> Response {
-    let reserve = req.extensions().get::<Class>() == Some(&Class::Reserve);
-    if reserve && !operations_path(req.uri().path()) {
-        let mut r = (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the server is at its connection limit; try again in a few seconds\n",
-        )
-            .into_response();
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-        r.headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        return r;
-    }
-    let mut response = match tokio::time::timeout(limits.request_timeout, next.run(req)).await {
-        Ok(r) => r,
-        Err(_) => {
-            let mut r = (
-                StatusCode::REQUEST_TIMEOUT,
-                "the request was not completed in time\n",
-            )
-                .into_response();
-            r.headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            r
-        }
-    };
-    if reserve {
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    response
 }
 
 /// Errors of `accept` that mean the process (or the system) is out of descriptors or
