@@ -169,14 +169,14 @@ impl Person {
     pub fn key(&self) -> String {
         self.id
             .clone()
-            .unwrap_or_else(|| crate::limits::id_for(&self.name, "person"))
+            .unwrap_or_else(|| crate::slug::id_for(&self.name, "person"))
     }
 }
 
 /// Lower-case ASCII slug: "Cécile Riallant" → "cecile-riallant" (see
-/// [`crate::limits::slug`]: Greek, Cyrillic and Arabic are transliterated too).
+/// [`crate::slug::slug`]: Greek, Cyrillic and Arabic are transliterated too).
 pub fn slug(text: &str) -> String {
-    crate::limits::slug(text)
+    crate::slug::slug(text)
 }
 
 /// One problem found in an agenda.
@@ -536,12 +536,12 @@ impl Agenda {
     }
 
     /// The meeting's id: the explicit one or a slug of the title (never empty: see
-    /// [`crate::limits::id_for`]).
+    /// [`crate::slug::id_for`]).
     pub fn meeting_id(&self) -> String {
         self.meeting
             .id
             .clone()
-            .unwrap_or_else(|| crate::limits::id_for(&self.meeting.title, "meeting"))
+            .unwrap_or_else(|| crate::slug::id_for(&self.meeting.title, "meeting"))
     }
 
     /// The meeting's time zone (UTC if the agenda was not validated).

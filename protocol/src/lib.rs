@@ -10,13 +10,15 @@
 //! - [`edit`]: the operations of a live agenda edit.
 //! - [`wire`]: client → server and server → client messages, roles and error codes.
 //! - [`lang`], [`duration`]: language codes and human-written durations.
-//! - [`limits`]: input limits (agenda sizes, ids, names people type), slugs.
+//! - [`limits`]: input limits (agenda sizes, ids, names people type); [`slug`]: ids
+//!   from names and titles.
 
 pub mod agenda;
 pub mod duration;
 pub mod edit;
 pub mod lang;
 pub mod limits;
+pub mod slug;
 pub mod state;
 pub mod wire;
 
