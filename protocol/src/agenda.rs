@@ -6,6 +6,7 @@
 //! (unique ids, positive durations, known time zone…) and reports each problem with a
 //! path such as `segment[3].duration`. For TOML the path is resolved to a line and column.
 
+use crate::booth::InterpretationPlan;
 use crate::duration::Secs;
 use crate::lang::Lang;
 use chrono::{NaiveDateTime, TimeZone};
@@ -22,6 +23,9 @@ pub struct Agenda {
     /// The segments in running order. Called `segment` so that TOML reads `[[segment]]`.
     #[serde(rename = "segment", default)]
     pub segments: Vec<Segment>,
+    /// The interpretation desk's plan: handover turns and relay rules (`[interpretation]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interpretation: Option<InterpretationPlan>,
 }
 
 /// What is true of the whole meeting.
@@ -40,7 +44,8 @@ pub struct MeetingInfo {
     pub time_zone: String,
     /// Planned start, local to `time_zone`, as "YYYY-MM-DDTHH:MM".
     pub start: String,
-    /// The languages interpreted in the meeting; every floor language must be one of them.
+    /// The languages interpreted in the meeting, one booth each; every floor language must
+    /// be one of them or be covered by a relay rule of `[interpretation]`.
     pub languages: Vec<Lang>,
     /// The language the agenda's `*_original` texts are in, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -54,6 +59,11 @@ pub struct MeetingInfo {
     /// Whether the next segment starts by itself when a segment's time is up.
     #[serde(default)]
     pub auto_advance: bool,
+    /// After lowering a hand, how long a participant waits before raising one again
+    /// (default 5 s; "0s" turns it off): one person cannot make every screen redraw
+    /// several times a second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hand_cooldown: Option<Secs>,
     /// The coordinator who hosts the meeting (has every right).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<Person>,
@@ -162,6 +172,9 @@ pub struct Person {
     pub country: Option<String>,
     /// The language they will speak in (the floor language), for the booths.
     pub language: Lang,
+    /// An https link to their text or slides, shown in every booth view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_url: Option<String>,
 }
 
 impl Person {
@@ -393,6 +406,16 @@ impl Agenda {
                 );
             }
         }
+        if let Some(c) = m.hand_cooldown {
+            if !(0..=600).contains(&c.0) {
+                push(
+                    mp("hand_cooldown"),
+                    format!("a hand cooldown of {c} is not possible: 0s to 10m"),
+                    Some("hand_cooldown = \"5s\" (\"0s\" turns it off)"),
+                );
+            }
+        }
+        let floor = self.floor_languages();
         if m.warning.0 < 0 || m.danger.0 < 0 {
             push(
                 mp(if m.warning.0 < 0 { "warning" } else { "danger" }),
@@ -419,7 +442,18 @@ impl Agenda {
                     hint: Some("name = \"…\" as it should show on screens".into()),
                 });
             }
-            if !m.languages.is_empty() && !m.languages.contains(&p.language) {
+            if let Some(url) = &p.text_url {
+                if let Err(problem) = crate::booth::check_url(url) {
+                    let mut at = path.clone();
+                    at.push(Step::Key("text_url"));
+                    out.push(Problem {
+                        path: at,
+                        message: problem,
+                        hint: Some("text_url = \"https://…\"".into()),
+                    });
+                }
+            }
+            if !m.languages.is_empty() && !floor.contains(&p.language) {
                 let mut at = path.clone();
                 at.push(Step::Key("language"));
                 out.push(Problem {
@@ -433,13 +467,16 @@ impl Agenda {
                         },
                         p.language.english_name(),
                         p.language,
-                        m.languages
+                        floor
                             .iter()
                             .map(|l| l.code())
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),
-                    hint: Some("add it to meeting.languages or correct the code".into()),
+                    hint: Some(
+                        "add it to meeting.languages, or a relay rule for it in [interpretation], or correct the code"
+                            .into(),
+                    ),
                 });
             }
         };
@@ -531,7 +568,20 @@ impl Agenda {
                 }
             }
         }
+        out.extend(crate::booth::plan_problems(self));
         out.extend(crate::limits::agenda_problems(self));
+        out
+    }
+
+    /// The languages that may be spoken on the floor: the booths' (`meeting.languages`)
+    /// and those a relay rule covers, booths first.
+    pub fn floor_languages(&self) -> Vec<Lang> {
+        let mut out = self.meeting.languages.clone();
+        for r in self.interpretation.iter().flat_map(|p| &p.relay) {
+            if !out.contains(&r.floor) {
+                out.push(r.floor);
+            }
+        }
         out
     }
 

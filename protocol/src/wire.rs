@@ -6,6 +6,7 @@
 //! the meeting changes. See PROTOCOL.md for examples.
 
 use crate::agenda::Agenda;
+use crate::booth::BoothSignal;
 use crate::lang::Lang;
 use crate::state::{ClockTarget, Event, HandId, MeetingState, ParticipantId, UnixMs};
 use serde::{Deserialize, Serialize};
@@ -185,6 +186,45 @@ pub enum Command {
     },
     /// Signal "done" (ends one's own speech). Speaker holding the floor.
     Done,
+    /// Remove a participant or observer: hands gone, token revoked, sockets closed. Host.
+    RemoveParticipant {
+        /// The participant id.
+        participant: ParticipantId,
+    },
+    /// Close the queue to points of order too. Host or moderator.
+    ClosePointsOfOrder,
+    /// Reopen the queue to points of order. Host or moderator.
+    ReopenPointsOfOrder,
+    /// Set the language spoken on the floor now, during a speech. Host, moderator, or a
+    /// booth (as a correction).
+    SetFloorLanguage {
+        /// One of the meeting's floor languages.
+        language: Lang,
+    },
+    /// The booth's pair handed over: restart the booth's turn timer. Interpreter.
+    HandedOver,
+    /// Alert the chair. Interpreter (for its own booth).
+    BoothAlert {
+        /// A canned signal, or `message` for free text.
+        signal: BoothSignal,
+        /// The booth's words (at most 200 characters; required with `message`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+    },
+    /// Acknowledge a booth's alert. Host or moderator.
+    AcknowledgeAlert {
+        /// The alert id.
+        alert: u64,
+    },
+    /// Set (or withdraw, with `url` null) a named speaker's text or slides for the
+    /// booths. Host or moderator.
+    SetBoothText {
+        /// The agenda person id.
+        person: String,
+        /// An https URL, or `null` to withdraw.
+        #[serde(default)]
+        url: Option<String>,
+    },
 }
 
 /// A message from a client to the server.

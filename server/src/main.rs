@@ -445,6 +445,10 @@ fn print_link_table(links: &[podium_server::hub::Link]) {
         let who = match (l.role, &l.speaker) {
             (podium_protocol::Role::Participant, _) => "participants join here".to_string(),
             (podium_protocol::Role::Observer, _) => "observers join here".to_string(),
+            (podium_protocol::Role::Interpreter, _) => match l.language {
+                Some(lang) => format!("{} booth ({lang})", lang.english_name()),
+                None => "booth without a language".to_string(),
+            },
             (_, Some(name)) => name.clone(),
             _ => String::new(),
         };

@@ -376,14 +376,15 @@ pub async fn read_until_close(ws: &mut Ws) -> Result<UntilClose> {
     }
 }
 
-/// The state as a non-staff role sees it: the host's state minus the participant
-/// register, the hand history and the host's alerts, the queue detailed for its first
-/// hands only and keyed in full.
+/// The state as a non-staff role (but a booth) sees it: the host's state minus the
+/// participant register, the hand history and the host's alerts (booth alerts included),
+/// the queue detailed for its first hands only and keyed in full.
 pub fn public_view(state: &MeetingState) -> MeetingState {
     let mut s = state.clone();
     s.participants.clear();
     s.hand_history.clear();
     s.no_interpretation = None;
+    s.interpretation.alerts.clear();
     s.queue_keys = Some(
         s.queue
             .iter()

@@ -12,6 +12,15 @@ use tokio_util::sync::CancellationToken;
 /// The admin token test servers use.
 pub const ADMIN: &str = "0123456789abcdef0123456789abcdef";
 
+/// The bundled agenda with the hand cooldown turned off (`hand_cooldown = "0s"`), for
+/// workloads that toggle hands faster than a person may (durability bursts, benchmarks of
+/// the durable write path).
+pub fn agenda_without_hand_cooldown() -> String {
+    let agenda = podium_server::DEFAULT_AGENDA;
+    let at = agenda.find("[meeting]\n").expect("a [meeting] table") + "[meeting]\n".len();
+    format!("{}hand_cooldown = \"0s\"\n{}", &agenda[..at], &agenda[at..])
+}
+
 /// An in-process server with the bundled meeting.
 pub struct TestServer {
     /// Where it listens.
@@ -36,6 +45,11 @@ impl TestServer {
 
     /// Starts a server with the given limits.
     pub async fn start_with(limits: Limits) -> Result<TestServer> {
+        TestServer::start_with_agenda(limits, podium_server::DEFAULT_AGENDA).await
+    }
+
+    /// Starts a server with the given limits and first meeting (an agenda in TOML).
+    pub async fn start_with_agenda(limits: Limits, agenda: &str) -> Result<TestServer> {
         let data = tempfile::tempdir()?;
         let shutdown = CancellationToken::new();
         let config = Config {
@@ -45,8 +59,7 @@ impl TestServer {
             limits: Arc::new(limits),
         };
         let podium = Podium::open(config, shutdown.clone()).await?;
-        let agenda = podium_protocol::Agenda::from_toml(podium_server::DEFAULT_AGENDA)
-            .map_err(|e| anyhow!("{e}"))?;
+        let agenda = podium_protocol::Agenda::from_toml(agenda).map_err(|e| anyhow!("{e}"))?;
         podium.ensure_meeting(agenda).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -141,6 +154,19 @@ impl ChildServer {
     /// until it answers `/healthz`.
     pub fn start(data: &Path) -> Result<ChildServer> {
         ChildServer::start_with(data, ChildOptions::default())
+    }
+
+    /// Like [`ChildServer::start`], creating the first meeting from `agenda` (TOML,
+    /// written into `data`) when the data directory has none yet.
+    pub fn start_with_agenda(data: &Path, agenda: Option<&str>) -> Result<ChildServer> {
+        let mut options = ChildOptions::default();
+        if let Some(text) = agenda {
+            std::fs::create_dir_all(data)?;
+            let file = data.join("agenda.toml");
+            std::fs::write(&file, text)?;
+            options.args = vec!["--agenda".into(), file.display().to_string()];
+        }
+        ChildServer::start_with(data, options)
     }
 
     /// Starts `podium serve` with extra arguments, environment and output files.

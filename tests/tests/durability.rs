@@ -306,7 +306,8 @@ async fn kill9_at_every_stage_resumes_exactly() -> Result<()> {
                 P(2, raise(None, true)),
                 Host(Command::GiveFloorToHand { hand: None }),
                 P(0, lower(false)),
-                P(0, raise(Some(Lang::Fr), false)),
+                // (Not Ana again at once: a lowered hand waits for the cooldown.)
+                P(1, raise(Some(Lang::Fr), true)),
                 Host(Command::CloseQueue),
                 Host(adjust(ClockTarget::Speech, 45)),
             ],
@@ -479,7 +480,11 @@ fn host_adjustment(t: usize) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill9_mid_burst_keeps_every_acknowledged_change() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let mut server = ChildServer::start(dir.path())?;
+    // Participants toggle faster than the hand cooldown allows: the burst needs it off.
+    let mut server = ChildServer::start_with_agenda(
+        dir.path(),
+        Some(&podium_tests::server::agenda_without_hand_cooldown()),
+    )?;
     let m = server.meeting();
     let langs = [Lang::En, Lang::Fr, Lang::Es, Lang::Ar];
     let mut people = Vec::new();
@@ -970,7 +975,9 @@ async fn recovery_across_snapshots_matches_the_live_engine() -> Result<()> {
     };
     let shutdown = CancellationToken::new();
     let podium = Podium::open(config.clone(), shutdown.clone()).await?;
-    let agenda = agenda();
+    // Participants toggle their hands in rounds faster than the cooldown: turned off.
+    let agenda =
+        Agenda::from_toml(&podium_tests::server::agenda_without_hand_cooldown()).expect("valid");
     let id = agenda.meeting_id();
     podium.ensure_meeting(agenda).await?;
     let h = podium.hub.meeting(&id).context("meeting loaded")?;

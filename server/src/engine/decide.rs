@@ -2,7 +2,7 @@
 //! possible lives here. Nothing here mutates state; [`super::reduce`] does that.
 
 use super::queue;
-use super::{Actor, Rejection};
+use super::{booth, defend, Actor, Rejection};
 use podium_protocol::{
     Agenda, Clock, ClockTarget, Command, Event, Hand, Lang, MeetingState, Participant,
     ParticipantId, Phase, SpeakerInfo, UnixMs,
@@ -112,6 +112,8 @@ pub fn join(
             delegation,
             language,
             observer,
+            removed: false,
+            lowered_at: None,
         },
     }])
 }
@@ -303,19 +305,19 @@ pub fn decide(
                     "your hand is already up".into()
                 }));
             }
+            defend::check_raise(agenda, state, p, *point_of_order, now)?;
             if !point_of_order && !state.queue_open {
                 return Err(Rejection::QueueClosed(
                     "the speaking list is closed; a point of order is still possible".into(),
                 ));
             }
             let language = language.unwrap_or(p.language);
-            if !agenda.meeting.languages.contains(&language) {
+            let floor = agenda.floor_languages();
+            if !floor.contains(&language) {
                 return Err(Rejection::InvalidArgument(format!(
                     "{} is not interpreted in this meeting; choose one of {}",
                     language.english_name(),
-                    agenda
-                        .meeting
-                        .languages
+                    floor
                         .iter()
                         .map(|l| l.code())
                         .collect::<Vec<_>>()
@@ -405,17 +407,26 @@ pub fn decide(
             floor(state)?;
             one(Event::SpeakerMessageSent { text, at: now })
         }
+        // The booth's language comes from its link (a different one was refused).
         SlowDown { language } => {
             floor(state)?;
             one(Event::SlowDownRequested {
-                language: *language,
+                language: booth::booth_of(actor).or(*language),
                 at: now,
             })
         }
         NoInterpretation { language } => one(Event::NoInterpretationReported {
-            language: *language,
+            language: booth::booth_of(actor).or(*language),
             at: now,
         }),
+        RemoveParticipant { .. } | ClosePointsOfOrder | ReopenPointsOfOrder => {
+            defend::decide(state, command, now)
+        }
+        SetFloorLanguage { .. }
+        | HandedOver
+        | BoothAlert { .. }
+        | AcknowledgeAlert { .. }
+        | SetBoothText { .. } => booth::decide(agenda, state, command, actor, now),
         Done => {
             let speaker = &floor(state)?.speaker;
             let holds = match actor {

@@ -9,7 +9,9 @@
 //! Architecture invariant: nothing here does IO, spawns, or reads a clock. Time comes in
 //! as `now` (Unix ms, server clock); deadlines go out through [`Engine::next_deadline`].
 
+pub mod booth;
 mod decide;
+pub mod defend;
 pub mod edit;
 mod queue;
 pub mod reduce;
@@ -44,6 +46,9 @@ pub enum Rejection {
     /// A value is out of range.
     #[error("{0}")]
     InvalidArgument(String),
+    /// Too soon: the message says when to try again.
+    #[error("{0}")]
+    RateLimited(String),
 }
 
 impl Rejection {
@@ -56,6 +61,7 @@ impl Rejection {
             Rejection::Duplicate(_) => ErrorCode::Duplicate,
             Rejection::QueueClosed(_) => ErrorCode::QueueClosed,
             Rejection::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            Rejection::RateLimited(_) => ErrorCode::RateLimited,
         }
     }
 }
@@ -84,7 +90,9 @@ impl Engine {
     }
 
     /// A meeting restored from a snapshot taken at `seq` (the agenda as it was then).
-    pub fn restore(agenda: Arc<Agenda>, state: MeetingState, seq: u64) -> Engine {
+    pub fn restore(agenda: Arc<Agenda>, mut state: MeetingState, seq: u64) -> Engine {
+        // Snapshots from before the interpretation desk have no booths yet.
+        booth::derive(&mut state, &agenda);
         Engine { agenda, state, seq }
     }
 
@@ -177,7 +185,7 @@ impl Engine {
 
 /// The state of a meeting before anything happened.
 pub fn initial_state(agenda: &Agenda) -> MeetingState {
-    MeetingState {
+    let mut state = MeetingState {
         phase: Phase::NotStarted,
         agenda_version: 0,
         current: None,
@@ -205,7 +213,11 @@ pub fn initial_state(agenda: &Agenda) -> MeetingState {
         no_interpretation: None,
         speaker_done: None,
         next_hand: 1,
-    }
+        points_of_order_open: true,
+        interpretation: Default::default(),
+    };
+    booth::derive(&mut state, agenda);
+    state
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! reads no clock (every time it needs is in the event), and the live engine uses exactly
 //! this function, so replaying a journal rebuilds the live state bit for bit.
 
-use super::{edit, queue};
+use super::{booth, defend, edit, queue};
 use podium_protocol::{
     Agenda, Clock, ClockTarget, Event, HandOutcome, HandRecord, InterpreterSignal, MeetingState,
     Phase, SpeakerMessage, Speech, SpeechRecord, UnixMs,
@@ -26,6 +26,7 @@ fn finish_speech(state: &mut MeetingState, at: UnixMs) {
             ended_at: at,
             spoken_ms,
             limit_ms: s.limit_ms,
+            floor: s.floor,
         });
     }
 }
@@ -49,6 +50,13 @@ fn clock_mut(state: &mut MeetingState, target: ClockTarget) -> Option<&mut Clock
 /// Applies one accepted event to the state — and, for an agenda edit, to the agenda
 /// (copied on write: published agendas that share it are left as they were).
 pub fn apply_event(state: &mut MeetingState, agenda: &mut Arc<Agenda>, event: &Event) {
+    apply_core(state, agenda, event);
+    defend::apply(state, event);
+    booth::apply(state, event);
+    booth::derive(state, agenda);
+}
+
+fn apply_core(state: &mut MeetingState, agenda: &mut Arc<Agenda>, event: &Event) {
     match event {
         Event::MeetingStarted { at } => {
             state.phase = Phase::Running;
@@ -134,6 +142,7 @@ pub fn apply_event(state: &mut MeetingState, agenda: &mut Arc<Agenda>, event: &E
                 },
                 limit_ms: *limit_ms,
                 granted_ms: granted,
+                floor: Vec::new(),
                 message: None,
                 slow_down: None,
             });
@@ -222,6 +231,14 @@ pub fn apply_event(state: &mut MeetingState, agenda: &mut Arc<Agenda>, event: &E
                 at: *at,
             });
         }
+        // The interpretation desk's and the chair's defence events: see `booth`, `defend`.
+        Event::ParticipantRemoved { .. }
+        | Event::PointsOfOrderOpenChanged { .. }
+        | Event::FloorLanguageSet { .. }
+        | Event::BoothHandedOver { .. }
+        | Event::BoothAlerted { .. }
+        | Event::BoothAlertAcknowledged { .. }
+        | Event::BoothTextSet { .. } => {}
         Event::AgendaEdited { ops, .. } => {
             let agenda = Arc::make_mut(agenda);
             for op in ops {

@@ -382,10 +382,11 @@ impl MeetingTask {
             (&events, &encoded),
             self.engine.state(),
         );
+        // The whole state (the projections leave out the booth log).
         let snapshot =
             ((first_seq - 1) / SNAPSHOT_EVERY != seq / SNAPSHOT_EVERY).then(|| Snapshot {
                 seq,
-                state: published.staff.state().to_string(),
+                state: serde_json::to_string(self.engine.state()).expect("state serialises"),
                 agenda: Some(self.frame.agenda_json().to_string()),
             });
         let (tokens, new_grants): (Vec<TokenRow>, Vec<_>) = tokens
@@ -404,6 +405,13 @@ impl MeetingTask {
             Ok(()) => {
                 for (hash, grant) in new_grants {
                     self.grants.insert(hash, grant);
+                }
+                // A removed participant's personal tokens open nothing from now on (their
+                // open connections close when they see the published removal).
+                for e in &events {
+                    if let Event::ParticipantRemoved { participant, .. } = e {
+                        super::revoke_participant(&self.grants, &self.id, *participant);
+                    }
                 }
                 self.pub_tx.send_replace(Arc::new(published));
                 for p in pending {

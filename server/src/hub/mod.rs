@@ -14,7 +14,7 @@ use crate::store::{MeetingStatus, StoreError, StoreHandle, StoredMeeting, TokenR
 use crate::tokens;
 use dashmap::DashMap;
 use meeting::{Input, MeetingHandle};
-use podium_protocol::{Agenda, MeetingState, Role};
+use podium_protocol::{Agenda, Lang, MeetingState, Role};
 use serde::Serialize;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -90,7 +90,8 @@ impl Grant {
             Role::Speaker => Actor::Speaker(self.person.clone()?),
             Role::Participant => Actor::Participant(self.participant?),
             Role::Observer => Actor::Observer(self.participant?),
-            Role::Interpreter => Actor::Interpreter,
+            // A booth's link names its language; an old link without one opens nothing.
+            Role::Interpreter => Actor::Interpreter(self.person.as_deref()?.parse().ok()?),
             Role::Projector => Actor::Projector,
         })
     }
@@ -108,15 +109,20 @@ pub struct Link {
     /// The person's name for moderator and speaker links.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub speaker: Option<String>,
-    /// The agenda person id for moderator and speaker links.
+    /// The agenda person id for moderator and speaker links; the booth's language code
+    /// for interpreter links.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub person: Option<String>,
+    /// The booth's language, for interpreter links (one link per booth).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<Lang>,
     /// The full URL, token in the fragment.
     pub url: String,
 }
 
 /// Builds the role-link token rows of a new meeting: host, one per moderator, one per
-/// speaker or reaction speaker, participant and observer join links, interpreter, projector.
+/// speaker or reaction speaker, participant and observer join links, one interpreter link
+/// per booth (meeting language, its code as the row's `person`), projector.
 pub fn role_tokens(meeting: &str, agenda: &Agenda) -> Vec<TokenRow> {
     let mut rows = Vec::new();
     let mut add = |role: Role, person: Option<String>| {
@@ -147,14 +153,12 @@ pub fn role_tokens(meeting: &str, agenda: &Agenda) -> Vec<TokenRow> {
             add(Role::Speaker, Some(p.key()));
         }
     }
-    for role in [
-        Role::Participant,
-        Role::Observer,
-        Role::Interpreter,
-        Role::Projector,
-    ] {
-        add(role, None);
+    add(Role::Participant, None);
+    add(Role::Observer, None);
+    for lang in &agenda.meeting.languages {
+        add(Role::Interpreter, Some(lang.code().to_string()));
     }
+    add(Role::Projector, None);
     rows
 }
 
@@ -173,6 +177,9 @@ pub fn links(base_url: &str, meeting: &str, agenda: &Agenda, rows: &[TokenRow]) 
                     .and_then(|p| agenda.person(p))
                     .map(|p| p.name.clone()),
                 person: r.person.clone(),
+                language: (r.role == Role::Interpreter)
+                    .then(|| r.person.as_deref()?.parse().ok())
+                    .flatten(),
                 url: format!(
                     "{}/m/{}/{}#{}",
                     base_url.trim_end_matches('/'),
@@ -296,11 +303,26 @@ impl Hub {
     async fn load(&self, m: StoredMeeting) -> Result<(), HubError> {
         let mid = m.id.clone();
         let rows = self.store.run(move |s| s.tokens(&mid)).await??;
+        let engine = match m.status {
+            MeetingStatus::Live => {
+                Some(recover_engine(&self.store, &m.id, Arc::new(m.agenda)).await?)
+            }
+            MeetingStatus::Archived => None,
+        };
+        // Participants the host removed stay barred across restarts.
+        let removed: std::collections::HashSet<u64> = engine
+            .iter()
+            .flat_map(|e| e.state().participants.iter())
+            .filter(|p| p.removed)
+            .map(|p| p.id)
+            .collect();
         for r in rows {
+            if r.participant.is_some_and(|p| removed.contains(&p)) {
+                continue;
+            }
             self.grants.insert(r.hash, grant_of(&r));
         }
-        if m.status == MeetingStatus::Live {
-            let engine = recover_engine(&self.store, &m.id, Arc::new(m.agenda)).await?;
+        if let Some(engine) = engine {
             self.start(m.id, engine);
         }
         Ok(())
@@ -439,6 +461,19 @@ impl Hub {
             None => false,
         }
     }
+}
+
+/// Revokes a participant's personal tokens (the host removed them): their grants go, and
+/// every open connection of theirs closes with 4001. Their stored token rows stay: the
+/// journal's removal bars them again at every load.
+pub fn revoke_participant(grants: &DashMap<[u8; 32], Grant>, meeting: &str, participant: u64) {
+    grants.retain(|_, g| {
+        let theirs = g.meeting == meeting && g.participant == Some(participant);
+        if theirs {
+            g.revocation.revoke(close::REVOKED);
+        }
+        !theirs
+    });
 }
 
 /// The grant a stored token row gives (a new, unrevoked one).

@@ -10,13 +10,104 @@
 
 use axum::extract::ws::Utf8Bytes;
 use podium_protocol::{
-    queue_key, Agenda, Clock, Event, Hand, InterpreterSignal, MeetingState, Participant, Phase,
-    Role, SegmentTimes, Speech, SpeechRecord, PUBLIC_QUEUE_DETAIL,
+    queue_key, ActiveRelay, Agenda, BoothAlert, BoothState, BoothText, Clock, Event, Hand,
+    HandRecord, InterpreterSignal, MeetingState, Participant, Phase, Role, SegmentTimes, Speech,
+    SpeechRecord, PUBLIC_QUEUE_DETAIL,
 };
 use serde::Serialize;
 use std::sync::Arc;
 
+/// The interpretation desk as a projection shows it: never the booth log (it grows with
+/// the meeting; the report has it), and the alerts only for staff and booths.
+#[derive(Serialize)]
+struct InterpView<'a> {
+    booths: &'a [BoothState],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relay: Option<&'a ActiveRelay>,
+    alerts: &'a [BoothAlert],
+    next_alert: u64,
+    texts: &'a [BoothText],
+    log: [(); 0],
+}
+
+impl<'a> InterpView<'a> {
+    fn of(s: &'a MeetingState, alerts: bool) -> InterpView<'a> {
+        let i = &s.interpretation;
+        InterpView {
+            booths: &i.booths,
+            relay: i.relay.as_ref(),
+            alerts: if alerts { &i.alerts } else { &[] },
+            next_alert: i.next_alert,
+            texts: &i.texts,
+            log: [],
+        }
+    }
+}
+
+/// The staff projection: the whole state but the booth log.
+#[derive(Serialize)]
+struct StaffView<'a> {
+    phase: Phase,
+    agenda_version: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current: Option<usize>,
+    segment_clock: &'a Clock,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    segment_entered_at: Option<i64>,
+    segments: &'a [SegmentTimes],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    started_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ended_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    speech: Option<&'a Speech>,
+    history: &'a [SpeechRecord],
+    queue: &'a [Hand],
+    queue_open: bool,
+    points_of_order_open: bool,
+    not_yet_spoken_first: bool,
+    observers_may_raise_hand: bool,
+    auto_advance: bool,
+    hand_history: &'a [HandRecord],
+    participants: &'a [Participant],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    no_interpretation: Option<&'a InterpreterSignal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    speaker_done: Option<&'a InterpreterSignal>,
+    next_hand: u64,
+    interpretation: InterpView<'a>,
+}
+
+fn staff_json(s: &MeetingState) -> String {
+    serde_json::to_string(&StaffView {
+        phase: s.phase,
+        agenda_version: s.agenda_version,
+        current: s.current,
+        segment_clock: &s.segment_clock,
+        segment_entered_at: s.segment_entered_at,
+        segments: &s.segments,
+        started_at: s.started_at,
+        ended_at: s.ended_at,
+        speech: s.speech.as_ref(),
+        history: &s.history,
+        queue: &s.queue,
+        queue_open: s.queue_open,
+        points_of_order_open: s.points_of_order_open,
+        not_yet_spoken_first: s.not_yet_spoken_first,
+        observers_may_raise_hand: s.observers_may_raise_hand,
+        auto_advance: s.auto_advance,
+        hand_history: &s.hand_history,
+        participants: &s.participants,
+        no_interpretation: s.no_interpretation.as_ref(),
+        speaker_done: s.speaker_done.as_ref(),
+        next_hand: s.next_hand,
+        interpretation: InterpView::of(s, true),
+    })
+    .expect("state serialises")
+}
+
 /// The public projection: the same shape as [`MeetingState`], private parts emptied.
+/// Booths get it with their alerts (and the host's `no_interpretation` signal) added.
 #[derive(Serialize)]
 struct PublicView<'a> {
     phase: Phase,
@@ -37,17 +128,21 @@ struct PublicView<'a> {
     queue: &'a [Hand],
     queue_keys: Vec<u64>,
     queue_open: bool,
+    points_of_order_open: bool,
     not_yet_spoken_first: bool,
     observers_may_raise_hand: bool,
     auto_advance: bool,
     hand_history: [(); 0],
     participants: &'a [Participant],
     #[serde(skip_serializing_if = "Option::is_none")]
+    no_interpretation: Option<&'a InterpreterSignal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     speaker_done: Option<&'a InterpreterSignal>,
     next_hand: u64,
+    interpretation: InterpView<'a>,
 }
 
-fn public_json(s: &MeetingState) -> String {
+fn public_json(s: &MeetingState, booth: bool) -> String {
     serde_json::to_string(&PublicView {
         phase: s.phase,
         agenda_version: s.agenda_version,
@@ -66,13 +161,16 @@ fn public_json(s: &MeetingState) -> String {
             .map(|h| queue_key(h.participant, h.point_of_order))
             .collect(),
         queue_open: s.queue_open,
+        points_of_order_open: s.points_of_order_open,
         not_yet_spoken_first: s.not_yet_spoken_first,
         observers_may_raise_hand: s.observers_may_raise_hand,
         auto_advance: s.auto_advance,
         hand_history: [],
         participants: &[],
+        no_interpretation: s.no_interpretation.as_ref().filter(|_| booth),
         speaker_done: s.speaker_done.as_ref(),
         next_hand: s.next_hand,
+        interpretation: InterpView::of(s, booth),
     })
     .expect("state serialises")
 }
@@ -102,8 +200,10 @@ pub struct Published {
     pub seq: u64,
     /// For host and moderators. Its `state()` is also the store's snapshot text.
     pub staff: Arc<Projection>,
-    /// For everyone else.
+    /// For everyone else but the booths.
     pub public: Arc<Projection>,
+    /// For the interpretation booths: public, plus the booth alerts and their answers.
+    pub booth: Arc<Projection>,
     /// The `agenda` message of the agenda this state goes with (shared until an edit).
     pub agenda: Arc<AgendaFrame>,
     /// When it was encoded and when connections wrote it, for the fan-out histograms.
@@ -191,16 +291,34 @@ impl AgendaFrame {
 /// turn of hundreds of joins or hands must not make every message hundreds of KB.
 pub const MAX_EVENTS: usize = 16;
 
-/// The comma-joined JSON of the last [`MAX_EVENTS`] events a role may see: joins (the
-/// participant register) and interpreters' alerts to the host are staff-only.
-fn events_json(events: &[Event], encoded: &[String], staff: bool) -> String {
-    let visible = events.iter().zip(encoded).filter(|(e, _)| {
-        staff
-            || !matches!(
-                e,
-                Event::ParticipantJoined { .. } | Event::NoInterpretationReported { .. }
-            )
-    });
+/// Who a projection is for, as far as events go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Audience {
+    Staff,
+    Booth,
+    Public,
+}
+
+/// Whether `audience` may see event `e`: joins and removals (the participant register)
+/// are staff-only; booths' alerts to the chair are for staff and booths.
+fn visible(e: &Event, audience: Audience) -> bool {
+    match e {
+        Event::ParticipantJoined { .. } | Event::ParticipantRemoved { .. } => {
+            audience == Audience::Staff
+        }
+        Event::NoInterpretationReported { .. }
+        | Event::BoothAlerted { .. }
+        | Event::BoothAlertAcknowledged { .. } => audience != Audience::Public,
+        _ => true,
+    }
+}
+
+/// The comma-joined JSON of the last [`MAX_EVENTS`] events an audience may see.
+fn events_json(events: &[Event], encoded: &[String], audience: Audience) -> String {
+    let visible = events
+        .iter()
+        .zip(encoded)
+        .filter(|(e, _)| visible(e, audience));
     let mut last: Vec<&str> = visible
         .rev()
         .take(MAX_EVENTS)
@@ -247,18 +365,31 @@ impl Published {
         (events, encoded): (&[Event], &[String]),
         state: &MeetingState,
     ) -> Published {
-        let staff = serde_json::to_string(state).expect("state serialises");
-        let staff_events = events_json(events, encoded, true);
-        let public_events = events_json(events, encoded, false);
+        let staff_events = events_json(events, encoded, Audience::Staff);
+        let public_events = events_json(events, encoded, Audience::Public);
+        let booth_events = events_json(events, encoded, Audience::Booth);
         Published {
             seq,
-            staff: project(prev.map(|p| &p.staff), seq, now, &staff_events, staff),
+            staff: project(
+                prev.map(|p| &p.staff),
+                seq,
+                now,
+                &staff_events,
+                staff_json(state),
+            ),
             public: project(
                 prev.map(|p| &p.public),
                 seq,
                 now,
                 &public_events,
-                public_json(state),
+                public_json(state, false),
+            ),
+            booth: project(
+                prev.map(|p| &p.booth),
+                seq,
+                now,
+                &booth_events,
+                public_json(state, true),
             ),
             agenda,
             fanout: Fanout::new(),
@@ -269,6 +400,8 @@ impl Published {
     pub fn for_role(&self, role: Role) -> &Projection {
         if role.is_staff() {
             &self.staff
+        } else if role == Role::Interpreter {
+            &self.booth
         } else {
             &self.public
         }
@@ -321,6 +454,8 @@ mod tests {
                     delegation: "Somewhere".into(),
                     language: Lang::Ar,
                     observer: false,
+                    removed: false,
+                    lowered_at: None,
                 },
             },
             hand(1),
@@ -330,17 +465,24 @@ mod tests {
             },
         ];
         let encoded = json(&events);
-        let public = events_json(&events, &encoded, false);
+        let public = events_json(&events, &encoded, Audience::Public);
         assert_eq!(public, encoded[1]);
         assert!(!public.contains("Secret Name"));
-        assert_eq!(events_json(&events, &encoded, true), encoded.join(","));
+        assert_eq!(
+            events_json(&events, &encoded, Audience::Staff),
+            encoded.join(",")
+        );
+        assert_eq!(
+            events_json(&events, &encoded, Audience::Booth),
+            encoded[1..].join(",")
+        );
     }
 
     #[test]
     fn a_change_lists_only_the_latest_events() {
         let events: Vec<Event> = (1..=40).map(hand).collect();
         let encoded = json(&events);
-        let listed = events_json(&events, &encoded, false);
+        let listed = events_json(&events, &encoded, Audience::Public);
         assert_eq!(listed, encoded[40 - MAX_EVENTS..].join(","));
     }
 }

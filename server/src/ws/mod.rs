@@ -297,6 +297,13 @@ async fn welcome(
             ..
         } => {
             let grant = check(protocol, &meeting, &token)?;
+            if grant.actor().is_none() && grant.role == Role::Interpreter {
+                return Err(error(
+                    None,
+                    ErrorCode::Unauthorized,
+                    "this interpreter link names no booth: ask the host for your booth's own link",
+                ));
+            }
             if grant.actor().is_none() {
                 return Err(error(
                     None,
@@ -384,6 +391,9 @@ async fn welcome(
 /// The `you` of a `welcome`: role, person or participant id, and display name.
 async fn identity(hub: &Hub, grant: &Grant) -> Identity {
     let mut name = grant.role.as_str().to_string();
+    if let Some(crate::engine::Actor::Interpreter(lang)) = grant.actor() {
+        name = format!("{} booth", lang.english_name());
+    }
     if let Some(h) = hub.meeting(&grant.meeting) {
         let agenda = h.agenda();
         if let Some(found) = grant.person.as_deref().and_then(|p| agenda.person(p)) {

@@ -5,7 +5,11 @@
 //! - `roles_table`: for every command, which roles may send it.
 //! - `props`: property tests over random command sequences from random actors.
 //! - `seed_meeting`: the bundled GFMD meeting played through on simulated time.
+//! - `booth`: the interpretation desk (floor language, relay, handovers, alerts, texts).
+//! - `defend`: removing a participant, points of order closed, the hand cooldown.
 
+mod booth;
+mod defend;
 mod props;
 mod roles_table;
 mod rules;

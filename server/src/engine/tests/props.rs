@@ -189,6 +189,52 @@ fn command() -> impl Strategy<Value = Command> {
                 .boxed(),
         ),
         (1, Just(Done).boxed()),
+        (
+            1,
+            (1u64..9)
+                .prop_map(|participant| RemoveParticipant { participant })
+                .boxed(),
+        ),
+        (1, Just(ClosePointsOfOrder).boxed()),
+        (1, Just(ReopenPointsOfOrder).boxed()),
+        (
+            3,
+            lang()
+                .prop_map(|language| SetFloorLanguage { language })
+                .boxed(),
+        ),
+        (1, Just(HandedOver).boxed()),
+        (
+            2,
+            (
+                select(podium_protocol::BoothSignal::ALL.to_vec()),
+                proptest::option::of(text()),
+            )
+                .prop_map(|(signal, text)| BoothAlert { signal, text })
+                .boxed(),
+        ),
+        (
+            1,
+            (0u64..25)
+                .prop_map(|alert| AcknowledgeAlert { alert })
+                .boxed(),
+        ),
+        (
+            1,
+            (
+                select(PEOPLE),
+                proptest::option::of(select(vec![
+                    "https://example.org/t.pdf",
+                    "http://example.org/t.pdf",
+                    "https://",
+                ])),
+            )
+                .prop_map(|(p, url)| SetBoothText {
+                    person: p.to_string(),
+                    url: url.map(str::to_string),
+                })
+                .boxed(),
+        ),
     ])
 }
 
@@ -199,7 +245,7 @@ fn actor() -> impl Strategy<Value = Actor> {
         1 => select(PEOPLE).prop_map(|p| Actor::Speaker(p.to_string())),
         6 => (1u64..9).prop_map(Actor::Participant),
         2 => (1u64..9).prop_map(Actor::Observer),
-        1 => Just(Actor::Interpreter),
+        2 => lang().prop_map(Actor::Interpreter),
         1 => Just(Actor::Projector),
     ]
 }
@@ -285,6 +331,36 @@ fn check_invariants(s: &MeetingState, now: i64) -> Result<(), TestCaseError> {
         ids.windows(2).all(|w| w[0] < w[1]),
         "participant ids increase: {ids:?}"
     );
+    // The interpretation desk: one booth per meeting language; a bounded alert list; the
+    // floor parts of every speech in order, the last one the language spoken now.
+    let booths: Vec<Lang> = s.interpretation.booths.iter().map(|b| b.language).collect();
+    prop_assert_eq!(booths, vec![Lang::En, Lang::Fr, Lang::Es, Lang::Ar]);
+    let alerts = &s.interpretation.alerts;
+    prop_assert!(alerts.len() <= podium_protocol::booth::ALERTS_KEPT);
+    prop_assert!(alerts.windows(2).all(|w| w[0].id < w[1].id));
+    prop_assert!(alerts.iter().all(|a| a.id < s.interpretation.next_alert));
+    if let Some(sp) = &s.speech {
+        let spoken = sp.granted_ms - sp.clock.remaining(now);
+        prop_assert_eq!(
+            sp.floor.last().map(|p| p.language),
+            Some(sp.speaker.language)
+        );
+        prop_assert!(sp.floor.windows(2).all(|w| w[0].from_ms <= w[1].from_ms));
+        prop_assert!(sp.floor.iter().all(|p| p.from_ms <= spoken.max(0)));
+    }
+    for r in &s.history {
+        prop_assert!(r.floor.windows(2).all(|w| w[0].from_ms <= w[1].from_ms));
+        let times = podium_protocol::booth::language_times(&r.floor, r.spoken_ms);
+        prop_assert_eq!(times.iter().map(|(_, t)| t).sum::<i64>(), r.spoken_ms);
+    }
+    // A removed participant has no hand up.
+    for h in &s.queue {
+        let p = s.participants.iter().find(|p| p.id == h.participant);
+        prop_assert!(
+            p.is_some_and(|p| !p.removed),
+            "a removed participant's hand: {h:?}"
+        );
+    }
     // Clocks are deadlines: a running clock's remaining time is its deadline minus now, for
     // any now; a paused (or ready) one does not move.
     let mut clocks = vec![s.segment_clock];

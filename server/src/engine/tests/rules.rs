@@ -1474,7 +1474,7 @@ fn interpreters_signal_slow_down_and_no_interpretation() {
         Command::SlowDown {
             language: Some(Lang::Ar),
         },
-        Actor::Interpreter,
+        Actor::Interpreter(Lang::Ar),
         T0 + M,
     );
     assert_eq!(
@@ -1484,10 +1484,11 @@ fn interpreters_signal_slow_down_and_no_interpretation() {
             at: T0 + M
         }]
     );
+    // Without a language, the booth's own from its link.
     ok(
         &mut e,
         Command::SlowDown { language: None },
-        Actor::Interpreter,
+        Actor::Interpreter(Lang::En),
         T0 + 2 * M,
     );
     let s = e
@@ -1498,13 +1499,13 @@ fn interpreters_signal_slow_down_and_no_interpretation() {
         .slow_down
         .as_ref()
         .unwrap();
-    assert_eq!((s.n, s.language, s.at), (2, None, T0 + 2 * M));
+    assert_eq!((s.n, s.language, s.at), (2, Some(Lang::En), T0 + 2 * M));
     ok(
         &mut e,
         Command::NoInterpretation {
             language: Some(Lang::Es),
         },
-        Actor::Interpreter,
+        Actor::Interpreter(Lang::Es),
         T0 + 3 * M,
     );
     let s = e.state().no_interpretation.as_ref().unwrap();
@@ -1530,7 +1531,7 @@ fn interpreters_signal_slow_down_and_no_interpretation() {
     let r = rejected(
         &mut e,
         Command::SlowDown { language: None },
-        Actor::Interpreter,
+        Actor::Interpreter(Lang::Ar),
         T0 + 5 * M,
     );
     assert!(matches!(r, Rejection::InvalidState(_)), "{r:?}");
