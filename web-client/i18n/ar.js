@@ -191,6 +191,7 @@ export default {
   'error.too_large': 'النص طويل جداً.',
   'error.no_such_meeting': 'هذا الاجتماع غير موجود.',
   'error.archived': 'هذا الاجتماع مؤرشف: لم يعد قابلاً للتغيير.',
+  'error.meeting_full': 'هذا الاجتماع مكتمل: اطلب من المضيف رابطاً شخصياً.',
   'error.internal': 'تعطّل الخادم؛ لم يتغير شيء. حاول مرة أخرى.',
   'error.offline': 'غير متصل: حاول مرة أخرى بعد قليل.',
   'error.superseded': 'استُبدل بطلب أحدث.',

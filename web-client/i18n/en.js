@@ -192,6 +192,7 @@ export default {
   'error.too_large': 'That is too long.',
   'error.no_such_meeting': 'This meeting does not exist.',
   'error.archived': 'This meeting is archived: it can no longer change.',
+  'error.meeting_full': 'This meeting is full: ask the host for a personal link.',
   'error.internal': 'The server failed; nothing was changed. Try again.',
   'error.offline': 'Not connected: try again in a moment.',
   'error.superseded': 'Replaced by a newer request.',

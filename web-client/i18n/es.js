@@ -191,6 +191,7 @@ export default {
   'error.too_large': 'Es demasiado largo.',
   'error.no_such_meeting': 'Esta reunión no existe.',
   'error.archived': 'Esta reunión está archivada: ya no puede cambiar.',
+  'error.meeting_full': 'Esta reunión está completa: pida un enlace personal al anfitrión.',
   'error.internal': 'El servidor falló; no se cambió nada. Inténtelo de nuevo.',
   'error.offline': 'Sin conexión: inténtelo de nuevo en un momento.',
   'error.superseded': 'Sustituido por una solicitud más reciente.',

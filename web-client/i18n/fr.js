@@ -191,6 +191,7 @@ export default {
   'error.too_large': 'C’est trop long.',
   'error.no_such_meeting': 'Cette réunion n’existe pas.',
   'error.archived': 'Cette réunion est archivée : elle ne peut plus changer.',
+  'error.meeting_full': 'Cette réunion est complète : demandez un lien personnel à l’hôte.',
   'error.internal': 'Le serveur a échoué ; rien n’a été modifié. Réessayez.',
   'error.offline': 'Non connecté : réessayez dans un instant.',
   'error.superseded': 'Remplacé par une demande plus récente.',
