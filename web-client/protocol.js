@@ -21,6 +21,9 @@ const SYNC_PERIOD_MS = 30000;
 const SYNC_KEEP = 16;
 const SYNC_BEST = 3;
 
+/** A connection whose pings go unanswered this long is taken for dead and reopened. */
+const DEAD_AFTER_MS = 12000;
+
 /** Error codes after which reconnecting with the same token cannot help. */
 const FATAL = new Set(['unauthorized', 'no_such_meeting', 'unsupported_version', 'archived']);
 
@@ -199,9 +202,10 @@ export class Connection {
       if (this.ws !== ws) return;
       this.ws = null;
       if (ev && (ev.code === CLOSE_REVOKED || ev.code === CLOSE_ARCHIVED)) {
-        // The link was revoked or the meeting archived: reconnecting cannot help.
+        // The link was revoked (or its holder removed), or the meeting archived:
+        // reconnecting cannot help, so the client stops and says why.
         this.setStatus('denied', {
-          code: ev.code === CLOSE_ARCHIVED ? 'archived' : 'unauthorized',
+          code: ev.code === CLOSE_ARCHIVED ? 'archived' : 'revoked',
           message: ev.reason,
         });
       }
@@ -286,6 +290,7 @@ export class Connection {
         this.attempt = 0;
         this.sync.seed(msg.server_time, Date.now());
         this.model.you = msg.you;
+        this.model.protocol = msg.protocol;
         if (msg.participant_token) storageSet(participantKey(this.meeting), msg.participant_token);
         if (this.joinRequest) {
           this.joinRequest.resolve(msg.you);
@@ -404,9 +409,27 @@ export class Connection {
   ping() {
     const id = this.nextId++;
     const t0 = Date.now();
+    if (this.checkAlive()) return;
     this.pings.set(id, t0);
     if (this.pings.size > 64) this.pings.delete(this.pings.keys().next().value);
     this.send({ type: 'ping', id, client_time: t0 });
+  }
+
+  /** A ping older than DEAD_AFTER_MS still unanswered: the network dropped silently
+   * (no close event may come for minutes). Drop the socket and reconnect now. Returns
+   * whether it did. */
+  checkAlive() {
+    const now = Date.now();
+    const ws = this.ws;
+    if (!ws) return false;
+    for (const sent of this.pings.values()) {
+      if (now - sent > DEAD_AFTER_MS) {
+        ws.onclose({ code: 4000 });
+        try { ws.close(4000); } catch { /* already closing */ }
+        return true;
+      }
+    }
+    return false;
   }
 
   burst(n) {
@@ -419,6 +442,8 @@ export class Connection {
     this.clearSync();
     this.burst(SYNC_BURST);
     this.syncTimers.push(setInterval(() => this.ping(), SYNC_PERIOD_MS));
+    // Between sync pings, look for a silent drop more often.
+    this.syncTimers.push(setInterval(() => this.checkAlive(), DEAD_AFTER_MS / 2));
   }
 
   clearSync() {

@@ -9,6 +9,7 @@
 //! - [`api`]: the meeting API for keys and link tokens: `commands`, `do/{action}`,
 //!   `state`, `agenda`; with [`idempotency`] and the message [`presets`].
 //! - [`sse`]: `/api/meetings/{id}/events`, the Server-Sent Events stream.
+//! - [`preview`]: `/api/meetings/{id}/preview`, title and date for a join form (any link token).
 //! - [`auth`]: bearer tokens, constant-time comparison, the admin and host checks, the
 //!   meeting API's caller and its rate limit.
 //!
@@ -23,6 +24,7 @@ pub mod idempotency;
 pub mod keys;
 pub mod pages;
 pub mod presets;
+pub mod preview;
 pub mod reports;
 pub mod sse;
 pub mod websocket;
@@ -96,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .merge(keys::routes())
         .merge(api::routes())
         .merge(sse::routes())
+        .merge(preview::routes())
         .with_state(state)
 }
 
