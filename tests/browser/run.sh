@@ -43,4 +43,4 @@ if [ -z "${PODIUM_BIN:-}" ]; then
 fi
 
 mkdir -p "$repo/test-artifacts/screenshots"
-node --test i18n.test.js e2e.test.js stage.test.js consoles.test.js views.test.js
+node --test i18n.test.js e2e.test.js stage.test.js consoles.test.js views.test.js booth.test.js
