@@ -200,7 +200,6 @@ export default {
   'booth.correct_label': 'اللغة المستخدمة الآن',
   'booth.correct_send': 'صحّح',
   'booth.corrected': 'لغة المتحدث الآن: {lang}.',
-  'booth.next_none': 'لم يُعلن عن متحدثين آخرين بعد.',
 
   'lang.ar': 'العربية',
   'lang.de': 'الألمانية',

@@ -201,7 +201,6 @@ export default {
   'booth.correct_label': 'Being spoken now',
   'booth.correct_send': 'Correct',
   'booth.corrected': 'Floor language set to {lang}.',
-  'booth.next_none': 'Nobody else is announced yet.',
 
   'lang.ar': 'Arabic',
   'lang.de': 'German',

@@ -200,7 +200,6 @@ export default {
   'booth.correct_label': 'Idioma que se habla ahora',
   'booth.correct_send': 'Corregir',
   'booth.corrected': 'Idioma del orador: {lang}.',
-  'booth.next_none': 'Todavía no hay nadie más anunciado.',
 
   'lang.ar': 'árabe',
   'lang.de': 'alemán',

@@ -200,7 +200,6 @@ export default {
   'booth.correct_label': 'Langue parlée maintenant',
   'booth.correct_send': 'Corriger',
   'booth.corrected': 'Langue de l’orateur : {lang}.',
-  'booth.next_none': 'Personne d’autre n’est encore annoncé.',
 
   'lang.ar': 'arabe',
   'lang.de': 'allemand',

@@ -10,7 +10,7 @@ import { html, patch, personId } from '../dom.js';
 import { t } from '../i18n/index.js';
 import {
   clockHtml, tick, currentSegment, segTitle, textHtml, langName, langOptions, findPerson,
-  personDetails, fmtTime, floorLanguages,
+  personDetails, fmtTime, floorLanguages, queueHtml,
 } from './common.js';
 import { formatClock } from '../clock.js';
 import { icon } from './icons.js';
@@ -199,21 +199,19 @@ export function mount(root, ctx) {
     })}</ul>`;
   }
 
-  function renderNext() {
+  function renderNext(now) {
     const st = model.state;
     const seg = currentSegment(model);
-    if (!seg || st.phase !== 'running') return html`<p class="muted">${t('booth.next_none')}</p>`;
     const heard = new Set((st.history || []).filter((r) => r.segment === st.current && r.speaker.person).map((r) => r.speaker.person));
-    const now = st.speech && st.speech.speaker.person;
-    const named = [...(seg.speakers || []), ...(seg.reactions || [])].filter((p) => !heard.has(personId(p)) && personId(p) !== now);
-    const hands = (st.queue || []).slice(0, 6);
-    const total = st.queue_keys ? st.queue_keys.length : (st.queue || []).length;
-    if (!named.length && !hands.length) return html`<p class="muted">${t('booth.next_none')}</p>`;
-    const item = (name, lang, poo) => html`<li><span class="name" translate="no" dir="auto">${name}</span>${poo ? html` <span class="badge poo">${t('queue.point_of_order')}</span>` : ''} <span class="badge lang" data-lang="${lang}">${langName(lang)}</span></li>`;
-    return html`<ol class="named-next" data-testid="named-next">
-      ${named.map((p) => item(p.name, p.language, false))}
-      ${hands.map((h) => item(h.name, h.language, h.point_of_order))}
-    </ol>${total > hands.length ? html`<p class="muted" data-testid="queue-more">${t('queue.more', { n: total - hands.length })}</p>` : ''}`;
+    const speaking = st.speech && st.speech.speaker.person;
+    const named = seg && st.phase === 'running'
+      ? [...(seg.speakers || []), ...(seg.reactions || [])].filter((p) => !heard.has(personId(p)) && personId(p) !== speaking)
+      : [];
+    const namedList = named.length
+      ? html`<ol class="named-next" data-testid="named-next">${named.map((p) => html`<li><span class="name" translate="no" dir="auto">${p.name}</span> <span class="badge lang" data-lang="${p.language}">${langName(p.language)}</span></li>`)}</ol>`
+      : '';
+    // The hands ahead, with the language each will speak in (the shared queue list).
+    return html`${namedList}<h3 class="sub-title">${t('queue.title')}</h3>${queueHtml(model, now, {})}`;
   }
 
   /** The booth's own turn: what is left of it, a gentle cue near the end. */
@@ -254,7 +252,7 @@ export function mount(root, ctx) {
     patch(part('segment'), seg && st.phase === 'running' ? html`<p class="booth-segment-title">${textHtml(segTitle(model, seg), '', 'segment-title')}</p>` : '');
     patch(part('texts'), renderTexts());
     patch(part('alerts'), renderAlerts());
-    patch(part('next'), renderNext());
+    patch(part('next'), renderNext(now));
     const sel = root.querySelector('[data-testid="floor-correct-select"]');
     const langs = floorLanguages(model.agenda);
     const current = st.speech ? st.speech.speaker.language : '';
