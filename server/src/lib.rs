@@ -149,10 +149,7 @@ pub struct Podium {
 impl Podium {
     /// Opens the store in `config.data_dir` and loads every live meeting.
     pub async fn open(config: Config, shutdown: CancellationToken) -> Result<Podium, OpenError> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| OpenError::DataDir {
-            path: config.data_dir.clone(),
-            source,
-        })?;
+        // Creates the directory (0700) or checks it: see `store::hygiene`.
         let store = SqliteStore::open(&config.data_dir)?;
         let handle = StoreHandle::spawn(Box::new(store));
         let keys = keys::KeyRing::load(handle.clone()).await?;

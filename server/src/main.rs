@@ -343,6 +343,11 @@ async fn serve(
     limit_args: LimitArgs,
 ) -> Result<()> {
     let log = podium_server::logging::init("info,podium_server=info");
+    // Everything Podium creates is for its own user only: the database holds the links.
+    // SAFETY: umask(2) only sets this process's file-creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
     raise_nofile();
     let agenda = load_agenda(agenda_file.as_deref())?;
     let generated = admin_token.is_none();

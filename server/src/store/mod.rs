@@ -10,6 +10,7 @@
 //! [`StoreHandle::commit`] has returned `Ok` for the events concerned.
 
 mod api_tables;
+pub mod hygiene;
 pub mod sqlite;
 
 use podium_protocol::{Agenda, Role};
@@ -35,6 +36,22 @@ pub enum StoreError {
         path: PathBuf,
         /// The cause.
         source: rusqlite::Error,
+    },
+    /// The data directory or database cannot be written by this process.
+    #[error("{path} is read-only for Podium ({cause}). Podium writes its journal there: make it writable for the user running Podium (or remount it read-write), or pass --data a writable directory")]
+    ReadOnly {
+        /// The directory or file.
+        path: PathBuf,
+        /// What the system said.
+        cause: std::io::Error,
+    },
+    /// The data directory cannot be used for another reason.
+    #[error("{path}: {cause}")]
+    Io {
+        /// The directory or file.
+        path: PathBuf,
+        /// What the system said.
+        cause: std::io::Error,
     },
     /// A query failed.
     #[error("database error: {0}")]

@@ -77,7 +77,9 @@ impl SqliteStore {
     /// Opens (or creates) `dir/podium.sqlite`. A file that is not a healthy Podium
     /// database is refused with [`StoreError::Corrupt`] and left untouched.
     pub fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
+        super::hygiene::prepare_dir(dir)?;
         let path = dir.join(FILE_NAME);
+        super::hygiene::before_open(&path)?;
         let existed = path.exists();
         // The WAL and its index beside the file, and whether they were there before us:
         // a refused file must be left exactly as it was, side files included.
@@ -112,10 +114,17 @@ impl SqliteStore {
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|source| StoreError::Open {
-            path: path.clone(),
-            source,
+        .map_err(|source| match super::hygiene::is_read_only(&source) {
+            true => StoreError::ReadOnly {
+                path: path.clone(),
+                cause: std::io::Error::other(source.to_string()),
+            },
+            false => StoreError::Open {
+                path: path.clone(),
+                source,
+            },
         })?;
+        let had_sides = sides.iter().any(|(_, there)| *there);
         if existed {
             // Read before any write: a damaged file must stay exactly as it was. Closing
             // the last connection of a WAL database normally checkpoints the WAL into the
@@ -126,7 +135,7 @@ impl SqliteStore {
                     path: path.clone(),
                     source,
                 })?;
-            if let Err(problem) = check(&conn) {
+            if let Err(problem) = check(&conn, had_sides) {
                 drop(conn);
                 // Remove what opening created (an empty WAL, the WAL index); keep what
                 // was there.
@@ -140,10 +149,17 @@ impl SqliteStore {
             conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)?;
         }
         conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| StoreError::Corrupt {
-                path: path.clone(),
-                problem: e.to_string(),
+            .map_err(|e| match super::hygiene::is_read_only(&e) {
+                true => StoreError::ReadOnly {
+                    path: dir.into(),
+                    cause: std::io::Error::other(e.to_string()),
+                },
+                false => StoreError::Corrupt {
+                    path: path.clone(),
+                    problem: e.to_string(),
+                },
             })?;
+        super::hygiene::restrict_files(&path);
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut conn = conn;
@@ -161,7 +177,7 @@ impl SqliteStore {
 
 /// Whether an existing file is a healthy Podium database (or an empty SQLite file), by
 /// reading only. Returns what is wrong.
-fn check(conn: &Connection) -> Result<(), String> {
+fn check(conn: &Connection, had_sides: bool) -> Result<(), String> {
     let check: String = conn
         .query_row("PRAGMA quick_check", [], |r| r.get(0))
         .map_err(|e| e.to_string())?;
@@ -178,6 +194,15 @@ fn check(conn: &Connection) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     if podium == 0 && tables > 0 {
         return Err("this SQLite file is not a Podium database".into());
+    }
+    // An empty database with a WAL or WAL index beside it: not one Podium wrote (Podium's
+    // first commit creates its tables), and starting afresh would overwrite that log.
+    if podium == 0 && had_sides {
+        return Err(
+            "this database has no tables, yet a write-ahead log or its index is beside it: \
+             they may belong to another copy of the database"
+                .into(),
+        );
     }
     Ok(())
 }
