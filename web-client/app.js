@@ -194,6 +194,7 @@ function start() {
     else document.documentElement.requestFullscreen().catch(() => {});
   });
   document.addEventListener('fullscreenchange', renderFullscreen);
+  if (stage) stageHabits(fsBtn);
 
   if (viewModule && meeting) {
     conn = new Connection({ meeting, role, token });
@@ -244,6 +245,40 @@ function start() {
     if (lostAt !== null || status.status === 'reconnecting') renderStatus();
     if (document.hidden && view && conn && conn.model.state) view.tick(nowForClocks());
   }, 250);
+}
+
+/**
+ * What a room technician expects of a stage display: the screen does not go to sleep
+ * (a wake lock, taken again when the tab comes back), the pointer hides when still,
+ * and F or a double-click toggles full screen.
+ */
+function stageHabits(fsBtn) {
+  let lock = null;
+  const wake = () => {
+    if (document.visibilityState !== 'visible' || lock || !navigator.wakeLock) return;
+    navigator.wakeLock.request('screen').then((l) => {
+      lock = l;
+      l.addEventListener('release', () => { lock = null; });
+    }).catch(() => {});
+  };
+  wake();
+  document.addEventListener('visibilitychange', wake);
+  let idle = null;
+  const stir = () => {
+    document.body.dataset.idle = 'false';
+    clearTimeout(idle);
+    idle = setTimeout(() => { document.body.dataset.idle = 'true'; }, 3000);
+  };
+  stir();
+  document.addEventListener('pointermove', stir);
+  document.addEventListener('keydown', (e) => {
+    stir();
+    if ((e.key === 'f' || e.key === 'F') && !e.ctrlKey && !e.metaKey && !e.altKey
+      && !(e.target.closest && e.target.closest('input, select, textarea'))) fsBtn.click();
+  });
+  document.getElementById('view').addEventListener('dblclick', (e) => {
+    if (!e.target.closest('button, a, select')) fsBtn.click();
+  });
 }
 
 start();

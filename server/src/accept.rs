@@ -486,10 +486,15 @@ pub async fn serve(
             class: permit.class,
             fresh: permit.fresh.clone(),
         };
-        let io = TokioIo::new(Guarded {
-            io: tcp,
-            _permit: permit,
-        });
+        // A write that makes no progress for twice the send timeout fails: a client that
+        // stops reading cannot hold its socket (or the shutdown) forever.
+        let io = TokioIo::new(crate::http::stall::StallGuard::new(
+            Guarded {
+                io: tcp,
+                _permit: permit,
+            },
+            drain * 2,
+        ));
         let header_timeout = gate.limits.header_timeout;
         let shutdown = shutdown.clone();
         connections.spawn(async move {

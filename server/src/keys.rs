@@ -310,6 +310,8 @@ pub async fn revoke(
 pub struct LiveKey {
     /// Public id (for lists, rate limits and the tracing span; never the key).
     pub id: String,
+    /// Who holds it, as given at creation.
+    pub label: String,
     /// What it grants: meeting, role, person; never a participant.
     pub grant: Grant,
     /// SHA-256 of the key: rate limits and idempotency records are per credential.
@@ -325,6 +327,7 @@ impl LiveKey {
         let used = row.last_used_at.unwrap_or(0);
         LiveKey {
             id: row.id.clone(),
+            label: row.label.clone(),
             grant: Grant {
                 meeting: row.meeting.clone(),
                 role: row.role,

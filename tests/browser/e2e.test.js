@@ -226,6 +226,8 @@ test('a live meeting across roles', async (t) => {
       await host.waitForTimeout(150);
     }
     await eventually(async () => (await clock.getAttribute('data-level')) === 'warning', { what: 'amber' });
+    // The agenda's default `flash = true`: a gentle flash at the threshold.
+    await eventually(async () => /\bflash\b/.test(await clock.getAttribute('class')), { what: 'the flash at the threshold' });
     assert.equal(await speaker.getByTestId('main-clock-note').textContent(), en['clock.warning'].replace('{time}', '1 min'));
     await speaker.screenshot({ path: path.join(SHOTS, 'speaker-warning-en.png') });
     await host.getByTestId('speech-minus').click();

@@ -42,5 +42,6 @@ if [ -z "${PODIUM_BIN:-}" ]; then
   export PODIUM_BIN="$repo/target/debug/podium"
 fi
 
+rm -rf "$repo/test-artifacts/screenshots"
 mkdir -p "$repo/test-artifacts/screenshots"
 node --test i18n.test.js e2e.test.js stage.test.js consoles.test.js views.test.js booth.test.js

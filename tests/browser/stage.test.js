@@ -10,8 +10,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Podium, launch, newPage, open, join, setLang, command, waitState, geometry, assertInside, assertNoOverflow,
-  shot, eventually, pageErrors, FRENCH_AGENDA, VIEWPORTS,
+  shot, eventually, pageErrors, catalogue, FRENCH_AGENDA, VIEWPORTS,
 } from './lib.js';
+
+const en = await catalogue('en');
 
 const SIZES = ['1024x768', '1280x720', '1366x768', '1920x1080'];
 const FR = 'titres-longs';
@@ -125,6 +127,14 @@ test('stage displays fit every screen', async (t) => {
     await command(hostFr, { type: 'adjust_clock', target: 'speech', seconds: -250 });
     await command(hostFr, { type: 'message_speaker', text: 'Merci de conclure : il vous reste moins d’une minute, et la cabine arabe demande de ralentir un peu le débit.' });
     await jb.getByTestId('host-message').waitFor();
+    // This segment's own thresholds (warning 2m, danger 1m): 0:50 left is "danger".
+    await eventually(async () => (await jb.getByTestId('main-clock').getAttribute('data-level')) === 'danger', { what: 'the segment\'s danger threshold' });
+    await setLang(jb, 'en');
+    assert.equal(await jb.getByTestId('main-clock-note').textContent(), en['clock.danger']);
+    await command(hostFr, { type: 'adjust_clock', target: 'speech', seconds: 60 });
+    await eventually(async () => (await jb.getByTestId('main-clock').getAttribute('data-level')) === 'warning', { what: 'back to warning after +1 min' });
+    assert.equal(await jb.getByTestId('main-clock-note').textContent(), en['clock.warning'].replace('{time}', '2 min'));
+    await command(hostFr, { type: 'adjust_clock', target: 'speech', seconds: -60 });
     await measure(jb, 'speaker-fr-titles', { ids: ['main-clock-text', 'main-clock-note', 'host-message', 'host-message-text', 'done-button'], langs: ['en', 'ar', 'fr'] });
     await measure(projFr, 'projector-fr-titles', { ids: ['main-clock-text', 'main-clock-note', 'segment-title'], langs: ['en', 'ar', 'fr'] });
   });

@@ -103,7 +103,12 @@ test('every view, every language, every screen', async (t) => {
         const what = `${name} ${lang} 390×844`;
         if (g.scrollWidth > g.vw + 1) assert.fail(`${what}: page is ${g.scrollWidth}px wide: ${(await overflowers(page)).join(', ')}`);
         if (name === 'participant') assertInside(g, ['lower-hand', 'queue-position'], what);
-        if (name === 'speaker') { assertInside(g, ['main-clock-text', 'done-button'], what); assertNoOverflow(g, what, { vertical: true }); }
+        if (name === 'speaker') {
+          assertInside(g, ['main-clock-text', 'done-button'], what);
+          assertNoOverflow(g, what, { vertical: true });
+          // The largest digits that fit: a phone's width, nearly.
+          assert.ok(g.boxes['main-clock-text'].width >= 0.75 * g.vw, `${what}: digits only ${g.boxes['main-clock-text'].width}px wide`);
+        }
         if (name === 'projector') { assertInside(g, ['main-clock-text'], what); assertNoOverflow(g, what, { vertical: true }); }
         if (name === 'observer') assert.equal(await page.getByTestId('raise-hand').count(), 0, `${what}: an observer who may not raise a hand sees no such button`);
       }

@@ -189,6 +189,20 @@ impl Sse {
         .map_err(|_| anyhow!("nothing on the event stream within {WAIT:?}"))?
     }
 
+    /// Whether the server closes the connection (EOF or reset) within `wait`, reading and
+    /// discarding whatever still comes. `false` if the socket is still open after it.
+    pub async fn closed_within(&mut self, wait: std::time::Duration) -> bool {
+        let mut buf = [0u8; 4096];
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.reader.read(&mut buf)).await {
+                Err(_) => return false,
+                Ok(Ok(0)) | Ok(Err(_)) => return true,
+                Ok(Ok(_)) => continue,
+            }
+        }
+    }
+
     /// The next event (skipping comments and `retry:`): (event, id, data as JSON).
     pub async fn next_event(&mut self) -> Result<(String, Option<u64>, serde_json::Value)> {
         loop {

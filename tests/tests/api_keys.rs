@@ -224,6 +224,38 @@ async fn keys_are_managed_with_the_host_token_and_listed_with_their_use() -> any
         assert_eq!(r.status, 401, "{bearer:?}");
     }
 
+    // A device configured with a server address and a key alone finds its meeting.
+    let me = request(addr, "GET", &format!("/api/me?key={obs}"), &[], b"")
+        .await?
+        .json()?;
+    assert_eq!(
+        me,
+        json!({"meeting": m, "role": "observer", "kind": "key", "key_id": obs_id, "label": "Overlay PC"})
+    );
+    let projector = server.token("projector", None);
+    let me = request(
+        addr,
+        "GET",
+        "/api/me",
+        &[("Authorization", &format!("Bearer {projector}"))],
+        b"",
+    )
+    .await?
+    .json()?;
+    assert_eq!(
+        me,
+        json!({"meeting": m, "role": "projector", "kind": "link"})
+    );
+    let r = request(
+        addr,
+        "GET",
+        "/api/me?key=pod_00000000000000000000000000000000",
+        &[],
+        b"",
+    )
+    .await?;
+    assert_eq!(r.status, 401);
+
     // The observer key reads but sends nothing; the booth key sends its signals.
     assert_eq!(api::state(addr, &m, &obs).await?.1["phase"], "not_started");
     let r = api::command(addr, &m, &obs, &json!({"type":"next_segment"}), &[]).await?;

@@ -9,11 +9,13 @@
 //! - `GET /api/meetings/{id}/state`: the caller's projection of the live state, with a
 //!   weak `ETag` (`If-None-Match` → 304).
 //! - `GET /api/meetings/{id}/agenda`: the agenda and plan, with an `ETag`.
+//! - `GET /api/me`: what a credential is (meeting, role, label), so a device configured
+//!   with a server address and a key alone finds its meeting.
 //!
 //! A command goes to the meeting task like a websocket command does (`Input::Http`), so it
 //! is checked against the caller's role by the same engine, in the same order.
 
-use super::auth::{caller, Caller};
+use super::auth::{caller, identify, Caller};
 use super::idempotency::{fingerprint, valid_key, Begin, Outcome};
 use super::{json_error, presets, AppState};
 use crate::clock::now_ms;
@@ -42,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/meetings/{id}/state", get(state))
         .route("/api/meetings/{id}/agenda", get(agenda))
+        .route("/api/me", get(me))
 }
 
 /// The actions `do/{action}` accepts: the commands that make sense on one button.
@@ -511,6 +514,34 @@ async fn agenda(
         &etag,
         Some(String::from_utf8(body.to_vec()).unwrap_or_default()),
     )
+}
+
+/// `GET /api/me`: `{"meeting","role","kind"}`, plus `key_id` and `label` for API keys
+/// and `person` for moderator and speaker links.
+async fn me(
+    State(s): State<AppState>,
+    Query(params): Query<Params>,
+    headers: HeaderMap,
+) -> Response {
+    let caller = match identify(&s, &headers, params.get("key").map(String::as_str)) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let g = &caller.grant;
+    let mut v = json!({
+        "meeting": g.meeting,
+        "role": g.role,
+        "kind": if caller.key.is_some() { "key" } else { "link" },
+    });
+    if let Some(k) = &caller.key {
+        let scope = crate::keys::KeyScope::from_stored(g.role, g.person.as_deref());
+        v["role"] = json!(scope.map(|sc| sc.to_string()).unwrap_or_default());
+        v["key_id"] = json!(k.id);
+        v["label"] = json!(k.label);
+    } else if let Some(p) = &g.person {
+        v["person"] = json!(p);
+    }
+    ([(header::CACHE_CONTROL, "no-store")], axum::Json(v)).into_response()
 }
 
 #[cfg(test)]

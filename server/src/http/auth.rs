@@ -1,7 +1,7 @@
 //! Who is asking: the bearer token of a request, secrets compared in constant time, the
 //! server's admin token ([`admin_denied`]), a meeting's host token ([`host_denied`],
-//! [`host_or_admin_denied`]), and the caller of the meeting API ([`caller`]: an API key
-//! or a link token, rate-limited per credential by [`Limiter`]). Answers no request itself.
+//! [`host_or_admin_denied`]), and the caller of the meeting API ([`identify`],
+//! [`caller`]: an API key or a link token, rate-limited per credential by [`Limiter`]). Answers no request itself.
 //!
 //! Credentials are never logged: not here, not in a span, not as part of a URL (a `?key=`
 //! stays out of every log line Podium writes; `tests/tests/api_not_logged.rs` checks it).
@@ -77,15 +77,14 @@ pub struct Caller {
     pub key: Option<Arc<LiveKey>>,
 }
 
-/// Finds and checks the caller of a meeting API request: the credential from
-/// `Authorization: Bearer` or, where `query_key` is given (GET requests for devices and
-/// `EventSource`), from `?key=`; it must belong to meeting `id`; the caller's bucket
-/// must have room. The answer on failure is the response to send (401, 404, 410, 429).
-pub fn caller(
+/// Finds the caller of an API request from its credential — `Authorization: Bearer` or,
+/// where `query_key` is given (GET requests for devices and `EventSource`), `?key=` — and
+/// takes one request from its bucket. The answer on failure is the response to send
+/// (401, 429).
+pub fn identify(
     s: &AppState,
     headers: &HeaderMap,
     query_key: Option<&str>,
-    id: &str,
 ) -> Result<Caller, Box<Response>> {
     let Some(credential) = bearer(headers).or(query_key).filter(|c| !c.is_empty()) else {
         return Err(Box::new(json_error(
@@ -107,25 +106,13 @@ pub fn caller(
             key: None,
         })
     };
-    let caller = match found {
-        Some(c) if c.grant.meeting == id => c,
-        _ => {
-            return Err(Box::new(json_error(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                format!("this key is not valid for meeting {id:?}: it may have been revoked; ask the host for a new one"),
-            )))
-        }
-    };
-    if s.hub.meeting(id).is_none() {
+    let Some(caller) = found else {
         return Err(Box::new(json_error(
-            StatusCode::GONE,
-            "archived",
-            format!(
-                "meeting {id:?} is archived: it is read-only now; its report is still available"
-            ),
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "this key is not valid: it may have been revoked; ask the host for a new one",
         )));
-    }
+    };
     if !s.api.limiter.allow(&caller.scope, s.config.limits.api_rate) {
         s.hub.metrics.rate_limited();
         let mut r = json_error(
@@ -139,6 +126,34 @@ pub fn caller(
     }
     if let Some(k) = &caller.key {
         s.keys.used(k, now_ms());
+    }
+    Ok(caller)
+}
+
+/// The caller of a meeting API request (`/api/meetings/{id}/…`, see [`identify`]): its
+/// credential must belong to meeting `id`, which must be live (else 401 or 410).
+pub fn caller(
+    s: &AppState,
+    headers: &HeaderMap,
+    query_key: Option<&str>,
+    id: &str,
+) -> Result<Caller, Box<Response>> {
+    let caller = identify(s, headers, query_key)?;
+    if caller.grant.meeting != id {
+        return Err(Box::new(json_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            format!("this key is not valid for meeting {id:?}; ask its host for a key"),
+        )));
+    }
+    if s.hub.meeting(id).is_none() {
+        return Err(Box::new(json_error(
+            StatusCode::GONE,
+            "archived",
+            format!(
+                "meeting {id:?} is archived: it is read-only now; its report is still available"
+            ),
+        )));
     }
     Ok(caller)
 }

@@ -9,9 +9,10 @@
 //! - [`api`]: the meeting API for keys and link tokens: `commands`, `do/{action}`,
 //!   `state`, `agenda`; with [`idempotency`] and the message [`presets`].
 //! - [`sse`]: `/api/meetings/{id}/events`, the Server-Sent Events stream.
-//! - [`preview`]: `/api/meetings/{id}/preview`, title and date for a join form (any link token).
+//! - [`stall`]: every connection's socket: a write stalled past a timeout fails.
 //! - [`auth`]: bearer tokens, constant-time comparison, the admin and host checks, the
 //!   meeting API's caller and its rate limit.
+//! - [`preview`]: `/api/meetings/{id}/preview`, title and date for a join form (any link token).
 //!
 //! Handlers are thin: they authenticate, call the hub, and encode. Each file exposes
 //! `routes()`, a `Router<AppState>` of its own paths; [`router`] merges them, so a layer
@@ -27,6 +28,7 @@ pub mod presets;
 pub mod preview;
 pub mod reports;
 pub mod sse;
+pub mod stall;
 pub mod websocket;
 
 use crate::hub::{Hub, HubError};
