@@ -171,7 +171,6 @@ test('a live meeting across roles', async (t) => {
   });
 
   await t.test('interpreter signals reach the person speaking and the host', async () => {
-    await interp.getByTestId('booth-language').selectOption('fr');
     await interp.getByTestId('slow-down-button').click();
     // Jean Dupont has the floor: the signal is his, not Carola's (whose speech ended).
     await p1.getByTestId('slow-down').waitFor({ timeout: 5000 });

@@ -87,7 +87,7 @@ test('every view, every language, every screen', async (t) => {
     await setLang(p, 'en');
     await p.getByTestId('raise-hand').click();
     await p.getByTestId('queue-position').waitFor();
-    await command(pages.interpreter, { type: 'no_interpretation', language: 'fr' });
+    await command(pages.interpreter, { type: 'no_interpretation' });
     await host.getByTestId('no-interpretation-banner').waitFor();
     await pages.speaker.getByTestId('host-message').waitFor();
   });

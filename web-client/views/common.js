@@ -329,6 +329,16 @@ export function segmentHtml(model, { question = true, open = false } = {}) {
   </div>`;
 }
 
+/** The languages that may be spoken on the floor: the booths' (`meeting.languages`) and
+ * those a relay rule of the agenda's `interpretation` covers (PROTOCOL.md). */
+export function floorLanguages(agenda) {
+  const out = [...agenda.meeting.languages];
+  for (const r of (agenda.interpretation && agenda.interpretation.relay) || []) {
+    if (!out.includes(r.floor)) out.push(r.floor);
+  }
+  return out;
+}
+
 /** Options of a language <select>. */
 export function langOptions(codes, selected) {
   return codes.map((c) => html`<option value="${c}"${c === selected ? ' selected' : ''}>${langName(c)}</option>`);

@@ -9,6 +9,7 @@ import { t } from '../i18n/index.js';
 import {
   agendaHtml, clockHtml, queueHtml, langOptions, tick, riseText, errorText, myPlaces, queueLength,
   currentSegment, segTitle, textHtml, holdsFloor, speechSignals, langName, fmtDate, zoneName, timeRange,
+  floorLanguages,
 } from './common.js';
 import { liveStageHtml, signalsHtml, segmentAsideHtml, tickAside, lenClass, fitSignals, onResize } from './stage.js';
 import { joinInfo } from '../join-info.js';
@@ -78,7 +79,7 @@ export function mount(root, ctx) {
 
   function renderJoin() {
     const info = mem.joinInfo;
-    const langs = (model.agenda && model.agenda.meeting.languages) || (info && info.languages) || DEFAULT_LANGS;
+    const langs = (model.agenda && floorLanguages(model.agenda)) || (info && info.languages) || DEFAULT_LANGS;
     const d = mem.joinDraft || {};
     const uiLang = document.documentElement.lang;
     const chosen = d.language || (langs.includes(uiLang) ? uiLang : langs[0]);
@@ -211,7 +212,7 @@ export function mount(root, ctx) {
     const now = ctx.now();
     const st = model.state;
     const sel = root.querySelector('[data-testid="hand-language"]');
-    const langs = model.agenda.meeting.languages;
+    const langs = floorLanguages(model.agenda);
     if (sel.options.length !== langs.length) {
       const me = myParticipant();
       const def = mem.handLang || (me && me.language) || storedLanguage(ctx.meeting) || langs[0];
