@@ -92,6 +92,12 @@ export class Connection {
     this.meeting = meeting;
     this.role = role;
     this.linkToken = token || '';
+    // A personal invitation (#me=<token>) is the delegate's own token: keep it and resume
+    // with it instead of showing the join form.
+    if (this.isJoinRole && this.linkToken.startsWith('me=')) {
+      storageSet(participantKey(meeting), this.linkToken.slice(3));
+      this.linkToken = '';
+    }
     this.url = url || Connection.defaultUrl();
     this.listeners = new Map();
     this.ws = null;

@@ -77,6 +77,10 @@ pub struct MeetingInfo {
     /// Whether screens flash gently when a clock crosses a threshold and at overtime.
     #[serde(default = "yes")]
     pub flash: bool,
+    /// Whether the shared join links admit people (the host can switch it live). A closed
+    /// meeting sets it to `false` and admits only delegates invited with personal links.
+    #[serde(default = "yes")]
+    pub join_links: bool,
 }
 
 fn default_warning() -> Secs {
@@ -268,7 +272,7 @@ impl Agenda {
             Err(e) => {
                 let (line, column) = e.span().map(|s| line_col(text, s.start)).unzip();
                 return Err(AgendaErrors(vec![AgendaError {
-                    path: String::new(),
+                    path: table_at(text, line.unwrap_or(usize::MAX)),
                     line,
                     column,
                     message: format!("not valid TOML: {}", first_line(e.message())),
@@ -276,21 +280,24 @@ impl Agenda {
                 }]));
             }
         };
-        let agenda: Agenda = match toml::from_str(text) {
-            Ok(a) => a,
-            Err(e) => {
-                let (line, column) = e.span().map(|s| line_col(text, s.start)).unzip();
-                let msg = first_line(e.message()).to_string();
-                let hint = type_hint(&msg);
-                return Err(AgendaErrors(vec![AgendaError {
-                    path: String::new(),
-                    line,
-                    column,
-                    message: msg,
-                    hint,
-                }]));
-            }
-        };
+        let agenda: Agenda =
+            match serde_path_to_error::deserialize(toml::de::Deserializer::new(text)) {
+                Ok(a) => a,
+                Err(e) => {
+                    let path = located_path(e.path());
+                    let e = e.into_inner();
+                    let (line, column) = e.span().map(|s| line_col(text, s.start)).unzip();
+                    let msg = first_line(e.message()).to_string();
+                    let hint = Some(type_hint(&msg).unwrap_or_else(default_hint));
+                    return Err(AgendaErrors(vec![AgendaError {
+                        path,
+                        line,
+                        column,
+                        message: msg,
+                        hint,
+                    }]));
+                }
+            };
         match agenda.problems() {
             problems if problems.is_empty() => Ok(agenda),
             problems => Err(AgendaErrors(
@@ -314,13 +321,22 @@ impl Agenda {
 
     /// Parses and validates a JSON agenda (the HTTP API's form); errors carry paths.
     pub fn from_json(text: &str) -> Result<Agenda, AgendaErrors> {
-        let agenda: Agenda = serde_json::from_str(text).map_err(|e| {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let agenda: Agenda = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = located_path(e.path());
+            let e = e.into_inner();
             let msg = e.to_string();
             AgendaErrors(vec![AgendaError {
-                path: String::new(),
+                path,
                 line: Some(e.line()),
                 column: Some(e.column()),
-                hint: type_hint(&msg),
+                hint: Some(type_hint(&msg).unwrap_or_else(|| {
+                    if e.is_syntax() || e.is_eof() {
+                        "check the JSON near here: quotes, commas and brackets".into()
+                    } else {
+                        default_hint()
+                    }
+                })),
                 message: msg,
             }])
         })?;
@@ -727,6 +743,38 @@ impl Agenda {
     }
 }
 
+/// A serde path in the agenda's own form (`segment[3].duration`), `""` for the top.
+fn located_path(path: &serde_path_to_error::Path) -> String {
+    let p = path.to_string();
+    if p == "." {
+        String::new()
+    } else {
+        p
+    }
+}
+
+fn default_hint() -> String {
+    "compare with agendas/gfmd-mayors-2021-01-22.toml, a complete example".into()
+}
+
+/// The table a TOML line belongs to (`meeting`, `segment[2]`), for syntax errors that
+/// stop the parser before any path exists.
+fn table_at(text: &str, line: usize) -> String {
+    let mut path = String::new();
+    let mut arrays: std::collections::HashMap<String, usize> = Default::default();
+    for l in text.lines().take(line) {
+        let t = l.trim();
+        if let Some(name) = t.strip_prefix("[[").and_then(|r| r.split("]]").next()) {
+            let i = arrays.entry(name.trim().to_string()).or_insert(0);
+            path = format!("{}[{i}]", name.trim());
+            *i += 1;
+        } else if let Some(name) = t.strip_prefix('[').and_then(|r| r.split(']').next()) {
+            path = name.trim().to_string();
+        }
+    }
+    path
+}
+
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id
@@ -872,6 +920,35 @@ mod tests {
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].line, Some(2));
         assert!(errs[0].message.starts_with("not valid TOML"));
+    }
+
+    #[test]
+    fn syntax_and_type_errors_carry_a_path_and_a_hint() {
+        // A value of the wrong type in the second segment.
+        let bad = SEED.replacen("duration = \"5m\"", "duration = true", 2);
+        let bad = bad.replacen("duration = true", "duration = \"5m\"", 1);
+        let e = &Agenda::from_toml(&bad).unwrap_err().0[0];
+        assert_eq!(e.path, "segment[1].duration", "{e}");
+        assert!(e.hint.is_some() && e.line.is_some(), "{e}");
+        // A TOML syntax error inside the third segment.
+        let broken = SEED.replacen("id = \"round-1\"", "id = \"round-1", 1);
+        let e = &Agenda::from_toml(&broken).unwrap_err().0[0];
+        assert_eq!(e.path, "segment[2]", "{e}");
+        assert!(e.hint.is_some());
+        // JSON: an unknown kind, and a syntax error.
+        let a = Agenda::from_toml(SEED).unwrap();
+        let mut v = serde_json::to_value(&a).unwrap();
+        v["segment"][4]["kind"] = "roundtable".into();
+        let e = &Agenda::from_json(&v.to_string()).unwrap_err().0[0];
+        assert_eq!(e.path, "segment[4].kind", "{e}");
+        assert!(
+            e.hint.as_deref().is_some_and(|h| h.contains("open_floor")),
+            "{e}"
+        );
+        let e = &Agenda::from_json("{\"meeting\": {\"title\": ")
+            .unwrap_err()
+            .0[0];
+        assert!(e.hint.is_some(), "{e}");
     }
 
     #[test]

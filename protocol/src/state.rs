@@ -221,6 +221,21 @@ pub struct Participant {
     /// so that no one can make every screen redraw several times a second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lowered_at: Option<UnixMs>,
+    /// Pre-registered by the secretariat with a personal link (name and delegation fixed),
+    /// rather than joined through a join link.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub invited: bool,
+}
+
+/// One accepted agenda edit, for the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgendaEditRecord {
+    /// When it was accepted.
+    pub at: UnixMs,
+    /// The agenda version it made.
+    pub version: u64,
+    /// What changed, one line per operation ("inserted segment aob at place 7").
+    pub changes: Vec<String>,
 }
 
 /// Actual times of one segment.
@@ -235,6 +250,10 @@ pub struct SegmentTimes {
     /// Total time it was current (it may be revisited).
     #[serde(default)]
     pub elapsed_ms: i64,
+    /// What its clock showed when it was last left: a revisited segment continues from
+    /// there (time added or removed before leaving stays added or removed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left_remaining: Option<i64>,
 }
 
 /// A short text on the speaker's screen.
@@ -311,12 +330,19 @@ pub struct MeetingState {
     pub not_yet_spoken_first: bool,
     /// Whether observers may raise a hand.
     pub observers_may_raise_hand: bool,
+    /// Whether the shared join links admit people (invited delegates always get in).
+    #[serde(default = "open")]
+    pub join_links_open: bool,
     /// Whether the next segment starts by itself when time is up.
     pub auto_advance: bool,
     /// Hands that have left the queue, oldest first (for the report).
     pub hand_history: Vec<HandRecord>,
     /// Everyone who joined through a join link, by id order.
     pub participants: Vec<Participant>,
+    /// The agenda edits so far, oldest first, as one line per operation (staff only; the
+    /// report lists them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agenda_edits: Vec<AgendaEditRecord>,
     /// The last "no interpretation" alert, for the host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_interpretation: Option<InterpreterSignal>,
@@ -331,6 +357,10 @@ pub struct MeetingState {
 }
 
 fn yes() -> bool {
+    true
+}
+
+fn open() -> bool {
     true
 }
 
@@ -450,6 +480,11 @@ pub enum Event {
     ObserverHandsChanged {
         /// Allowed now?
         allowed: bool,
+    },
+    /// The shared join links were opened or closed.
+    JoinLinksChanged {
+        /// Open now?
+        open: bool,
     },
     /// Auto-advance was switched.
     AutoAdvanceChanged {

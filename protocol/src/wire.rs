@@ -162,6 +162,11 @@ pub enum Command {
         /// Allowed or not.
         allowed: bool,
     },
+    /// Open or close the shared join links (invited delegates always get in). Host.
+    SetJoinLinks {
+        /// Open or closed.
+        open: bool,
+    },
     /// Switch auto-advance. Host.
     SetAutoAdvance {
         /// On or off.
@@ -184,8 +189,14 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         language: Option<Lang>,
     },
-    /// Signal "done" (ends one's own speech). Speaker holding the floor.
+    /// Signal "done" (ends one's own speech). Whoever has the floor.
     Done,
+    /// Edit the agenda: the operations are applied in order, all or none. Host; a
+    /// segment's moderator may add and move speakers of their own segments.
+    EditAgenda {
+        /// The operations.
+        ops: Vec<crate::edit::AgendaOp>,
+    },
     /// Remove a participant or observer: hands gone, token revoked, sockets closed. Host.
     RemoveParticipant {
         /// The participant id.
@@ -269,6 +280,22 @@ pub enum ClientMessage {
         /// What to do.
         command: Command,
     },
+    /// The meeting's role links (host only): answered with `links`.
+    Links {
+        /// Request id, echoed.
+        id: u64,
+    },
+    /// Replace a role link with a new one (host only): the old one stops working and its
+    /// connections close with 4001. Answered with `links` holding the new link.
+    RotateLink {
+        /// Request id, echoed.
+        id: u64,
+        /// The link's role.
+        role: Role,
+        /// The person, for moderator and speaker links.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        person: Option<String>,
+    },
     /// Clock-sync probe.
     Ping {
         /// Echoed back.
@@ -291,6 +318,21 @@ pub struct Identity {
     pub participant: Option<ParticipantId>,
     /// Display name.
     pub name: String,
+}
+
+/// One role link, as the host's console shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkInfo {
+    /// The role it grants.
+    pub role: Role,
+    /// The agenda person id, for moderator and speaker links.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
+    /// The person's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The link, relative to the server's origin: `/m/<meeting>/<role>#<token>`.
+    pub url: String,
 }
 
 /// A typed error code. The `message` beside it says, for a person, what to do.
@@ -325,6 +367,8 @@ pub enum ErrorCode {
     NoSuchMeeting,
     /// The meeting is archived: read-only.
     Archived,
+    /// The shared join links are closed: only invited delegates get in.
+    JoinsClosed,
     /// The server failed; the command was not applied.
     Internal,
 }
@@ -397,6 +441,13 @@ pub enum ServerMessage {
         code: ErrorCode,
         /// Human-readable explanation and what to do.
         message: String,
+    },
+    /// The answer to `links` or `rotate_link`.
+    Links {
+        /// The request id.
+        id: u64,
+        /// The links (after `rotate_link`: the new one).
+        links: Vec<LinkInfo>,
     },
     /// Clock-sync answer.
     Pong {

@@ -17,6 +17,8 @@
 //! - [`http`]: the HTTP surface, one file per group of requests (pages, websocket
 //!   upgrade, admin API, reports), merged into one router.
 //! - [`store`]: the SQLite journal and snapshots, behind a small trait, with group commit.
+//! - [`remote`]: how the command line finds and calls a running server (lock, admin URL).
+//! - [`invite`]: personal invitations: delegates CSV in, mail-merge CSV of links out.
 //! - [`report`]: planned vs actual, speeches and queue statistics, as JSON and CSV.
 //! - [`tokens`]: capability tokens (128 random bits, looked up by hash).
 //! - [`keys`]: API keys for the HTTP API — one role in one meeting, hashed, revocable.
@@ -37,10 +39,12 @@ pub mod engine;
 pub mod guard;
 pub mod http;
 pub mod hub;
+pub mod invite;
 pub mod keys;
 pub mod logging;
 pub mod metrics;
 pub mod offline;
+pub mod remote;
 pub mod report;
 pub mod store;
 pub mod tokens;
@@ -185,8 +189,12 @@ impl Podium {
             if m.status != store::MeetingStatus::Live {
                 continue;
             }
-            let rows = self.hub.tokens(&m.id).await?;
-            out.extend(hub::links(base_url, &m.id, &m.agenda, &rows));
+            // The live agenda names the people an edit added.
+            let (agenda, rows) = match self.hub.meeting(&m.id) {
+                Some(h) => (h.agenda(), h.links().await.unwrap_or_default()),
+                None => (Arc::new(m.agenda), self.hub.tokens(&m.id).await?),
+            };
+            out.extend(hub::links(base_url, &m.id, &agenda, &rows));
         }
         Ok(out)
     }

@@ -6,7 +6,7 @@ mod keys_cmd;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use podium_protocol::Agenda;
+use podium_protocol::{Agenda, Role};
 use podium_server::{Config, Limits, Podium};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -59,7 +59,7 @@ enum Cmd {
         #[command(flatten)]
         limits: LimitArgs,
     },
-    /// Print the role links of every live meeting.
+    /// Print the role links of every live meeting, or replace one (`--rotate`).
     Links {
         /// Data directory.
         #[arg(long, default_value = "podium-data")]
@@ -70,6 +70,37 @@ enum Cmd {
         /// Base URL (default: the one the server last listened on).
         #[arg(long)]
         base_url: Option<String>,
+        /// Replace a link with a new one: ROLE (host, participant, observer, interpreter,
+        /// projector) or ROLE:PERSON (moderator:ID, speaker:ID). The old link stops working
+        /// and, when the server runs, its open connections are closed.
+        #[arg(long, value_name = "ROLE[:PERSON]")]
+        rotate: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Invite registered delegates with personal links: reads a CSV (name, delegation,
+    /// language, role participant|observer, optional email) and writes the same rows with
+    /// each delegate's link, ready for a mail merge. The links exist only in that output.
+    Invite {
+        /// The meeting.
+        meeting: String,
+        /// The delegates CSV.
+        file: PathBuf,
+        /// Where to write the links CSV (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Data directory.
+        #[arg(long, default_value = "podium-data")]
+        data: PathBuf,
+        /// Base URL of the links (default: the one the server last listened on).
+        #[arg(long)]
+        base_url: Option<String>,
+        /// The running server's admin API (default: the address it recorded).
+        #[arg(long)]
+        url: Option<String>,
+        /// The running server's admin token.
+        #[arg(long, env = "PODIUM_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
     },
     /// Agenda files.
     Agenda {
@@ -140,6 +171,21 @@ enum KeysCmd {
         /// The key's id (from `podium keys list`).
         key_id: String,
     },
+}
+
+/// How a command that changes tokens reaches a running server (when none runs, it writes
+/// the data directory itself).
+#[derive(clap::Args)]
+struct Remote {
+    /// The meeting (default: the only live one).
+    #[arg(long)]
+    meeting: Option<String>,
+    /// The running server's admin API (default: the address it recorded in DATA/admin-url).
+    #[arg(long)]
+    url: Option<String>,
+    /// The running server's admin token.
+    #[arg(long, env = "PODIUM_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
 }
 
 /// Limits on connections and joins (`podium serve --help` lists them with defaults).
@@ -233,6 +279,46 @@ fn run(cli: Cli) -> Result<i32> {
             data,
             json,
             base_url,
+            rotate: Some(which),
+            remote,
+        } => {
+            runtime()?.block_on(rotate(data, json, base_url, &which, remote))?;
+            Ok(0)
+        }
+        Cmd::Invite {
+            meeting,
+            file,
+            out,
+            data,
+            base_url,
+            url,
+            admin_token,
+        } => {
+            let remote = Remote {
+                meeting: Some(meeting),
+                url,
+                admin_token,
+            };
+            let csv = runtime()?.block_on(invite(data, &file, base_url, remote))?;
+            match out {
+                Some(path) => {
+                    write_private(&path, &csv)?;
+                    eprintln!(
+                        "{} personal links written to {}",
+                        csv.lines().count() - 1,
+                        path.display()
+                    );
+                }
+                None => print!("{csv}"),
+            }
+            Ok(0)
+        }
+        Cmd::Links {
+            data,
+            json,
+            base_url,
+            rotate: None,
+            ..
         } => {
             runtime()?.block_on(print_links(data, json, base_url))?;
             Ok(0)
@@ -406,6 +492,7 @@ async fn serve(
     let addr = listener.local_addr()?;
     let base = podium.base_url(addr);
     let _ = std::fs::write(data.join(BASE_URL_FILE), &base);
+    podium_server::remote::record_admin_url(&data, addr)?;
     println!("Podium {} listening on {base}", env!("CARGO_PKG_VERSION"));
     println!(
         "Data: {}{}",
@@ -481,4 +568,199 @@ async fn print_links(data: PathBuf, json: bool, base_url: Option<String>) -> Res
         print_link_table(&links);
     }
     Ok(())
+}
+
+/// The base URL for printed links: `--base-url`, else the one the server last recorded.
+fn base_url_of(data: &Path, base_url: Option<String>) -> String {
+    base_url
+        .or_else(|| std::fs::read_to_string(data.join(BASE_URL_FILE)).ok())
+        .unwrap_or_else(|| "http://127.0.0.1:8080".into())
+        .trim()
+        .to_string()
+}
+
+/// `ROLE[:PERSON]`.
+fn parse_link(which: &str) -> Result<(Role, Option<String>)> {
+    let (role, person) = match which.split_once(':') {
+        Some((r, p)) => (r, Some(p.to_string())),
+        None => (which, None),
+    };
+    let role = Role::parse(role).with_context(|| {
+        format!("{role:?} is not a role: host, moderator, speaker, participant, observer, interpreter or projector")
+    })?;
+    if matches!(role, Role::Moderator | Role::Speaker | Role::Interpreter) != person.is_some() {
+        anyhow::bail!(
+            "{which:?}: moderator and speaker links name their person (speaker:carola-gunnarsson), \
+             interpreter links their booth's language (interpreter:ar); the other roles name nothing"
+        );
+    }
+    Ok((role, person))
+}
+
+/// Where a token-changing command goes: the data directory's shared lock (no server
+/// runs: write the store), or the running server's admin URL and token (`--url` always
+/// goes to that server).
+fn reach(
+    data: &Path,
+    remote: &Remote,
+) -> Result<Result<podium_server::datalock::DataLock, (String, String)>> {
+    if remote.url.is_none() {
+        if !podium_server::store::sqlite::SqliteStore::path(data).exists() {
+            anyhow::bail!(
+                "{} holds no Podium database: run `podium serve --data {}` first, or pass --url",
+                data.display(),
+                data.display()
+            );
+        }
+        if let Some(lock) = podium_server::datalock::shared(data)? {
+            return Ok(Ok(lock));
+        }
+    }
+    let url = match &remote.url {
+        Some(u) => u.clone(),
+        None => podium_server::remote::admin_url(data).or_else(|_| {
+            std::fs::read_to_string(data.join(BASE_URL_FILE)).map(|s| s.trim().to_string())
+        })?,
+    };
+    let token = remote.admin_token.clone().with_context(|| {
+        format!(
+            "a server is running on {}: this goes through its admin API, so set \
+             PODIUM_ADMIN_TOKEN (or --admin-token) to the token it printed",
+            data.display()
+        )
+    })?;
+    Ok(Err((url, token)))
+}
+
+/// The meeting to act on through the admin API: the named one or the only live one.
+async fn remote_meeting(url: &str, token: &str, meeting: Option<String>) -> Result<String> {
+    if let Some(m) = meeting {
+        return Ok(m);
+    }
+    let a =
+        podium_server::remote::call(url, "GET", "/api/meetings", token, "text/plain", "").await?;
+    anyhow::ensure!(
+        a.status == 200,
+        "the server answered {}: {}",
+        a.status,
+        a.body
+    );
+    let list: Vec<serde_json::Value> = serde_json::from_str(&a.body)?;
+    let live: Vec<&str> = list
+        .iter()
+        .filter(|m| m["status"] == "live")
+        .filter_map(|m| m["meeting"].as_str())
+        .collect();
+    match live[..] {
+        [one] => Ok(one.to_string()),
+        _ => anyhow::bail!(
+            "name the meeting with --meeting: live meetings are {}",
+            live.join(", ")
+        ),
+    }
+}
+
+async fn rotate(
+    data: PathBuf,
+    json: bool,
+    base_url: Option<String>,
+    which: &str,
+    remote: Remote,
+) -> Result<()> {
+    let (role, person) = parse_link(which)?;
+    let link: podium_server::hub::Link = match reach(&data, &remote)? {
+        Ok(_lock) => {
+            let base = base_url_of(&data, base_url);
+            podium_server::offline::rotate_offline(
+                &data,
+                remote.meeting.as_deref(),
+                role,
+                person,
+                &base,
+            )
+            .await?
+        }
+        Err((url, token)) => {
+            let meeting = remote_meeting(&url, &token, remote.meeting).await?;
+            let body = serde_json::json!({ "role": role, "person": person }).to_string();
+            let path = format!("/api/meetings/{meeting}/links/rotate");
+            let a =
+                podium_server::remote::call(&url, "POST", &path, &token, "application/json", &body)
+                    .await?;
+            anyhow::ensure!(
+                a.status == 200,
+                "the server answered {}: {}",
+                a.status,
+                a.body
+            );
+            serde_json::from_str(&a.body).context("the server's answer")?
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&link)?);
+    } else {
+        println!(
+            "New {} link{}: {}",
+            link.role.as_str(),
+            link.speaker
+                .as_ref()
+                .map(|n| format!(" for {n}"))
+                .unwrap_or_default(),
+            link.url
+        );
+        println!("The old link no longer works.");
+    }
+    Ok(())
+}
+
+/// Writes a file of secrets readable by its owner only.
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("create {}", path.display()))?;
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("write {}", path.display()))
+}
+
+async fn invite(
+    data: PathBuf,
+    file: &Path,
+    base_url: Option<String>,
+    remote: Remote,
+) -> Result<String> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("read {}", file.display()))?;
+    let delegates = podium_server::invite::parse(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    match reach(&data, &remote)? {
+        Ok(_lock) => {
+            let base = base_url_of(&data, base_url);
+            let (_, rows) = podium_server::offline::invite_offline(
+                &data,
+                remote.meeting.as_deref(),
+                delegates,
+                &base,
+            )
+            .await?;
+            Ok(podium_server::invite::output(&rows)?)
+        }
+        Err((url, token)) => {
+            let meeting = remote_meeting(&url, &token, remote.meeting).await?;
+            let path = format!("/api/meetings/{meeting}/invitations");
+            let a =
+                podium_server::remote::call(&url, "POST", &path, &token, "text/csv", &text).await?;
+            anyhow::ensure!(
+                a.status == 200,
+                "the server answered {}: {}",
+                a.status,
+                a.body
+            );
+            Ok(a.body)
+        }
+    }
 }

@@ -360,6 +360,8 @@ fn expected() -> Value {
             "actual_end": at(1_611_334_980_000, "2021-01-22T18:03:00+01:00"),
             "actual_ms": 7_380_000,
             "drift_ms": 180_000,
+            // Run on its agenda's day: the plan is not moved.
+            "plan_shift_ms": 0,
         },
         "segments": [
             segment("intro", "Brief introduction and session mechanics", "intro",
@@ -437,6 +439,7 @@ fn expected() -> Value {
             hand(7, 2, GAELLE, GAELLE_DELEGATION, "fr", false, "17:41:00", None, "waiting", 1_320_000),
             hand(8, 3, JOHN, JOHN_DELEGATION, "en", false, "17:50:00", Some("17:51:00"), "removed", 60_000),
         ],
+        "edits": [],
         "interpretation": {
             "floor_ms": { "ar": 360_000, "en": 2_400_000, "es": 1_080_000, "fr": 180_000 },
             "switched": [{

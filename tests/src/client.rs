@@ -383,6 +383,7 @@ pub fn public_view(state: &MeetingState) -> MeetingState {
     let mut s = state.clone();
     s.participants.clear();
     s.hand_history.clear();
+    s.agenda_edits.clear();
     s.no_interpretation = None;
     s.interpretation.alerts.clear();
     s.queue_keys = Some(

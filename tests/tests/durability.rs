@@ -62,6 +62,49 @@ fn give_floor(person: &str) -> Command {
     }
 }
 
+/// A live edit: "any other business" inserted before the closing (with a late speaker),
+/// and the current segment (the open conversation) cut to `minutes`.
+fn live_edit(minutes: i64) -> Command {
+    use podium_protocol::{AgendaOp, Person, Secs, Segment, SegmentKind, SegmentPatch};
+    Command::EditAgenda {
+        ops: vec![
+            AgendaOp::InsertSegment {
+                at: 6,
+                segment: Segment {
+                    id: format!("aob-{minutes}"),
+                    kind: SegmentKind::OpenFloor,
+                    title: "Any other business".into(),
+                    title_original: Some("Divers".into()),
+                    question: None,
+                    question_original: None,
+                    duration: Secs(300),
+                    speech_limit: None,
+                    moderator: None,
+                    speakers: vec![Person {
+                        id: None,
+                        name: "Nadia Rahman".into(),
+                        title: Some("Mayor".into()),
+                        affiliation: Some("Dhaka North".into()),
+                        country: Some("Bangladesh".into()),
+                        language: Lang::Ar,
+                        text_url: None,
+                    }],
+                    reactions: vec![],
+                    warning: Some(Secs(120)),
+                    danger: None,
+                },
+            },
+            AgendaOp::UpdateSegment {
+                segment: OPEN_FLOOR.into(),
+                set: SegmentPatch {
+                    duration: Some(Secs(minutes * 60)),
+                    ..Default::default()
+                },
+            },
+        ],
+    }
+}
+
 fn agenda() -> Agenda {
     Agenda::from_toml(podium_server::DEFAULT_AGENDA).expect("the bundled agenda is valid")
 }
@@ -312,6 +355,16 @@ async fn kill9_at_every_stage_resumes_exactly() -> Result<()> {
                 Host(adjust(ClockTarget::Speech, 45)),
             ],
         ),
+        (
+            "agenda edited live",
+            vec![
+                Host(live_edit(40)),
+                P(1, raise(None, true)),
+                Host(Command::GiveFloor {
+                    person: "nadia-rahman".into(),
+                }),
+            ],
+        ),
         ("after end", vec![Host(Command::EndMeeting)]),
     ];
 
@@ -345,6 +398,11 @@ async fn kill9_at_every_stage_resumes_exactly() -> Result<()> {
         host.wait_seq(last).await?;
         let before = host.state.clone();
         let before_seq = host.seq;
+        let before_agenda = (
+            host.agenda_version,
+            host.agenda.clone(),
+            host.planned.clone(),
+        );
         drop((host, ps));
 
         server.kill9()?;
@@ -353,6 +411,11 @@ async fn kill9_at_every_stage_resumes_exactly() -> Result<()> {
         let host = Client::hello(server.addr, &m, &server.token("host", None)).await?;
         assert_eq!(host.seq, before_seq, "{stage}: recovered seq");
         assert_same_state(stage, &host.state, &before);
+        assert_eq!(
+            (host.agenda_version, &host.agenda, &host.planned),
+            (before_agenda.0, &before_agenda.1, &before_agenda.2),
+            "{stage}: the agenda as edited"
+        );
         for p in &people {
             let c = Client::hello(server.addr, &m, &p.token).await?;
             assert_eq!(c.you.participant, Some(p.id), "{stage}: personal token");
@@ -369,6 +432,17 @@ async fn kill9_at_every_stage_resumes_exactly() -> Result<()> {
                 assert!(matches!(clock, Some(Clock::Paused { .. })), "{clock:?}");
             }
             "open floor with hands" => assert!(before.queue.len() >= 2),
+            "agenda edited live" => {
+                assert_eq!(before.agenda_version, 1);
+                assert_eq!(before_agenda.1.segments[6].id, "aob-40");
+                assert_eq!(
+                    before
+                        .speech
+                        .as_ref()
+                        .map(|s| (s.speaker.name.as_str(), s.speaker.language)),
+                    Some(("Nadia Rahman", Lang::Ar))
+                );
+            }
             "after end" => assert_eq!(before.phase, Phase::Ended),
             _ => {}
         }
@@ -1016,6 +1090,18 @@ async fn recovery_across_snapshots_matches_the_live_engine() -> Result<()> {
             .await;
             sent += 1;
         }
+        // Agenda edits on both sides of the snapshots: recovery must restore the agenda
+        // the snapshot was taken with, then replay the edits after it.
+        if round % 40 == 20 {
+            h.send(Input::Command {
+                actor: Actor::Host,
+                command: live_edit(30 + round as i64 / 10),
+                id: sent,
+                reply: tx.clone(),
+            })
+            .await;
+            sent += 1;
+        }
         if round % 10 == 5 {
             for command in [
                 Command::GiveFloorToHand { hand: None },
@@ -1072,5 +1158,14 @@ async fn recovery_across_snapshots_matches_the_live_engine() -> Result<()> {
     let back = podium.hub.engine(&id).await?;
     assert_eq!(back.seq(), live.seq());
     assert_same_state("recovered in-process", back.state(), live.state());
+    assert_eq!(live.state().agenda_version, 3, "three edits");
+    assert_eq!(back.agenda(), live.agenda(), "the agenda as edited");
+    assert!(
+        rec.snapshot
+            .as_ref()
+            .and_then(|s| s.agenda.as_ref())
+            .is_some(),
+        "the snapshot keeps its agenda"
+    );
     Ok(())
 }

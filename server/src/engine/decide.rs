@@ -91,6 +91,7 @@ pub fn join(
     delegation: &str,
     language: Lang,
     observer: bool,
+    invited: bool,
 ) -> Result<Vec<Event>, Rejection> {
     if state.phase == Phase::Ended {
         return Err(Rejection::InvalidState("the meeting has ended".into()));
@@ -112,6 +113,7 @@ pub fn join(
             delegation,
             language,
             observer,
+            invited,
             removed: false,
             lowered_at: None,
         },
@@ -402,6 +404,7 @@ pub fn decide(
         }),
         SetObserverHands { allowed } => one(Event::ObserverHandsChanged { allowed: *allowed }),
         SetAutoAdvance { on } => one(Event::AutoAdvanceChanged { on: *on }),
+        SetJoinLinks { open } => one(Event::JoinLinksChanged { open: *open }),
         MessageSpeaker { text } => {
             let text = clean_text(text, "message", MAX_MESSAGE_CHARS)?;
             floor(state)?;
@@ -419,6 +422,7 @@ pub fn decide(
             language: booth::booth_of(actor).or(*language),
             at: now,
         }),
+        EditAgenda { ops } => super::edit_rules::decide_edit(agenda, state, ops, now),
         RemoveParticipant { .. } | ClosePointsOfOrder | ReopenPointsOfOrder => {
             defend::decide(state, command, now)
         }

@@ -13,6 +13,7 @@ pub mod booth;
 mod decide;
 pub mod defend;
 pub mod edit;
+mod edit_rules;
 mod queue;
 pub mod reduce;
 mod roles;
@@ -46,6 +47,9 @@ pub enum Rejection {
     /// A value is out of range.
     #[error("{0}")]
     InvalidArgument(String),
+    /// The shared join links are closed.
+    #[error("{0}")]
+    JoinsClosed(String),
     /// Too soon: the message says when to try again.
     #[error("{0}")]
     RateLimited(String),
@@ -61,6 +65,7 @@ impl Rejection {
             Rejection::Duplicate(_) => ErrorCode::Duplicate,
             Rejection::QueueClosed(_) => ErrorCode::QueueClosed,
             Rejection::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            Rejection::JoinsClosed(_) => ErrorCode::JoinsClosed,
             Rejection::RateLimited(_) => ErrorCode::RateLimited,
         }
     }
@@ -132,7 +137,33 @@ impl Engine {
         language: Lang,
         observer: bool,
     ) -> Result<(ParticipantId, Vec<Event>), Rejection> {
-        let events = decide::join(&self.state, name, delegation, language, observer)?;
+        if !self.state.join_links_open {
+            return Err(Rejection::JoinsClosed(
+                "this meeting admits only invited delegates: use the personal link you were sent"
+                    .into(),
+            ));
+        }
+        let events = decide::join(&self.state, name, delegation, language, observer, false)?;
+        self.replay(&events);
+        let id = self
+            .state
+            .participants
+            .last()
+            .map(|p| p.id)
+            .unwrap_or_default();
+        Ok((id, events))
+    }
+
+    /// The secretariat registers a delegate (personal link; name and delegation fixed by
+    /// it), whether or not the join links are open; returns their id and the event.
+    pub fn invite(
+        &mut self,
+        name: &str,
+        delegation: &str,
+        language: Lang,
+        observer: bool,
+    ) -> Result<(ParticipantId, Vec<Event>), Rejection> {
+        let events = decide::join(&self.state, name, delegation, language, observer, true)?;
         self.replay(&events);
         let id = self
             .state
@@ -207,9 +238,11 @@ pub fn initial_state(agenda: &Agenda) -> MeetingState {
         queue_open: true,
         not_yet_spoken_first: false,
         observers_may_raise_hand: agenda.meeting.observers_may_raise_hand,
+        join_links_open: agenda.meeting.join_links,
         auto_advance: agenda.meeting.auto_advance,
         hand_history: Vec::new(),
         participants: Vec::new(),
+        agenda_edits: Vec::new(),
         no_interpretation: None,
         speaker_done: None,
         next_hand: 1,

@@ -6,8 +6,8 @@
 
 use super::{booth, defend, edit, queue};
 use podium_protocol::{
-    Agenda, Clock, ClockTarget, Event, HandOutcome, HandRecord, InterpreterSignal, MeetingState,
-    Phase, SpeakerMessage, Speech, SpeechRecord, UnixMs,
+    Agenda, AgendaEditRecord, Clock, ClockTarget, Event, HandOutcome, HandRecord,
+    InterpreterSignal, MeetingState, Phase, SpeakerMessage, Speech, SpeechRecord, UnixMs,
 };
 use std::sync::Arc;
 
@@ -33,9 +33,11 @@ fn finish_speech(state: &mut MeetingState, at: UnixMs) {
 
 fn leave_segment(state: &mut MeetingState, at: UnixMs) {
     if let (Some(c), Some(entered)) = (state.current, state.segment_entered_at) {
+        let remaining = state.segment_clock.remaining(at);
         let t = &mut state.segments[c];
         t.ended_at = Some(at);
         t.elapsed_ms += at - entered;
+        t.left_remaining = Some(remaining);
     }
     state.segment_entered_at = None;
 }
@@ -73,8 +75,9 @@ fn apply_core(state: &mut MeetingState, agenda: &mut Arc<Agenda>, event: &Event)
             let t = &mut state.segments[*index];
             t.started_at.get_or_insert(*at);
             t.ended_at = None;
-            // A revisited segment continues with what is left of its plan.
-            let remaining = (planned - t.elapsed_ms).max(0);
+            // A revisited segment continues where its clock was left (never below zero:
+            // it does not re-enter in overtime); a first visit starts from its plan.
+            let remaining = t.left_remaining.unwrap_or(planned - t.elapsed_ms).max(0);
             state.current = Some(*index);
             state.segment_entered_at = Some(*at);
             state.segment_clock = Clock::Running {
@@ -194,6 +197,7 @@ fn apply_core(state: &mut MeetingState, agenda: &mut Arc<Agenda>, event: &Event)
         }
         Event::ObserverHandsChanged { allowed } => state.observers_may_raise_hand = *allowed,
         Event::AutoAdvanceChanged { on } => state.auto_advance = *on,
+        Event::JoinLinksChanged { open } => state.join_links_open = *open,
         // Signals belong to the speech in progress, and end with it.
         Event::SpeakerMessageSent { text, at } => {
             if let Some(s) = state.speech.as_mut() {
@@ -239,12 +243,19 @@ fn apply_core(state: &mut MeetingState, agenda: &mut Arc<Agenda>, event: &Event)
         | Event::BoothAlerted { .. }
         | Event::BoothAlertAcknowledged { .. }
         | Event::BoothTextSet { .. } => {}
-        Event::AgendaEdited { ops, .. } => {
+        Event::AgendaEdited { ops, at } => {
             let agenda = Arc::make_mut(agenda);
+            let mut changes = Vec::with_capacity(ops.len());
             for op in ops {
+                changes.push(edit::describe(agenda, op));
                 edit::apply(agenda, state, op);
             }
             state.agenda_version += 1;
+            state.agenda_edits.push(AgendaEditRecord {
+                at: *at,
+                version: state.agenda_version,
+                changes,
+            });
         }
     }
 }

@@ -2,7 +2,7 @@
 //! any rule. Segment moderators hold host rights only during the segments they moderate.
 
 use super::{booth, defend, Rejection};
-use podium_protocol::{Agenda, Command, Lang, MeetingState, ParticipantId, Role};
+use podium_protocol::{Agenda, AgendaOp, Command, Lang, MeetingState, ParticipantId, Role};
 
 /// The sender of a command, as the shell authenticated it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -53,6 +53,9 @@ enum Allowed {
     /// Whoever has the floor: a named speaker, or a participant or observer called from
     /// the queue (the rules check that it is them).
     Floor,
+    /// Agenda edits: the host; a moderator only to add and move speakers of the segments
+    /// they moderate.
+    Edit,
     /// The host, the current moderator, or a booth (a correction).
     ChairOrBooth,
 }
@@ -60,9 +63,11 @@ enum Allowed {
 fn allowed(command: &Command) -> Allowed {
     use Command::*;
     match command {
-        StartMeeting | EndMeeting | SetObserverHands { .. } | SetAutoAdvance { .. } => {
-            Allowed::HostOnly
-        }
+        StartMeeting
+        | EndMeeting
+        | SetObserverHands { .. }
+        | SetAutoAdvance { .. }
+        | SetJoinLinks { .. } => Allowed::HostOnly,
         NextSegment
         | PreviousSegment
         | GoToSegment { .. }
@@ -91,6 +96,7 @@ fn allowed(command: &Command) -> Allowed {
         LowerHand { .. } => Allowed::OwnHand,
         SlowDown { .. } | NoInterpretation { .. } => Allowed::Booth,
         Done => Allowed::Floor,
+        EditAgenda { .. } => Allowed::Edit,
     }
 }
 
@@ -147,6 +153,31 @@ pub fn authorize(
         (Allowed::OwnHand, Actor::Participant(_) | Actor::Observer(_)) => Ok(()),
         (Allowed::Booth, Actor::Interpreter(l)) => booth::own_booth(command, *l),
         (Allowed::Floor, Actor::Speaker(_) | Actor::Participant(_) | Actor::Observer(_)) => Ok(()),
+        (Allowed::Edit, Actor::Moderator(p)) => {
+            let Command::EditAgenda { ops } = command else {
+                return Ok(());
+            };
+            for op in ops {
+                let own = agenda
+                    .segments
+                    .iter()
+                    .position(|s| s.id == op.segment_id())
+                    .is_some_and(|i| moderates(agenda, Some(i), p));
+                let allowed = matches!(
+                    op,
+                    AgendaOp::AddSpeaker { .. } | AgendaOp::MoveSpeaker { .. }
+                );
+                if !allowed || !own {
+                    return Err(Rejection::Forbidden(format!(
+                        "a moderator may only add and reorder the speakers of their own \
+                         segments; ask the host to {} in {:?}",
+                        op.name().replace('_', " "),
+                        op.segment_id()
+                    )));
+                }
+            }
+            Ok(())
+        }
         (Allowed::HostOnly, _) => deny("do this: only the host can"),
         (Allowed::Chair, _) => {
             deny("run the meeting: only the host or the segment's moderator can")
@@ -157,5 +188,6 @@ pub fn authorize(
         }
         (Allowed::Booth, _) => deny("send interpreter signals"),
         (Allowed::Floor, _) => deny("signal done: only the person speaking can"),
+        (Allowed::Edit, _) => deny("edit the agenda: only the host can"),
     }
 }

@@ -5,6 +5,7 @@
 //! - [`websocket`]: `GET /ws`, the upgrade into [`crate::ws`].
 //! - [`admin`]: the admin API (`/api/meetings`: create, list, archive, delete).
 //! - [`reports`]: `/api/meetings/{id}/report.json|csv` (host token).
+//! - [`links`]: `/api/meetings/{id}/links` and `…/links/rotate` (admin token).
 //! - [`keys`]: `/api/meetings/{id}/keys`: create, list, revoke API keys (host token).
 //! - [`api`]: the meeting API for keys and link tokens: `commands`, `state`, `agenda`,
 //!   `/api/me`; with [`idempotency`].
@@ -25,6 +26,7 @@ pub mod api;
 pub mod auth;
 pub mod idempotency;
 pub mod keys;
+pub mod links;
 pub mod pages;
 pub mod presets;
 pub mod preview;
@@ -99,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .merge(websocket::routes())
         .merge(admin::routes())
         .merge(reports::routes())
+        .merge(links::routes())
         .merge(keys::routes())
         .merge(api::routes())
         .merge(actions::routes())

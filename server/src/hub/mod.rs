@@ -5,8 +5,11 @@
 //! deletes them. Architecture invariant: no DashMap guard is ever held across `.await` —
 //! every lookup clones what it needs (handles are cheap clones) and drops the guard.
 
+pub mod links;
 pub mod meeting;
 pub mod views;
+
+pub use links::{links, role_tokens, Link};
 
 use crate::engine::{Actor, Engine};
 use crate::metrics::Metrics;
@@ -14,8 +17,7 @@ use crate::store::{MeetingStatus, StoreError, StoreHandle, StoredMeeting, TokenR
 use crate::tokens;
 use dashmap::DashMap;
 use meeting::{Input, MeetingHandle};
-use podium_protocol::{Agenda, Lang, MeetingState, Role};
-use serde::Serialize;
+use podium_protocol::{Agenda, MeetingState, Role};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -97,101 +99,6 @@ impl Grant {
     }
 }
 
-/// A printable role link.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Link {
-    /// Meeting id.
-    pub meeting: String,
-    /// Meeting title.
-    pub title: String,
-    /// Role granted.
-    pub role: Role,
-    /// The person's name for moderator and speaker links.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub speaker: Option<String>,
-    /// The agenda person id for moderator and speaker links; the booth's language code
-    /// for interpreter links.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub person: Option<String>,
-    /// The booth's language, for interpreter links (one link per booth).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub language: Option<Lang>,
-    /// The full URL, token in the fragment.
-    pub url: String,
-}
-
-/// Builds the role-link token rows of a new meeting: host, one per moderator, one per
-/// speaker or reaction speaker, participant and observer join links, one interpreter link
-/// per booth (meeting language, its code as the row's `person`), projector.
-pub fn role_tokens(meeting: &str, agenda: &Agenda) -> Vec<TokenRow> {
-    let mut rows = Vec::new();
-    let mut add = |role: Role, person: Option<String>| {
-        if rows
-            .iter()
-            .any(|r: &TokenRow| r.role == role && r.person == person)
-        {
-            return;
-        }
-        let token = tokens::new_token();
-        rows.push(TokenRow {
-            hash: tokens::hash(&token),
-            meeting: meeting.to_string(),
-            role,
-            person,
-            participant: None,
-            link_token: Some(token),
-        });
-    };
-    add(Role::Host, None);
-    for s in &agenda.segments {
-        if let Some(m) = &s.moderator {
-            add(Role::Moderator, Some(m.key()));
-        }
-    }
-    for s in &agenda.segments {
-        for p in s.speakers.iter().chain(&s.reactions) {
-            add(Role::Speaker, Some(p.key()));
-        }
-    }
-    add(Role::Participant, None);
-    add(Role::Observer, None);
-    for lang in &agenda.meeting.languages {
-        add(Role::Interpreter, Some(lang.code().to_string()));
-    }
-    add(Role::Projector, None);
-    rows
-}
-
-/// The links of a meeting from its token rows, in the order they were made.
-pub fn links(base_url: &str, meeting: &str, agenda: &Agenda, rows: &[TokenRow]) -> Vec<Link> {
-    rows.iter()
-        .filter_map(|r| {
-            let token = r.link_token.as_ref()?;
-            Some(Link {
-                meeting: meeting.to_string(),
-                title: agenda.meeting.title.clone(),
-                role: r.role,
-                speaker: r
-                    .person
-                    .as_deref()
-                    .and_then(|p| agenda.person(p))
-                    .map(|p| p.name.clone()),
-                person: r.person.clone(),
-                language: (r.role == Role::Interpreter)
-                    .then(|| r.person.as_deref()?.parse().ok())
-                    .flatten(),
-                url: format!(
-                    "{}/m/{}/{}#{}",
-                    base_url.trim_end_matches('/'),
-                    meeting,
-                    r.role.as_str(),
-                    token
-                ),
-            })
-        })
-        .collect()
-}
-
 /// Errors of the hub's management operations.
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
@@ -211,6 +118,9 @@ pub enum HubError {
     /// No such meeting.
     #[error("no meeting has the id {0:?}")]
     NoSuchMeeting(String),
+    /// No such link.
+    #[error("{0}")]
+    NoSuchLink(String),
 }
 
 /// All live meetings of this process.
@@ -316,28 +226,31 @@ impl Hub {
             .filter(|p| p.removed)
             .map(|p| p.id)
             .collect();
-        for r in rows {
+        for r in &rows {
             if r.participant.is_some_and(|p| removed.contains(&p)) {
                 continue;
             }
-            self.grants.insert(r.hash, grant_of(&r));
+            self.grants.insert(r.hash, grant_of(r));
         }
         if let Some(engine) = engine {
-            self.start(m.id, engine);
+            let links = rows
+                .into_iter()
+                .filter(|r| r.link_token.is_some())
+                .collect();
+            self.start(m.id, engine, links);
         }
         Ok(())
     }
 
-    fn start(&self, id: String, engine: Engine) {
-        let handle = meeting::spawn(
-            id.clone(),
-            engine,
-            self.store.clone(),
-            self.grants.clone(),
-            self.metrics.clone(),
-            self.shutdown.clone(),
-            &self.tracker,
-        );
+    fn start(&self, id: String, engine: Engine, links: Vec<TokenRow>) {
+        let env = meeting::TaskEnv {
+            store: self.store.clone(),
+            grants: self.grants.clone(),
+            metrics: self.metrics.clone(),
+            shutdown: self.shutdown.clone(),
+            tracker: self.tracker.clone(),
+        };
+        let handle = meeting::spawn(id.clone(), engine, links, env);
         self.meetings.insert(id, handle);
         self.metrics.set_meetings(self.meetings.len());
     }
@@ -363,7 +276,7 @@ impl Hub {
         for r in &rows {
             self.grants.insert(r.hash, grant_of(r));
         }
-        self.start(id.clone(), Engine::new(Arc::new(agenda)));
+        self.start(id.clone(), Engine::new(Arc::new(agenda)), rows.clone());
         Ok((id, rows))
     }
 

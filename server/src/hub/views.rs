@@ -10,9 +10,9 @@
 
 use axum::extract::ws::Utf8Bytes;
 use podium_protocol::{
-    queue_key, ActiveRelay, Agenda, BoothAlert, BoothState, BoothText, Clock, Event, Hand,
-    HandRecord, InterpreterSignal, MeetingState, Participant, Phase, Role, SegmentTimes, Speech,
-    SpeechRecord, PUBLIC_QUEUE_DETAIL,
+    queue_key, ActiveRelay, Agenda, AgendaEditRecord, BoothAlert, BoothState, BoothText, Clock,
+    Event, Hand, HandRecord, InterpreterSignal, MeetingState, Participant, Phase, Role,
+    SegmentTimes, Speech, SpeechRecord, PUBLIC_QUEUE_DETAIL,
 };
 use serde::Serialize;
 use std::sync::Arc;
@@ -67,9 +67,12 @@ struct StaffView<'a> {
     points_of_order_open: bool,
     not_yet_spoken_first: bool,
     observers_may_raise_hand: bool,
+    join_links_open: bool,
     auto_advance: bool,
     hand_history: &'a [HandRecord],
     participants: &'a [Participant],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    agenda_edits: &'a [AgendaEditRecord],
     #[serde(skip_serializing_if = "Option::is_none")]
     no_interpretation: Option<&'a InterpreterSignal>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -95,9 +98,11 @@ fn staff_json(s: &MeetingState) -> String {
         points_of_order_open: s.points_of_order_open,
         not_yet_spoken_first: s.not_yet_spoken_first,
         observers_may_raise_hand: s.observers_may_raise_hand,
+        join_links_open: s.join_links_open,
         auto_advance: s.auto_advance,
         hand_history: &s.hand_history,
         participants: &s.participants,
+        agenda_edits: &s.agenda_edits,
         no_interpretation: s.no_interpretation.as_ref(),
         speaker_done: s.speaker_done.as_ref(),
         next_hand: s.next_hand,
@@ -131,6 +136,7 @@ struct PublicView<'a> {
     points_of_order_open: bool,
     not_yet_spoken_first: bool,
     observers_may_raise_hand: bool,
+    join_links_open: bool,
     auto_advance: bool,
     hand_history: [(); 0],
     participants: &'a [Participant],
@@ -164,6 +170,7 @@ fn public_json(s: &MeetingState, booth: bool) -> String {
         points_of_order_open: s.points_of_order_open,
         not_yet_spoken_first: s.not_yet_spoken_first,
         observers_may_raise_hand: s.observers_may_raise_hand,
+        join_links_open: s.join_links_open,
         auto_advance: s.auto_advance,
         hand_history: [],
         participants: &[],
@@ -454,6 +461,7 @@ mod tests {
                     delegation: "Somewhere".into(),
                     language: Lang::Ar,
                     observer: false,
+                    invited: false,
                     removed: false,
                     lowered_at: None,
                 },

@@ -158,6 +158,20 @@ pub struct Report {
     pub hands: Vec<HandReport>,
     /// Floor time per language, speeches that switched language, booth incidents.
     pub interpretation: interp::InterpretationReport,
+    /// The agenda edits made during the meeting, oldest first (the segments above are
+    /// the agenda as edited).
+    pub edits: Vec<EditReport>,
+}
+
+/// One accepted agenda edit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditReport {
+    /// When.
+    pub at: Stamp,
+    /// The agenda version it made.
+    pub version: u64,
+    /// What changed, one line per operation.
+    pub changes: Vec<String>,
 }
 
 /// The meeting as a whole: planned versus actual.
@@ -188,6 +202,12 @@ pub struct MeetingReport {
     pub actual_ms: Option<i64>,
     /// How late (+) or early (−) it ends, or is projected to end, against the plan.
     pub drift_ms: i64,
+    /// How far the planned times were moved to the actual start (0 when the meeting
+    /// started within six hours of its agenda's start). A meeting run on another day than
+    /// its agenda (a rehearsal, the bundled 2021 agenda run today) is measured against
+    /// the same plan rebased to its actual start, as the clients show it; every planned
+    /// time in this report is rebased.
+    pub plan_shift_ms: i64,
 }
 
 /// Whether a segment has run.
@@ -372,7 +392,12 @@ impl Report {
         let state = engine.state();
         let tz = agenda.tz();
         let at = |ms: UnixMs| Stamp::new(ms, tz);
-        let planned = agenda.planned_starts_ms();
+        let shift = schedule::plan_shift_ms(agenda, state);
+        let planned: Vec<UnixMs> = agenda
+            .planned_starts_ms()
+            .into_iter()
+            .map(|t| t + shift)
+            .collect();
         let n = agenda.segments.len();
         let segment_id = |i: usize| agenda.segments.get(i).map(|s| s.id.clone());
 
@@ -389,6 +414,7 @@ impl Report {
             actual_end: state.ended_at.map(at),
             actual_ms: state.started_at.map(|s| state.ended_at.unwrap_or(now) - s),
             drift_ms: schedule::drift_ms(agenda, state, now),
+            plan_shift_ms: shift,
         };
 
         let segments = agenda
@@ -469,6 +495,15 @@ impl Report {
             speaking,
             queue,
             hands,
+            edits: state
+                .agenda_edits
+                .iter()
+                .map(|e| EditReport {
+                    at: at(e.at),
+                    version: e.version,
+                    changes: e.changes.clone(),
+                })
+                .collect(),
             interpretation,
         }
     }

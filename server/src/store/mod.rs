@@ -177,8 +177,12 @@ pub struct Batch {
     pub first_seq: u64,
     /// The events, each already JSON.
     pub events: Vec<String>,
-    /// Tokens created by these events (participants' personal tokens).
+    /// Tokens created with these events (participants' personal tokens, links of people
+    /// an edit added, rotated links).
     pub tokens: Vec<TokenRow>,
+    /// Hashes of tokens revoked with these events (links rotated or of people removed):
+    /// deleted in the same transaction.
+    pub revoked: Vec<[u8; 32]>,
     /// A snapshot of the state after the last event.
     pub snapshot: Option<Snapshot>,
     /// HTTP commands of this batch sent with an `Idempotency-Key` (see [`IdempotencyRecord`]).

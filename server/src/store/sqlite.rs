@@ -329,6 +329,10 @@ impl Store for SqliteStore {
         }
         for b in batches {
             insert_tokens(&tx, &b.tokens)?;
+            let mut del = tx.prepare_cached("DELETE FROM tokens WHERE hash = ?1")?;
+            for hash in &b.revoked {
+                del.execute([&hash[..]])?;
+            }
             api_tables::insert_idempotency(&tx, &b.idempotency)?;
         }
         tx.commit()?;
@@ -472,6 +476,7 @@ mod tests {
                 first_seq: 1001,
                 events: vec!["{}".into()],
                 tokens: vec![],
+                revoked: vec![],
                 snapshot: Some(Snapshot {
                     seq: 1001,
                     state: "{}".into(),

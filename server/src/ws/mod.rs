@@ -596,6 +596,16 @@ impl Connection {
                     .await
                 }
             }
+            // The host's link management (list, rotate): answered by the hub.
+            ClientMessage::Links { id } => {
+                let reply = crate::hub::links::request(&self.hub, grant, id, None).await;
+                self.send(text(&reply)).await
+            }
+            ClientMessage::RotateLink { id, role, person } => {
+                let rotate = Some((role, person));
+                let reply = crate::hub::links::request(&self.hub, grant, id, rotate).await;
+                self.send(text(&reply)).await
+            }
             ClientMessage::Hello { .. } | ClientMessage::Join { .. } => {
                 self.send(text(&error(
                     None,
@@ -642,10 +652,18 @@ fn parse(raw: &str) -> Result<ClientMessage, Box<ServerMessage>> {
     })?;
     let id = value.get("id").and_then(|v| v.as_u64());
     ClientMessage::deserialize(&value).map_err(|e| {
+        // A well-formed message with a language code Podium does not know is a bad value,
+        // not a bad shape (PROTOCOL.md, error codes).
+        let text = e.to_string();
+        let code = if text.contains("unknown variant") && text.contains("`ar`, `de`") {
+            ErrorCode::InvalidArgument
+        } else {
+            ErrorCode::BadRequest
+        };
         error(
             id,
-            ErrorCode::BadRequest,
-            format!("{e}; see PROTOCOL.md for the message shapes"),
+            code,
+            format!("{text}; see PROTOCOL.md for the message shapes"),
         )
     })
 }

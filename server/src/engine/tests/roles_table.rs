@@ -83,9 +83,12 @@ fn allowed(c: &Command) -> (usize, &'static [Who]) {
         BoothAlert { .. } => (31, BOOTH),
         AcknowledgeAlert { .. } => (32, CHAIR),
         SetBoothText { .. } => (33, CHAIR),
+        // Adding a speaker to round 1: the host, or round 1's own moderator.
+        EditAgenda { .. } => (34, CHAIR),
+        SetJoinLinks { .. } => (35, HOST),
     }
 }
-const VARIANTS: usize = 34;
+const VARIANTS: usize = 36;
 
 /// One sample of every command, each one that the allowed actors can actually carry out
 /// in the table's state (or at least not be refused as `Forbidden`).
@@ -143,6 +146,23 @@ fn samples() -> Vec<Command> {
         },
         NoInterpretation { language: None },
         Done,
+        SetJoinLinks { open: false },
+        EditAgenda {
+            ops: vec![podium_protocol::AgendaOp::AddSpeaker {
+                segment: "round-1".into(),
+                speaker: podium_protocol::Person {
+                    id: None,
+                    name: "Nadia Rahman".into(),
+                    title: None,
+                    affiliation: Some("City of Dhaka".into()),
+                    country: None,
+                    language: Lang::En,
+                    text_url: None,
+                },
+                reaction: false,
+                at: None,
+            }],
+        },
         RemoveParticipant { participant: 3 },
         ClosePointsOfOrder,
         ReopenPointsOfOrder,

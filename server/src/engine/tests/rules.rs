@@ -12,12 +12,6 @@ fn seg(id: &str) -> Command {
     }
 }
 
-fn give(person: &str) -> Command {
-    Command::GiveFloor {
-        person: person.to_string(),
-    }
-}
-
 fn give_hand(hand: Option<u64>) -> Command {
     Command::GiveFloorToHand { hand }
 }
@@ -300,6 +294,39 @@ fn a_revisited_segment_continues_from_what_is_left_of_its_plan() {
         e.state().segment_clock,
         Clock::Running {
             ends_at: T0 + 33 * M
+        }
+    );
+}
+
+#[test]
+fn a_revisited_segment_keeps_its_clock_as_it_was_left() {
+    // Round 1: 8 minutes in, the chair cuts 2 minutes and pauses, then goes on and back.
+    let mut e = at_segment(ROUND_1, T0);
+    ok(
+        &mut e,
+        Command::AdjustClock {
+            target: ClockTarget::Segment,
+            seconds: -120,
+        },
+        Actor::Host,
+        T0 + 8 * M,
+    );
+    ok(
+        &mut e,
+        Command::PauseClock {
+            target: ClockTarget::Segment,
+        },
+        Actor::Host,
+        T0 + 8 * M,
+    );
+    ok(&mut e, Command::NextSegment, Actor::Host, T0 + 9 * M);
+    assert_eq!(e.state().segments[ROUND_1].left_remaining, Some(10 * M));
+    ok(&mut e, Command::PreviousSegment, Actor::Host, T0 + 10 * M);
+    // 20 − 8 − 2 = 10 minutes: the cut is not restored, the minute paused not lost.
+    assert_eq!(
+        e.state().segment_clock,
+        Clock::Running {
+            ends_at: T0 + 20 * M
         }
     );
 }
