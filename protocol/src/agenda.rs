@@ -182,36 +182,18 @@ pub struct Person {
 }
 
 impl Person {
-    /// The person's id: the explicit one or a slug of the name.
+    /// The person's id: the explicit one or a slug of the name (never empty).
     pub fn key(&self) -> String {
-        self.id.clone().unwrap_or_else(|| slug(&self.name))
+        self.id
+            .clone()
+            .unwrap_or_else(|| crate::slug::id_for(&self.name, "person"))
     }
 }
 
-/// Lower-case ASCII slug: "Cécile Riallant" → "cecile-riallant".
+/// Lower-case ASCII slug: "Cécile Riallant" → "cecile-riallant" (see
+/// [`crate::slug::slug`]: Greek, Cyrillic and Arabic are transliterated too).
 pub fn slug(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        let c = match c {
-            'à' | 'á' | 'â' | 'ä' | 'ã' | 'À' | 'Á' | 'Â' | 'Ä' => 'a',
-            'ç' | 'Ç' => 'c',
-            'è' | 'é' | 'ê' | 'ë' | 'É' | 'È' => 'e',
-            'ì' | 'í' | 'î' | 'ï' | 'Í' => 'i',
-            'ñ' | 'Ñ' => 'n',
-            'ò' | 'ó' | 'ô' | 'ö' | 'õ' | 'Ó' => 'o',
-            'ù' | 'ú' | 'û' | 'ü' | 'Ú' => 'u',
-            c => c,
-        };
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
-        }
-    }
-    while out.ends_with('-') {
-        out.pop();
-    }
-    out
+    crate::slug::slug(text)
 }
 
 /// One problem found in an agenda.
@@ -603,6 +585,7 @@ impl Agenda {
             }
         }
         out.extend(crate::booth::plan_problems(self));
+        out.extend(crate::limits::agenda_problems(self));
         out
     }
 
@@ -618,12 +601,13 @@ impl Agenda {
         out
     }
 
-    /// The meeting's id: the explicit one or a slug of the title.
+    /// The meeting's id: the explicit one or a slug of the title (never empty: see
+    /// [`crate::slug::id_for`]).
     pub fn meeting_id(&self) -> String {
         self.meeting
             .id
             .clone()
-            .unwrap_or_else(|| slug(&self.meeting.title))
+            .unwrap_or_else(|| crate::slug::id_for(&self.meeting.title, "meeting"))
     }
 
     /// The meeting's time zone (UTC if the agenda was not validated).

@@ -12,12 +12,16 @@
 //! - [`booth`]: the interpretation desk — relay plan, floor-language parts, booth turns,
 //!   booth ↔ chair alerts and texts for the booths.
 //! - [`lang`], [`duration`]: language codes and human-written durations.
+//! - [`limits`]: input limits (agenda sizes, ids, names people type); [`slug`]: ids
+//!   from names and titles.
 
 pub mod agenda;
 pub mod booth;
 pub mod duration;
 pub mod edit;
 pub mod lang;
+pub mod limits;
+pub mod slug;
 pub mod state;
 pub mod wire;
 

@@ -37,16 +37,19 @@ pub enum LockError {
 
 fn lock(dir: &Path, mode: libc::c_int) -> Result<DataLock, LockError> {
     let path = dir.join(FILE_NAME);
-    let file = OpenOptions::new()
+    let opened = OpenOptions::new()
         .create(true)
         .truncate(false)
         .read(true)
         .write(true)
         .open(&path)
-        .map_err(|source| LockError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        // A directory we may only read: an existing lock file still locks (flock needs
+        // no write access); the store then says the directory is read-only.
+        .or_else(|_| File::open(&path));
+    let file = opened.map_err(|source| LockError::Io {
+        path: path.clone(),
+        source,
+    })?;
     // SAFETY: flock only reads the descriptor, which `file` keeps open.
     let r = unsafe { libc::flock(file.as_raw_fd(), mode | libc::LOCK_NB) };
     if r == 0 {

@@ -11,6 +11,8 @@
 //! - [`accept`]: the accept loop: connection caps (global, per address, a reserve for
 //!   operations), HTTP timeouts, back-off when descriptors run out.
 //! - [`admission`]: join rate limits per address and per meeting, the meeting cap.
+//! - [`guard`]: around every request: security headers, the request timeout, the
+//!   websocket upgrade's key and origin checks.
 //! - [`ws`]: one task per websocket connection, a single `select!` loop.
 //! - [`http`]: the HTTP surface, one file per group of requests (pages, websocket
 //!   upgrade, admin API, reports), merged into one router.
@@ -34,6 +36,7 @@ pub mod admission;
 pub mod clock;
 pub mod datalock;
 pub mod engine;
+pub mod guard;
 pub mod http;
 pub mod hub;
 pub mod invite;
@@ -218,9 +221,16 @@ pub async fn run(listener: TcpListener, podium: Podium) -> std::io::Result<()> {
         podium.shutdown.clone(),
     );
     let limits = podium.config.limits.clone();
-    let conn_limits = Arc::new(limits.conn.clone());
+    let guard = Arc::new(guard::GuardConfig {
+        conn: limits.conn.clone(),
+        public_origin: podium
+            .config
+            .public_url
+            .as_deref()
+            .and_then(guard::origin_of),
+    });
     let app = http::router(state).layer(axum::middleware::from_fn(move |req, next| {
-        accept::guard_request(conn_limits.clone(), req, next)
+        guard::guard(guard.clone(), req, next)
     }));
     let gate = accept::Gate::new(
         limits.conn.clone(),

@@ -152,7 +152,7 @@ enum KeysCmd {
     Create {
         /// Meeting id.
         meeting: String,
-        /// host, moderator:PERSON, interpreter, interpreter:LANG or observer (reads only).
+        /// host, moderator:PERSON, interpreter:LANG or observer (reads only).
         #[arg(long)]
         role: String,
         /// Who holds it, e.g. "Stream Deck booth A".
@@ -212,6 +212,10 @@ struct LimitArgs {
     /// People who may join one meeting by its shared links (participants and observers).
     #[arg(long, default_value_t = 20_000)]
     max_participants: usize,
+    /// An origin (`https://host[:port]`) whose pages may open websockets here, besides
+    /// this server's own (repeat the flag).
+    #[arg(long = "allowed-origin")]
+    allowed_origins: Vec<String>,
 }
 
 impl LimitArgs {
@@ -227,6 +231,7 @@ impl LimitArgs {
         };
         limits.admission.per_address.per_sec = (self.joins_per_address_per_minute / 60.0).max(0.0);
         limits.admission.max_participants = self.max_participants;
+        limits.conn.allowed_origins = self.allowed_origins;
     }
 }
 
@@ -437,13 +442,28 @@ async fn serve(
     raise_nofile();
     let agenda = load_agenda(agenda_file.as_deref())?;
     let generated = admin_token.is_none();
+    if let Some(t) = admin_token.as_deref().filter(|t| t.chars().count() < 16) {
+        eprintln!(
+            "warning: the admin token is only {} characters long: anyone who can reach this \
+             server could guess it. Use 16 or more random characters (e.g. `openssl rand -hex \
+             16`), or leave PODIUM_ADMIN_TOKEN unset for a new random token at each start",
+            t.chars().count()
+        );
+    }
     let admin_token = admin_token.unwrap_or_else(podium_server::tokens::new_token);
-    std::fs::create_dir_all(&data).with_context(|| format!("create {}", data.display()))?;
+    // Created 0700, or checked: a read-only directory is reported as read-only.
+    podium_server::store::hygiene::prepare_dir(&data)?;
     // Held until the process ends: one server per data directory, and `podium keys` knows
     // to go through this server while it runs.
     let lock_file = data.join(podium_server::datalock::FILE_NAME);
     let lock_was_there = lock_file.exists();
-    let _lock = podium_server::datalock::exclusive(&data)?;
+    let _lock = match podium_server::datalock::exclusive(&data) {
+        Ok(lock) => Some(lock),
+        Err(busy @ podium_server::datalock::LockError::Busy(_)) => return Err(busy.into()),
+        // No lock file can be made (a read-only directory): opening the store below says
+        // exactly what is wrong.
+        Err(_) => None,
+    };
     let shutdown = CancellationToken::new();
     let config = Config {
         data_dir: data.clone(),

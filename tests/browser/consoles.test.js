@@ -43,7 +43,7 @@ test('host and moderator consoles', async (t) => {
   const interp = pages.interp = await newPage(browser);
   const p = pages.p = await newPage(browser, { viewport: VIEWPORTS['390x844'] });
   await Promise.all([
-    open(host, srv.link('host')), open(hostFr, srv.link('host', null, FR)), open(interp, srv.link('interpreter')),
+    open(host, srv.link('host')), open(hostFr, srv.link('host', null, FR)), open(interp, srv.link('interpreter', 'fr')),
     open(mod, srv.link('moderator', 'emilia')), open(p, srv.link('participant')),
   ]);
   await join(p, { name: 'Amina Haddad', delegation: 'Kingdom of Morocco', language: 'ar' });
@@ -90,7 +90,7 @@ test('host and moderator consoles', async (t) => {
     await raiseHands(host, srv.link('participant'), names);
     await raiseHands(hostFr, srv.link('participant', null, FR), names.slice(0, 12));
     await eventually(async () => (await host.getByTestId('queue-item').count()) === 30, { what: '30 hands on the host console' });
-    await command(interp, { type: 'slow_down', language: 'fr' });
+    await command(interp, { type: 'slow_down' });
     for (const [page, label] of [[host, 'host'], [hostFr, 'host-fr-titles']]) {
       for (const lang of ['en', 'fr', 'ar']) {
         await setLang(page, lang);
@@ -115,7 +115,7 @@ test('host and moderator consoles', async (t) => {
   });
 
   await t.test('the no-interpretation alert is unmissable', async () => {
-    await command(interp, { type: 'no_interpretation', language: 'ar' });
+    await command(interp, { type: 'no_interpretation' });
     await host.getByTestId('no-interpretation-banner').waitFor();
     const g = await geometry(host, ['no-interpretation-banner', ...CONTROLS]);
     assertInside(g, ['no-interpretation-banner', ...CONTROLS], 'alert banner and controls', { clip: false });

@@ -119,7 +119,7 @@ test('a live meeting across roles', async (t) => {
   });
 
   await t.test('participants join and raise hands; every page shows the same queue', async () => {
-    await open(interp, link('interpreter'));
+    await open(interp, link('interpreter', 'fr'));
     await open(projector, link('projector'));
     for (const [page, who] of [
       [p1, { name: 'Jean Dupont', delegation: 'City of Lyon', language: 'fr' }],
@@ -171,7 +171,6 @@ test('a live meeting across roles', async (t) => {
   });
 
   await t.test('interpreter signals reach the person speaking and the host', async () => {
-    await interp.getByTestId('booth-language').selectOption('fr');
     await interp.getByTestId('slow-down-button').click();
     // Jean Dupont has the floor: the signal is his, not Carola's (whose speech ended).
     await p1.getByTestId('slow-down').waitFor({ timeout: 5000 });

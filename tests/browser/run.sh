@@ -44,4 +44,4 @@ fi
 
 rm -rf "$repo/test-artifacts/screenshots"
 mkdir -p "$repo/test-artifacts/screenshots"
-node --test i18n.test.js e2e.test.js stage.test.js consoles.test.js views.test.js
+node --test i18n.test.js units.test.js e2e.test.js stage.test.js consoles.test.js views.test.js booth.test.js

@@ -62,7 +62,7 @@ test('stage displays fit every screen', async (t) => {
   const alexandra = pages.alexandra = await newPage(browser);
   const jb = pages.jb = await newPage(browser);
   await Promise.all([
-    open(host, srv.link('host')), open(hostFr, srv.link('host', null, FR)), open(interp, srv.link('interpreter')),
+    open(host, srv.link('host')), open(hostFr, srv.link('host', null, FR)), open(interp, srv.link('interpreter', 'fr')),
     open(proj, srv.link('projector')), open(projFr, srv.link('projector', null, FR)),
     open(carola, srv.link('speaker', 'carola')), open(alexandra, srv.link('speaker', 'alexandra')),
     open(jb, srv.link('speaker', 'jean-baptiste', FR)),
@@ -99,7 +99,7 @@ test('stage displays fit every screen', async (t) => {
     await command(host, { type: 'message_speaker', text: LONG_MESSAGE });
     await carola.getByTestId('host-message').waitFor();
     await eventually(async () => (await carola.getByTestId('main-clock').getAttribute('data-level')) === 'warning', { what: 'the warning level' });
-    const slow = () => command(interp, { type: 'slow_down', language: 'fr' }).then(() => carola.getByTestId('slow-down').waitFor());
+    const slow = () => command(interp, { type: 'slow_down' }).then(() => carola.getByTestId('slow-down').waitFor());
     await slow();
     await measure(carola, 'speaker-warning', {
       ids: ['main-clock-text', 'main-clock-note', 'host-message', 'host-message-text', 'slow-down', 'done-button'],
@@ -142,7 +142,7 @@ test('stage displays fit every screen', async (t) => {
   await t.test('a speaker who does not have the floor never sees another\'s message or slow-down', async () => {
     // Carola has the floor, with a message and slow-downs; Alexandra waits.
     await command(host, { type: 'message_speaker', text: 'Only for Carola' });
-    await command(interp, { type: 'slow_down', language: 'ar' });
+    await command(interp, { type: 'slow_down' });
     await carola.getByTestId('slow-down').waitFor();
     await alexandra.getByTestId('your-slot').waitFor();
     assert.equal(await alexandra.getByTestId('host-message').count(), 0);

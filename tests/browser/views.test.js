@@ -47,7 +47,7 @@ test('every view, every language, every screen', async (t) => {
     participant: srv.link('participant'),
     observer: srv.link('observer'),
     join: srv.link('participant'),
-    interpreter: srv.link('interpreter'),
+    interpreter: srv.link('interpreter', 'fr'),
     projector: srv.link('projector'),
   };
   for (const [name, url] of Object.entries(roles)) {
@@ -87,7 +87,7 @@ test('every view, every language, every screen', async (t) => {
     await setLang(p, 'en');
     await p.getByTestId('raise-hand').click();
     await p.getByTestId('queue-position').waitFor();
-    await command(pages.interpreter, { type: 'no_interpretation', language: 'fr' });
+    await command(pages.interpreter, { type: 'no_interpretation' });
     await host.getByTestId('no-interpretation-banner').waitFor();
     await pages.speaker.getByTestId('host-message').waitFor();
   });
@@ -141,6 +141,10 @@ test('every view, every language, every screen', async (t) => {
         for (const lang of LANGS) {
           await setLang(page, lang);
           await page.waitForTimeout(60);
+          if (scheme === 'dark' && (lang === 'en' || lang === 'ar')) {
+            const vp = page.viewportSize();
+            await shot(page, `${name}-dark-${lang}-${vp.width}x${vp.height}`);
+          }
           await axeCheck(page, `${name} (${lang}, ${scheme})`);
         }
       }

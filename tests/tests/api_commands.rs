@@ -20,7 +20,8 @@ fn timeless(v: &mut Value) {
     match v {
         Value::Object(m) => {
             for (k, x) in m.iter_mut() {
-                let timed = k.ends_with("_at")
+                let timed = k == "at"
+                    || k.ends_with("_at")
                     || k.ends_with("_ms")
                     || matches!(
                         k.as_str(),

@@ -186,6 +186,7 @@ async fn keys_are_managed_with_the_host_token_and_listed_with_their_use() -> any
     // Bad requests are refused with what to do.
     for (role, label, status) in [
         ("participant", "x", 422),
+        ("interpreter", "a booth's key names its language", 422),
         ("moderator:carola-gunnarsson", "x", 422),
         ("interpreter:de", "x", 422),
         ("host", "", 422),

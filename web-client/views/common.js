@@ -322,11 +322,21 @@ export function segmentHtml(model, { question = true, open = false } = {}) {
   const qHtml = html`<span class="question-label">${t('segment.question')}</span> ${textHtml(q)}`;
   return html`<div class="segment" data-testid="segment">
     <div class="kind">${kindLabel(seg.kind)} · ${t('segment.position', { n: st.current + 1, total: model.agenda.segment.length })}</div>
-    <h2 class="segment-title">${textHtml(segTitle(model, seg), '', 'segment-title')}</h2>
+    <h2 class="segment-title" dir="auto">${textHtml(segTitle(model, seg), '', 'segment-title')}</h2>
     ${question && q.text ? (question === 'collapsible'
       ? html`<details class="question-fold" data-testid="segment-question-fold"${open ? html` open` : ''}><summary>${t('segment.show_question')}</summary><p class="question" data-testid="segment-question" tabindex="0">${qHtml}</p></details>`
       : html`<p class="question" data-testid="segment-question">${qHtml}</p>`) : ''}
   </div>`;
+}
+
+/** The languages that may be spoken on the floor: the booths' (`meeting.languages`) and
+ * those a relay rule of the agenda's `interpretation` covers (PROTOCOL.md). */
+export function floorLanguages(agenda) {
+  const out = [...agenda.meeting.languages];
+  for (const r of (agenda.interpretation && agenda.interpretation.relay) || []) {
+    if (!out.includes(r.floor)) out.push(r.floor);
+  }
+  return out;
 }
 
 /** Options of a language <select>. */

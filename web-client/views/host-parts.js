@@ -39,9 +39,9 @@ export function consoleRole(model, role, { offline = false } = {}) {
 }
 
 /** Attributes of a control that is off for now: still focusable (focus stays where it
- * was), described by the reason. */
-function off(on) {
-  return on ? '' : html` aria-disabled="true" aria-describedby="console-reason"`;
+ * was), described by the console's reason when there is one. */
+function offFor(who) {
+  return (on) => (on ? '' : html` aria-disabled="true"${who.reason ? html` aria-describedby="console-reason"` : ''}`);
 }
 
 /** The moderator's own line: "You moderate Round 2 — 16:30–16:50 (in 18 min)". */
@@ -107,6 +107,7 @@ function toggleLabel(clock) {
 
 /** The two clocks, each with its own controls right under it. */
 export function clocksHtml(model, now, who) {
+  const off = offFor(who);
   const st = model.state;
   if (st.phase === 'not_started') {
     return who.host
@@ -139,6 +140,7 @@ export function clocksHtml(model, now, who) {
 
 /** Previous, next, jump, end. A moderator jumps only between their own segments. */
 export function navHtml(model, who) {
+  const off = offFor(who);
   const st = model.state;
   if (st.phase !== 'running') return '';
   const segs = model.agenda.segment;
@@ -160,6 +162,7 @@ export function navHtml(model, who) {
 
 /** The named speakers of the segment (compact rows) and the next-hand button. */
 export function floorHtml(model, who) {
+  const off = offFor(who);
   const st = model.state;
   const seg = currentSegment(model);
   if (st.phase !== 'running' || !seg) return html`<p class="muted">${st.phase === 'ended' ? t('host.ended_disabled') : t('host.floor_idle')}</p>`;
@@ -216,6 +219,7 @@ export function alertsHtml(model, dismissed) {
 
 /** Close/reopen and clear the queue, and its options (folded). */
 export function queueControlsHtml(model, who, { optionsOpen }) {
+  const off = offFor(who);
   const st = model.state;
   const check = (action, testid, on, label, enabled) => html`<label class="toggle">
       <input type="checkbox" data-action="${action}" data-testid="${testid}"${on ? ' checked' : ''}${enabled ? '' : html` disabled`}> ${label}</label>`;

@@ -9,6 +9,7 @@ import { t } from '../i18n/index.js';
 import {
   agendaHtml, clockHtml, queueHtml, langOptions, tick, riseText, errorText, myPlaces, queueLength,
   currentSegment, segTitle, textHtml, holdsFloor, speechSignals, langName, fmtDate, zoneName, timeRange,
+  floorLanguages,
 } from './common.js';
 import { liveStageHtml, signalsHtml, segmentAsideHtml, tickAside, lenClass, fitSignals, onResize } from './stage.js';
 import { joinInfo } from '../join-info.js';
@@ -78,7 +79,7 @@ export function mount(root, ctx) {
 
   function renderJoin() {
     const info = mem.joinInfo;
-    const langs = (model.agenda && model.agenda.meeting.languages) || (info && info.languages) || DEFAULT_LANGS;
+    const langs = (model.agenda && floorLanguages(model.agenda)) || (info && info.languages) || DEFAULT_LANGS;
     const d = mem.joinDraft || {};
     const uiLang = document.documentElement.lang;
     const chosen = d.language || (langs.includes(uiLang) ? uiLang : langs[0]);
@@ -113,7 +114,7 @@ export function mount(root, ctx) {
     const seg = currentSegment(model);
     const title = seg ? segTitle(model, seg) : { text: '' };
     const top = html`<div class="floor-banner" data-testid="you-have-floor">${t('floor.you_have_it')}</div>
-      <h2 class="stage-title small ${lenClass(title.text)}">${textHtml(title)}</h2>`;
+      <h2 class="stage-title small ${lenClass(title.text)}" dir="auto">${textHtml(title)}</h2>`;
     const bottom = html`<button type="button" class="done-button" data-action="done" data-testid="done-button" data-focus="done">${t('speaker.done')}</button>${segmentAsideHtml(model, now)}`;
     return liveStageHtml(model, now, { top, bottom, screen: 'participant-floor', cls: 'embedded has-done' });
   }
@@ -127,7 +128,7 @@ export function mount(root, ctx) {
     const sp = st.speech && st.speech.speaker;
     return html`<div class="now-row">
       <div class="now-text">
-        <p class="now-title">${seg ? textHtml(segTitle(model, seg), '', 'segment-title') : ''}</p>
+        <p class="now-title" dir="auto">${seg ? textHtml(segTitle(model, seg), '', 'segment-title') : ''}</p>
         ${sp ? html`<p class="now-speaker" data-testid="current-speaker"><span class="muted">${t('speaker.now')}:</span> <span data-testid="current-speaker-name" translate="no" dir="auto">${sp.name}</span> <span class="badge lang">${langName(sp.language)}</span></p>`
           : html`<p class="now-speaker muted" data-testid="current-speaker">${t('speaker.nobody')}</p>`}
       </div>
@@ -171,9 +172,9 @@ export function mount(root, ctx) {
     const places = myPlaces(model);
     const first = (places.point_of_order ?? places.hand) === 0;
     if (mem.lastPos !== undefined && pos !== mem.lastPos) {
-      if (mem.ownAction) {
+      if (mem.ownAction && Date.now() - mem.ownAction < 8000) {
         ctx.announce(pos || t('participant.no_hand'));
-        mem.ownAction = false;
+        mem.ownAction = 0;
       } else if (first && !mem.wasFirst) {
         ctx.announce(pos);
       }
@@ -211,7 +212,7 @@ export function mount(root, ctx) {
     const now = ctx.now();
     const st = model.state;
     const sel = root.querySelector('[data-testid="hand-language"]');
-    const langs = model.agenda.meeting.languages;
+    const langs = floorLanguages(model.agenda);
     if (sel.options.length !== langs.length) {
       const me = myParticipant();
       const def = mem.handLang || (me && me.language) || storedLanguage(ctx.meeting) || langs[0];
@@ -295,7 +296,8 @@ export function mount(root, ctx) {
   function onClick(e) {
     const el = e.target.closest('button[data-action]');
     if (!el || el.disabled || el.getAttribute('aria-disabled') === 'true') return;
-    const act = (cmd) => { mem.ownAction = true; ctx.send(cmd).then((ok) => { if (!ok) mem.ownAction = false; }); };
+    // The next change of place is this person's own doing (announced), for a while.
+    const act = (cmd) => { mem.ownAction = Date.now(); ctx.send(cmd).then((ok) => { if (!ok) mem.ownAction = 0; }); };
     switch (el.dataset.action) {
       case 'raise': act({ type: 'raise_hand', language: handLanguage(), point_of_order: false }); break;
       case 'poo': act({ type: 'raise_hand', language: handLanguage(), point_of_order: true }); break;

@@ -21,7 +21,7 @@ export function mount(root, ctx) {
     const seg = currentSegment(model);
     const title = seg ? segTitle(model, seg) : { text: '' };
     const top = html`${metaHtml(model, now)}
-      <h2 class="stage-title ${lenClass(title.text)}">${textHtml(title, '', 'segment-title')}</h2>
+      <h2 class="stage-title ${lenClass(title.text)}" dir="auto">${textHtml(title, '', 'segment-title')}</h2>
       ${personLineHtml(model)}`;
     const bottom = html`${nextHtml(model)}${segmentAsideHtml(model, now)}`;
     return liveStageHtml(model, now, { top, bottom, screen: 'projector' });

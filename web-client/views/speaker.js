@@ -48,7 +48,7 @@ export function mount(root, ctx) {
     const me = findPerson(model.agenda, model.you.person);
     return html`<div class="slot-card" data-testid="your-slot">
       <span class="slot-label">${t('speaker.your_slot')}</span>
-      <h2 class="slot-title ${lenClass(title.text)}">${textHtml(title, '', 'slot-title')}</h2>
+      <h2 class="slot-title ${lenClass(title.text)}" dir="auto">${textHtml(title, '', 'slot-title')}</h2>
       <p class="slot-when" data-testid="slot-when">${slotTimes(model, i)}${rel ? html` · <strong>${rel}</strong>` : ''}</p>
       <p class="slot-limit">${t('speaker.your_time')} <span class="slot-digits" dir="ltr" data-testid="slot-limit">${formatClock(limit)}</span>${me ? html` · ${langName(me.language)}` : ''}</p>
     </div>`;
@@ -66,7 +66,7 @@ export function mount(root, ctx) {
     if (holdsFloor(model)) {
       const top = html`${metaHtml(model, now)}
         <div class="floor-banner" data-testid="you-have-floor">${t('floor.you_have_it')}</div>
-        <h2 class="stage-title small ${lenClass(title.text)}">${textHtml(title, '', 'segment-title')}</h2>`;
+        <h2 class="stage-title small ${lenClass(title.text)}" dir="auto">${textHtml(title, '', 'segment-title')}</h2>`;
       const bottom = html`<button type="button" class="done-button" data-action="done" data-testid="done-button" data-focus="done">${t('speaker.done')}</button>${segmentAsideHtml(model, now)}`;
       return liveStageHtml(model, now, { top, bottom, screen: 'speaker-floor', cls: 'has-done' });
     }
@@ -74,14 +74,14 @@ export function mount(root, ctx) {
     if (i !== null) {
       return html`<div class="stage live waiting" data-testid="stage" data-screen="speaker-slot">
         <div class="stage-top">${metaHtml(model, now)}
-          <p class="stage-now"><span class="stage-now-label">${t('speaker.now_on')}</span> ${textHtml(title, '', 'segment-title')}</p>
+          <p class="stage-now"><span class="stage-now-label">${t('speaker.now_on')}</span> ${textHtml(title, 'stage-now-title', 'segment-title')}</p>
           ${personLineHtml(model)}</div>
         <div class="stage-center">${slotHtml(i, now)}</div>
         <div class="stage-bottom"><span class="stage-wait">${t('speaker.wait_for_floor')}</span></div>
       </div>`;
     }
     const top = html`${metaHtml(model, now)}
-      <h2 class="stage-title ${lenClass(title.text)}">${textHtml(title, '', 'segment-title')}</h2>
+      <h2 class="stage-title ${lenClass(title.text)}" dir="auto">${textHtml(title, '', 'segment-title')}</h2>
       ${personLineHtml(model)}`;
     return liveStageHtml(model, now, { top, bottom: html`${nextHtml(model)}${segmentAsideHtml(model, now)}`, screen: 'speaker-room' });
   }

@@ -21,7 +21,7 @@ use std::time::Duration;
 pub enum Op {
     /// Create a key.
     Create {
-        /// `host`, `moderator:PERSON`, `interpreter[:LANG]`, `observer`.
+        /// `host`, `moderator:PERSON`, `interpreter:LANG`, `observer`.
         role: String,
         /// Who holds it.
         label: String,

@@ -99,8 +99,12 @@ pub fn join(
     if state.participants.len() >= MAX_PARTICIPANTS {
         return Err(Rejection::InvalidState("the meeting is full".into()));
     }
-    let name = clean_text(name, "display name", MAX_NAME_CHARS)?;
-    let delegation = clean_text(delegation, "delegation", MAX_DELEGATION_CHARS)?;
+    // Names people type: bidi controls and invisibles removed, a visible letter needed.
+    let person = |t: &str, what: &str, max: usize| {
+        podium_protocol::limits::person_text(t, what, max).map_err(Rejection::InvalidArgument)
+    };
+    let name = person(name, "display name", MAX_NAME_CHARS)?;
+    let delegation = person(delegation, "delegation", MAX_DELEGATION_CHARS)?;
     let id = state.participants.last().map(|p| p.id + 1).unwrap_or(1);
     Ok(vec![Event::ParticipantJoined {
         participant: Participant {

@@ -4,8 +4,7 @@
 //! - `POST /api/meetings/{id}/commands`: a websocket `Command` as the JSON body, answered
 //!   `200 {"seq"}` once durable or with the typed error and a fitting status; optional
 //!   `Idempotency-Key` (see [`super::idempotency`]).
-//! - `GET|POST /api/meetings/{id}/do/{action}?key=…`: the commands a Stream Deck or a
-//!   foot switch fires by URL ([`ACTIONS`]), with their arguments in the query string.
+//! - `GET|POST /api/meetings/{id}/do/{action}?key=…`: see [`super::actions`].
 //! - `GET /api/meetings/{id}/state`: the caller's projection of the live state, with a
 //!   weak `ETag` (`If-None-Match` → 304).
 //! - `GET /api/meetings/{id}/agenda`: the agenda and plan, with an `ETag`.
@@ -17,7 +16,7 @@
 
 use super::auth::{caller, identify, Caller};
 use super::idempotency::{fingerprint, valid_key, Begin, Outcome};
-use super::{json_error, presets, AppState};
+use super::{json_error, AppState};
 use crate::clock::now_ms;
 use crate::engine::Actor;
 use crate::hub::meeting::Input;
@@ -28,7 +27,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use podium_protocol::{ClockTarget, Command, ErrorCode, Lang, Role};
+use podium_protocol::{Command, ErrorCode, Role};
 use serde_json::json;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -38,32 +37,10 @@ use tokio::sync::oneshot;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/meetings/{id}/commands", post(post_command))
-        .route(
-            "/api/meetings/{id}/do/{action}",
-            get(do_action).post(do_action),
-        )
         .route("/api/meetings/{id}/state", get(state))
         .route("/api/meetings/{id}/agenda", get(agenda))
         .route("/api/me", get(me))
 }
-
-/// The actions `do/{action}` accepts: the commands that make sense on one button.
-/// Meeting-wide, irreversible ones (`end_meeting`, `clear_queue`) are left out on purpose.
-pub const ACTIONS: &[&str] = &[
-    "next_segment",
-    "previous_segment",
-    "start_clock",
-    "pause_clock",
-    "resume_clock",
-    "adjust_clock",
-    "give_floor_to_hand",
-    "end_speech",
-    "close_queue",
-    "reopen_queue",
-    "message_speaker",
-    "slow_down",
-    "no_interpretation",
-];
 
 /// How long a command may take to be applied and written before the caller hears 503.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -88,7 +65,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
     }
 }
 
-fn error_outcome(code: ErrorCode, message: impl Into<String>) -> Outcome {
+/// The outcome of a refusal: its status and `{"error","message"}`.
+pub(super) fn error_outcome(code: ErrorCode, message: impl Into<String>) -> Outcome {
     Outcome {
         status: status_of(code),
         body: json!({ "error": code, "message": message.into() }).to_string(),
@@ -163,7 +141,7 @@ async fn execute(
 }
 
 /// Runs a command for a caller, with or without an idempotency key, and answers.
-async fn run_command(
+pub(super) async fn run_command(
     s: AppState,
     id: String,
     caller: Caller,
@@ -246,7 +224,7 @@ fn mismatch() -> Outcome {
 
 /// The `Idempotency-Key` of a request with the fingerprint of `path` and `body`; `Err`
 /// is the 400 to answer.
-fn idempotency_key(
+pub(super) fn idempotency_key(
     headers: &HeaderMap,
     path: &str,
     body: &[u8],
@@ -293,142 +271,8 @@ async fn post_command(
     run_command(s, id, caller, command, idem).await
 }
 
-/// Query parameters of `do/{action}` (and `key` for every GET of the meeting API).
-type Params = HashMap<String, String>;
-
-fn target(p: &Params) -> Result<ClockTarget, Outcome> {
-    match p.get("target").map(String::as_str) {
-        None | Some("segment") => Ok(ClockTarget::Segment),
-        Some("speech") => Ok(ClockTarget::Speech),
-        Some(other) => Err(error_outcome(
-            ErrorCode::InvalidArgument,
-            format!("target={other:?}: use target=segment or target=speech"),
-        )),
-    }
-}
-
-fn lang(p: &Params) -> Result<Option<Lang>, Outcome> {
-    p.get("lang")
-        .map(|l| l.parse::<Lang>())
-        .transpose()
-        .map_err(|e| error_outcome(ErrorCode::InvalidArgument, e.to_string()))
-}
-
-/// The floor language of the person speaking now, from a state's JSON.
-fn speaking_language(state_json: &str) -> Option<Lang> {
-    let v: serde_json::Value = serde_json::from_str(state_json).ok()?;
-    serde_json::from_value(v.get("speech")?.get("speaker")?.get("language")?.clone()).ok()
-}
-
-/// The command a `do/{action}` request stands for.
-fn do_command(s: &AppState, id: &str, action: &str, p: &Params) -> Result<Command, Outcome> {
-    Ok(match action {
-        "next_segment" => Command::NextSegment,
-        "previous_segment" => Command::PreviousSegment,
-        "start_clock" => Command::StartClock { target: target(p)? },
-        "pause_clock" => Command::PauseClock { target: target(p)? },
-        "resume_clock" => Command::ResumeClock { target: target(p)? },
-        "adjust_clock" => {
-            let seconds = p
-                .get("seconds")
-                .and_then(|v| v.trim_start_matches('+').parse::<i64>().ok())
-                .ok_or_else(|| {
-                    error_outcome(
-                        ErrorCode::InvalidArgument,
-                        "adjust_clock needs seconds=N (negative removes time), e.g. seconds=60 or seconds=-30",
-                    )
-                })?;
-            Command::AdjustClock {
-                target: target(p)?,
-                seconds,
-            }
-        }
-        "give_floor_to_hand" => Command::GiveFloorToHand {
-            hand: match p.get("hand") {
-                None => None,
-                Some(h) => Some(h.parse().map_err(|_| {
-                    error_outcome(
-                        ErrorCode::InvalidArgument,
-                        "hand must be a hand id (a number)",
-                    )
-                })?),
-            },
-        },
-        "end_speech" => Command::EndSpeech,
-        "close_queue" => Command::CloseQueue,
-        "reopen_queue" => Command::ReopenQueue,
-        "slow_down" => Command::SlowDown { language: lang(p)? },
-        "no_interpretation" => Command::NoInterpretation { language: lang(p)? },
-        "message_speaker" => {
-            let text = match (p.get("text"), p.get("preset")) {
-                (Some(t), _) => t.clone(),
-                (None, Some(preset)) => {
-                    let speaking = s.hub.meeting(id).and_then(|m| {
-                        let published = m.subscribe().borrow().clone();
-                        speaking_language(published.staff.state())
-                    });
-                    presets::text(preset, &[lang(p)?, speaking])
-                        .ok_or_else(|| {
-                            error_outcome(
-                                ErrorCode::InvalidArgument,
-                                format!(
-                                    "no message preset {preset:?}; presets: {}",
-                                    presets::ids().join(", ")
-                                ),
-                            )
-                        })?
-                        .to_string()
-                }
-                (None, None) => {
-                    return Err(error_outcome(
-                        ErrorCode::InvalidArgument,
-                        format!(
-                            "message_speaker needs text=… or preset=… ({})",
-                            presets::ids().join(", ")
-                        ),
-                    ))
-                }
-            };
-            Command::MessageSpeaker { text }
-        }
-        other => {
-            return Err(Outcome {
-                status: StatusCode::NOT_FOUND,
-                body: json!({
-                    "error": ErrorCode::NotFound,
-                    "message": format!("no action {other:?}; actions: {}", ACTIONS.join(", ")),
-                })
-                .to_string(),
-            })
-        }
-    })
-}
-
-/// `GET|POST /api/meetings/{id}/do/{action}?key=…&…`.
-async fn do_action(
-    State(s): State<AppState>,
-    Path((id, action)): Path<(String, String)>,
-    Query(params): Query<Params>,
-    headers: HeaderMap,
-) -> Response {
-    let caller = match caller(&s, &headers, params.get("key").map(String::as_str), &id) {
-        Ok(c) => c,
-        Err(r) => return *r,
-    };
-    let command = match do_command(&s, &id, &action, &params) {
-        Ok(c) => c,
-        Err(o) => return o.into_response(),
-    };
-    // The fingerprint covers the action and its arguments, never the key.
-    let mut args: Vec<(&String, &String)> = params.iter().filter(|(k, _)| *k != "key").collect();
-    args.sort();
-    let body = serde_json::to_vec(&args).unwrap_or_default();
-    let idem = match idempotency_key(&headers, &format!("/api/meetings/{id}/do/{action}"), &body) {
-        Ok(i) => i,
-        Err(r) => return *r,
-    };
-    run_command(s, id, caller, command, idem).await
-}
+/// Query parameters (`key` for every GET of the meeting API).
+pub(super) type Params = HashMap<String, String>;
 
 /// Which projection a role reads, as named in ETags.
 fn view_name(role: Role) -> &'static str {

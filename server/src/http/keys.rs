@@ -49,7 +49,7 @@ pub fn key_error(e: KeyError) -> Response {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewKey {
-    /// `host`, `moderator:PERSON`, `interpreter[:LANG]` or `observer`.
+    /// `host`, `moderator:PERSON`, `interpreter:LANG` or `observer`.
     role: String,
     /// Who holds it.
     label: String,

@@ -7,8 +7,9 @@
 //! - [`reports`]: `/api/meetings/{id}/report.json|csv` (host token).
 //! - [`links`]: `/api/meetings/{id}/links` and `…/links/rotate` (admin token).
 //! - [`keys`]: `/api/meetings/{id}/keys`: create, list, revoke API keys (host token).
-//! - [`api`]: the meeting API for keys and link tokens: `commands`, `do/{action}`,
-//!   `state`, `agenda`; with [`idempotency`] and the message [`presets`].
+//! - [`api`]: the meeting API for keys and link tokens: `commands`, `state`, `agenda`,
+//!   `/api/me`; with [`idempotency`].
+//! - [`actions`]: `do/{action}`, commands fired by URL, with the message [`presets`].
 //! - [`sse`]: `/api/meetings/{id}/events`, the Server-Sent Events stream.
 //! - [`stall`]: every connection's socket: a write stalled past a timeout fails.
 //! - [`auth`]: bearer tokens, constant-time comparison, the admin and host checks, the
@@ -19,6 +20,7 @@
 //! `routes()`, a `Router<AppState>` of its own paths; [`router`] merges them, so a layer
 //! (headers, timeouts, origin checks) can wrap one group or the whole.
 
+pub mod actions;
 pub mod admin;
 pub mod api;
 pub mod auth;
@@ -102,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .merge(links::routes())
         .merge(keys::routes())
         .merge(api::routes())
+        .merge(actions::routes())
         .merge(sse::routes())
         .merge(preview::routes())
         .with_state(state)

@@ -7,7 +7,8 @@
 //! (`GET /api/meetings/{id}/events`) whose client stalls can end its body, but hyper then
 //! waits forever to write the last bytes — holding the socket, its buffers, and the
 //! graceful shutdown. Upgraded websockets ride on the same socket and are covered too
-//! (their own send timeout, shorter, normally fires first). Answers no request itself.
+//! (their own send timeout, shorter, normally fires first). The accept loop
+//! (`crate::accept`) wraps every socket in one. Answers no request itself.
 
 use std::future::Future;
 use std::io;

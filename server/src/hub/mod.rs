@@ -139,6 +139,8 @@ pub struct Hub {
     pub tracker: TaskTracker,
     /// Join admission: rate limits per address and per meeting, the meeting cap.
     pub admission: crate::admission::Admission,
+    /// The rate-limit buckets shared by all connections of one link.
+    pub link_buckets: crate::ws::ratelimit::LinkBuckets,
 }
 
 /// Rebuilds a meeting's engine from its snapshot and journal tail. `agenda` is the agenda
@@ -196,6 +198,7 @@ impl Hub {
             meetings: DashMap::new(),
             grants: Arc::new(DashMap::new()),
             admission: crate::admission::Admission::new(metrics.clone()),
+            link_buckets: Default::default(),
             metrics,
             shutdown,
             tracker: TaskTracker::new(),

@@ -14,7 +14,7 @@ use crate::hub::{Grant, Hub};
 use crate::Limits;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use podium_protocol::{ClientMessage, ErrorCode, Identity, Role, ServerMessage, PROTOCOL_VERSION};
-use ratelimit::{Bucket, Verdict};
+use ratelimit::Bucket;
 use serde::Deserialize;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -205,17 +205,34 @@ impl Connection {
     /// Waits for `hello` or `join` and answers `welcome`.
     async fn authenticate(&mut self) -> Result<(Grant, Identity, Option<String>), End> {
         let deadline = tokio::time::Instant::now() + self.limits.hello_timeout;
+        // Messages before `hello` count too (see `ratelimit`).
+        let mut bucket = Bucket::new(self.limits.rate, Instant::now());
         loop {
             let msg = tokio::select! {
                 _ = self.shutdown.cancelled() => return Err(End::Close(close::GOING_AWAY, "server shutting down")),
                 _ = tokio::time::sleep_until(deadline) => return Err(End::Close(close::POLICY, "no hello")),
                 m = self.socket.recv() => m,
             };
+            if let Some(Ok(m)) = &msg {
+                if !self.admit_frame(&mut bucket, m).await? {
+                    continue;
+                }
+            }
             let raw = match msg {
                 None => return Err(End::Drop),
                 Some(Err(e)) => return Err(self.read_error(e)),
                 Some(Ok(Message::Text(t))) => t,
                 Some(Ok(Message::Close(_))) => return Err(End::Drop),
+                Some(Ok(Message::Binary(_))) => {
+                    self.hub.metrics.bad_message();
+                    self.send(text(&error(
+                        None,
+                        ErrorCode::BadRequest,
+                        "binary frames are not part of the protocol: send JSON text",
+                    )))
+                    .await?;
+                    continue;
+                }
                 Some(Ok(_)) => continue,
             };
             let parsed = match parse(&raw) {
@@ -360,11 +377,14 @@ async fn welcome(
                 )),
             }
         }
-        _ => Err(error(
-            None,
-            ErrorCode::Unauthorized,
-            "send `hello` (or `join`) first",
-        )),
+        _ => {
+            hub.metrics.bad_message();
+            Err(error(
+                None,
+                ErrorCode::Unauthorized,
+                "send `hello` (or `join`) first",
+            ))
+        }
     }
 }
 
@@ -429,6 +449,11 @@ impl Connection {
         }
         let (reply_tx, mut replies): (ReplyTx, _) = mpsc::channel(self.limits.reply_queue);
         let mut bucket = Bucket::new(self.limits.rate, Instant::now());
+        bucket.share(
+            self.hub
+                .link_buckets
+                .bucket(&grant, self.limits.rate, Instant::now()),
+        );
         // Registered once: a `cancelled()` made anew every turn would lock the token's
         // waiter list twice per message, on a lock every connection shares.
         let shutdown = self.shutdown.clone();
@@ -471,26 +496,19 @@ impl Connection {
                 msg = self.socket.recv() => match msg {
                     None | Some(Ok(Message::Close(_))) => return End::Drop,
                     Some(Err(e)) => return self.read_error(e),
-                    Some(Ok(Message::Text(raw))) => {
-                        match bucket.take(Instant::now()) {
-                            Verdict::Allow => self.handle(&raw, &grant, &actor, &reply_tx).await,
-                            Verdict::Limit => {
-                                self.hub.metrics.rate_limited();
-                                let id = request_id(&raw);
-                                self.send(text(&error(id, ErrorCode::RateLimited, "too many messages: slow down"))).await
+                    // Every frame counts against the limits (Pings too).
+                    Some(Ok(m)) => match self.admit_frame(&mut bucket, &m).await {
+                        Err(end) => return end,
+                        Ok(false) => Ok(()),
+                        Ok(true) => match m {
+                            Message::Text(raw) => self.handle(&raw, &grant, &actor, &reply_tx).await,
+                            Message::Binary(_) => {
+                                self.hub.metrics.bad_message();
+                                self.send(text(&error(None, ErrorCode::BadRequest, "binary frames are not part of the protocol: send JSON text"))).await
                             }
-                            Verdict::Close => {
-                                self.hub.metrics.abuse_closed();
-                                tracing::warn!("closing: sustained flood");
-                                return End::Close(close::POLICY, "too many messages");
-                            }
-                        }
-                    }
-                    Some(Ok(Message::Binary(_))) => {
-                        self.hub.metrics.bad_message();
-                        self.send(text(&error(None, ErrorCode::BadRequest, "binary frames are not part of the protocol: send JSON text"))).await
-                    }
-                    Some(Ok(_)) => Ok(()),
+                            _ => Ok(()),
+                        },
+                    },
                 },
                 _ = &mut cancelled => return End::Close(close::GOING_AWAY, "server shutting down"),
                 _ = &mut revoked => {

@@ -15,25 +15,24 @@
 //!
 //! HTTP/1 is served by hyper with a header-read timeout: a connection that does not deliver
 //! a complete request head within it — a silent TCP connection, a half-sent request, or a
-//! keep-alive connection idle between requests — is closed. A request whose handler has not
-//! answered within the request timeout (a body that never finishes arriving) gets 408.
+//! keep-alive connection idle between requests — is closed. (The request timeout and the
+//! reserve's restrictions are applied per request by [`crate::guard`].)
 //!
 //! If `accept` itself fails for want of descriptors (EMFILE, ENFILE, ENOBUFS, ENOMEM), the
 //! loop backs off, doubling from 5 ms to 1 s, and logs once per episode, not once per try.
 
-use crate::metrics::Metrics;
-use axum::extract::{ConnectInfo, Request};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+mod gate;
+
+use axum::extract::ConnectInfo;
+use axum::response::Response;
 use axum::Router;
+pub use gate::{Class, Fresh, Gate, Permit, Refused};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -64,6 +63,9 @@ pub struct ConnLimits {
     pub header_timeout: Duration,
     /// Time for a handler to answer, reading the request body included.
     pub request_timeout: Duration,
+    /// Origins (`scheme://host[:port]`) whose pages may open a websocket, besides the
+    /// server's own (see [`crate::guard`]).
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for ConnLimits {
@@ -79,6 +81,7 @@ impl Default for ConnLimits {
             ],
             header_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -121,171 +124,6 @@ pub fn nofile() -> usize {
         usize::try_from(lim.rlim_cur).unwrap_or(usize::MAX)
     } else {
         1024
-    }
-}
-
-/// How a connection was let in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Class {
-    /// Served normally.
-    Normal,
-    /// Past the cap: operations only, closed after one response.
-    Reserve,
-}
-
-/// Why a connection was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refused {
-    /// Its address holds `per_address` connections already.
-    Address,
-    /// The server holds `max_connections` and its reserve is in use.
-    Full,
-}
-
-/// Counts open connections, in total and per address.
-pub struct Gate {
-    /// The limits.
-    limits: ConnLimits,
-    /// The normal cap (resolved against the file limit at start).
-    cap: usize,
-    /// Connections open now, reserve included.
-    open: AtomicUsize,
-    /// Reserve connections open now.
-    reserve_open: AtomicUsize,
-    /// Open connections per limited address. A std mutex: held for a map update only.
-    per_address: Mutex<HashMap<IpAddr, usize>>,
-    /// Reserve connections in the order they came, for eviction.
-    reserve_fifo: Mutex<VecDeque<Weak<Fresh>>>,
-    /// Counters for `/metrics`.
-    metrics: Arc<Metrics>,
-}
-
-/// A reserve connection that may be evicted until it sends its first request.
-pub struct Fresh {
-    /// Set when the first request head has arrived.
-    requested: AtomicBool,
-    /// Cancelled to close the connection.
-    evict: CancellationToken,
-}
-
-/// One admitted connection; dropping it (when the socket closes) frees its place.
-pub struct Permit {
-    /// The gate it counts against.
-    gate: Arc<Gate>,
-    /// The address it counts against, if limited.
-    ip: Option<IpAddr>,
-    /// Normal or reserve.
-    class: Class,
-    /// For reserve connections: how to evict it.
-    fresh: Option<Arc<Fresh>>,
-}
-
-impl Drop for Permit {
-    fn drop(&mut self) {
-        self.gate.open.fetch_sub(1, Relaxed);
-        if self.class == Class::Reserve {
-            self.gate.reserve_open.fetch_sub(1, Relaxed);
-        }
-        if let Some(ip) = self.ip {
-            let mut map = self
-                .gate
-                .per_address
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            if let Some(n) = map.get_mut(&ip) {
-                *n -= 1;
-                if *n == 0 {
-                    map.remove(&ip);
-                }
-            }
-        }
-        self.gate.metrics.tcp_closed();
-    }
-}
-
-impl Gate {
-    /// A gate for `limits` under an open-file limit of `nofile`.
-    pub fn new(limits: ConnLimits, nofile: usize, metrics: Arc<Metrics>) -> Arc<Gate> {
-        let cap = limits.cap_for(nofile);
-        Arc::new(Gate {
-            limits,
-            cap,
-            open: AtomicUsize::new(0),
-            reserve_open: AtomicUsize::new(0),
-            per_address: Mutex::new(HashMap::new()),
-            reserve_fifo: Mutex::new(VecDeque::new()),
-            metrics,
-        })
-    }
-
-    /// The normal connection cap in force.
-    pub fn cap(&self) -> usize {
-        self.cap
-    }
-
-    /// The limits.
-    pub fn limits(&self) -> &ConnLimits {
-        &self.limits
-    }
-
-    /// Lets a connection from `ip` in, or says why not.
-    pub fn admit(self: &Arc<Gate>, ip: IpAddr) -> Result<Permit, Refused> {
-        let ip = canonical(ip);
-        let limited = self.limits.limited(ip).then_some(ip);
-        if let Some(ip) = limited {
-            let mut map = self.per_address.lock().unwrap_or_else(|p| p.into_inner());
-            let n = map.entry(ip).or_insert(0);
-            if *n >= self.limits.per_address {
-                drop(map);
-                self.metrics.tcp_refused(Refused::Address);
-                return Err(Refused::Address);
-            }
-            *n += 1;
-        }
-        let permit = |class| Permit {
-            gate: self.clone(),
-            ip: limited,
-            class,
-            fresh: None,
-        };
-        let open = self.open.fetch_add(1, Relaxed);
-        self.metrics.tcp_opened();
-        if open < self.cap {
-            return Ok(permit(Class::Normal));
-        }
-        let mut p = permit(Class::Reserve);
-        let in_reserve = self.reserve_open.fetch_add(1, Relaxed);
-        if in_reserve >= self.limits.reserve && !self.evict_one() {
-            drop(p);
-            self.metrics.tcp_refused(Refused::Full);
-            return Err(Refused::Full);
-        }
-        let fresh = Arc::new(Fresh {
-            requested: AtomicBool::new(false),
-            evict: CancellationToken::new(),
-        });
-        let mut fifo = self.reserve_fifo.lock().unwrap_or_else(|e| e.into_inner());
-        if fifo.len() > 2 * self.limits.reserve + 16 {
-            fifo.retain(|w| w.strong_count() > 0);
-        }
-        fifo.push_back(Arc::downgrade(&fresh));
-        p.fresh = Some(fresh);
-        Ok(p)
-    }
-
-    /// Closes the oldest reserve connection that has not sent a request yet; `false` if
-    /// there is none. (Its place frees when its task ends, a moment later.)
-    fn evict_one(&self) -> bool {
-        let mut fifo = self.reserve_fifo.lock().unwrap_or_else(|e| e.into_inner());
-        while let Some(w) = fifo.pop_front() {
-            if let Some(f) = w.upgrade() {
-                if !f.requested.load(Relaxed) && !f.evict.is_cancelled() {
-                    f.evict.cancel();
-                    return true;
-                }
-            }
-        }
-        false
     }
 }
 
@@ -363,47 +201,6 @@ impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for PerConne
         let mut router = self.router.clone();
         tower_service::Service::call(&mut router, req)
     }
-}
-
-/// Paths a reserve connection may ask for: enough to watch and manage a full server.
-fn operations_path(path: &str) -> bool {
-    path == "/healthz" || path == "/metrics" || path.starts_with("/api/")
-}
-
-/// Middleware: the request timeout, and the reserve's restrictions.
-pub async fn guard_request(limits: Arc<ConnLimits>, req: Request, next: Next) -> Response {
-    let reserve = req.extensions().get::<Class>() == Some(&Class::Reserve);
-    if reserve && !operations_path(req.uri().path()) {
-        let mut r = (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the server is at its connection limit; try again in a few seconds\n",
-        )
-            .into_response();
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-        r.headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        return r;
-    }
-    let mut response = match tokio::time::timeout(limits.request_timeout, next.run(req)).await {
-        Ok(r) => r,
-        Err(_) => {
-            let mut r = (
-                StatusCode::REQUEST_TIMEOUT,
-                "the request was not completed in time\n",
-            )
-                .into_response();
-            r.headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            r
-        }
-    };
-    if reserve {
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    response
 }
 
 /// Errors of `accept` that mean the process (or the system) is out of descriptors or
@@ -527,86 +324,4 @@ pub async fn serve(
     drop(listener);
     connections.close();
     let _ = tokio::time::timeout(drain, connections.wait()).await;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn gate(max: usize, reserve: usize, per_address: usize) -> Arc<Gate> {
-        let limits = ConnLimits {
-            max_connections: Some(max),
-            reserve,
-            per_address,
-            unlimited: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
-            ..ConnLimits::default()
-        };
-        Gate::new(limits, 100_000, Arc::new(Metrics::default()))
-    }
-
-    #[test]
-    fn normal_then_reserve_then_refused_and_places_come_back() {
-        let g = gate(3, 2, 100);
-        let ip: IpAddr = "10.0.0.1".parse().unwrap();
-        let normal: Vec<_> = (0..3).map(|_| g.admit(ip).unwrap()).collect();
-        assert!(normal.iter().all(|p| p.class == Class::Normal));
-        let reserve: Vec<_> = (0..2).map(|_| g.admit(ip).unwrap()).collect();
-        assert!(reserve.iter().all(|p| p.class == Class::Reserve));
-        // Both reserve connections have sent a request: nothing to evict.
-        for p in &reserve {
-            p.fresh.as_ref().unwrap().requested.store(true, Relaxed);
-        }
-        assert_eq!(g.admit(ip).err(), Some(Refused::Full));
-        assert_eq!(g.open.load(Relaxed), 5);
-        drop(normal);
-        assert_eq!(g.admit(ip).unwrap().class, Class::Normal);
-        drop(reserve);
-        assert_eq!(g.open.load(Relaxed), 0);
-        assert_eq!(g.reserve_open.load(Relaxed), 0);
-        assert!(g.per_address.lock().unwrap().is_empty());
-    }
-
-    #[test]
-    fn a_full_reserve_evicts_its_oldest_silent_connection() {
-        let g = gate(1, 2, 100);
-        let ip: IpAddr = "10.0.0.1".parse().unwrap();
-        let _normal = g.admit(ip).unwrap();
-        let old = g.admit(ip).unwrap();
-        let busy = g.admit(ip).unwrap();
-        busy.fresh.as_ref().unwrap().requested.store(true, Relaxed);
-        let new = g.admit(ip).unwrap();
-        assert_eq!(new.class, Class::Reserve);
-        assert!(old.fresh.as_ref().unwrap().evict.is_cancelled());
-        assert!(!busy.fresh.as_ref().unwrap().evict.is_cancelled());
-        drop(old);
-        assert_eq!(g.reserve_open.load(Relaxed), 2);
-    }
-
-    #[test]
-    fn per_address_cap_spares_other_addresses_and_loopback() {
-        let g = gate(1000, 10, 2);
-        let a: IpAddr = "10.0.0.1".parse().unwrap();
-        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
-        let b: IpAddr = "10.0.0.2".parse().unwrap();
-        let _p1 = g.admit(a).unwrap();
-        let _p2 = g.admit(mapped).unwrap();
-        assert_eq!(g.admit(a).err(), Some(Refused::Address));
-        assert!(g.admit(b).is_ok());
-        let local: Vec<_> = (0..10)
-            .map(|_| g.admit(IpAddr::V4(Ipv4Addr::LOCALHOST)).unwrap())
-            .collect();
-        assert_eq!(local.len(), 10);
-    }
-
-    #[test]
-    fn the_cap_stays_below_the_file_limit() {
-        let l = ConnLimits::default();
-        assert_eq!(l.cap_for(20_000), 20_000 - 128 - 64);
-        assert!(l.cap_for(256) <= 256 - 64 - 32);
-        let fixed = ConnLimits {
-            max_connections: Some(50_000),
-            ..ConnLimits::default()
-        };
-        assert_eq!(fixed.cap_for(20_000), 20_000 - 128 - 64);
-    }
 }

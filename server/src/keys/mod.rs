@@ -1,6 +1,6 @@
 //! API keys: credentials for the HTTP API that act with one role's rights in one meeting
-//! — the host's, one moderator's, an interpreter's (optionally one booth's), or an
-//! observer's (read only) — for a Stream Deck, a webcast overlay or a script.
+//! — the host's, one moderator's, one interpretation booth's, or an observer's (read
+//! only) — for a Stream Deck, a webcast overlay or a script.
 //!
 //! A key is `pod_` and 128 random bits in hex. The server keeps only its SHA-256 (in the
 //! store and in memory), never logs it, and forgets it the moment it is revoked: the
@@ -10,14 +10,16 @@
 //! ([`create`], [`list`], [`revoke`]) for `podium keys` when no server holds the data
 //! directory.
 
+mod scope;
+
+pub use scope::KeyScope;
+
 use crate::hub::Grant;
 use crate::store::{ApiKeyRow, MeetingStatus, StoreError, StoreHandle};
 use dashmap::DashMap;
-use podium_protocol::{Agenda, Lang, Role};
 use rand::RngCore;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
@@ -29,125 +31,6 @@ pub const MAX_LABEL: usize = 80;
 
 /// A key's last use is written to the store at most this often (it is exact in memory).
 const TOUCH_EVERY_MS: i64 = 60_000;
-
-/// What a key may do: one role in one meeting.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyScope {
-    /// Every right.
-    Host,
-    /// A segment moderator's rights, during their segments only (agenda person id).
-    Moderator(String),
-    /// An interpreter's signals, for one booth's language if given.
-    Interpreter(Option<Lang>),
-    /// Reads the public state; sends nothing.
-    Observer,
-}
-
-impl KeyScope {
-    /// Parses `host`, `moderator:PERSON`, `interpreter`, `interpreter:LANG` or `observer`.
-    pub fn parse(s: &str) -> Result<KeyScope, KeyError> {
-        let (role, arg) = match s.split_once(':') {
-            Some((r, a)) => (r, Some(a)),
-            None => (s, None),
-        };
-        match (role, arg) {
-            ("host", None) => Ok(KeyScope::Host),
-            ("observer", None) => Ok(KeyScope::Observer),
-            ("interpreter", None) => Ok(KeyScope::Interpreter(None)),
-            ("interpreter", Some(l)) => l
-                .parse()
-                .map(|l| KeyScope::Interpreter(Some(l)))
-                .map_err(|e| KeyError::BadScope(format!("{e}"))),
-            ("moderator", Some(p)) if !p.is_empty() => Ok(KeyScope::Moderator(p.to_string())),
-            _ => Err(KeyError::BadScope(format!(
-                "{s:?} is not a key role: use host, moderator:PERSON, interpreter, interpreter:LANG or observer"
-            ))),
-        }
-    }
-
-    /// Checks the scope against the meeting's agenda: a moderator must moderate a
-    /// segment, a booth's language must be one of the meeting's.
-    pub fn check(&self, agenda: &Agenda) -> Result<(), KeyError> {
-        match self {
-            KeyScope::Moderator(p) => {
-                let moderators: Vec<String> = agenda
-                    .segments
-                    .iter()
-                    .filter_map(|s| s.moderator.as_ref().map(|m| m.key()))
-                    .collect();
-                if moderators.contains(p) {
-                    Ok(())
-                } else {
-                    Err(KeyError::BadScope(format!(
-                        "{p:?} moderates no segment of this meeting; moderators: {}",
-                        dedup(moderators).join(", ")
-                    )))
-                }
-            }
-            KeyScope::Interpreter(Some(l)) if !agenda.meeting.languages.contains(l) => {
-                Err(KeyError::BadScope(format!(
-                    "{l} is not one of the meeting's languages ({})",
-                    agenda
-                        .meeting
-                        .languages
-                        .iter()
-                        .map(|l| l.code())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// The role it acts as.
-    pub fn role(&self) -> Role {
-        match self {
-            KeyScope::Host => Role::Host,
-            KeyScope::Moderator(_) => Role::Moderator,
-            KeyScope::Interpreter(_) => Role::Interpreter,
-            KeyScope::Observer => Role::Observer,
-        }
-    }
-
-    /// The grant's `person`: the moderator's id, or the booth's language code.
-    pub fn person(&self) -> Option<String> {
-        match self {
-            KeyScope::Moderator(p) => Some(p.clone()),
-            KeyScope::Interpreter(l) => l.map(|l| l.code().to_string()),
-            _ => None,
-        }
-    }
-
-    /// Back from a stored role and person.
-    pub fn from_stored(role: Role, person: Option<&str>) -> Option<KeyScope> {
-        Some(match role {
-            Role::Host => KeyScope::Host,
-            Role::Moderator => KeyScope::Moderator(person?.to_string()),
-            Role::Interpreter => KeyScope::Interpreter(person.and_then(|p| p.parse().ok())),
-            Role::Observer => KeyScope::Observer,
-            _ => return None,
-        })
-    }
-}
-
-fn dedup(mut v: Vec<String>) -> Vec<String> {
-    let mut seen = std::collections::HashSet::new();
-    v.retain(|x| seen.insert(x.clone()));
-    v
-}
-
-impl fmt::Display for KeyScope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            KeyScope::Host => f.write_str("host"),
-            KeyScope::Moderator(p) => write!(f, "moderator:{p}"),
-            KeyScope::Interpreter(None) => f.write_str("interpreter"),
-            KeyScope::Interpreter(Some(l)) => write!(f, "interpreter:{l}"),
-            KeyScope::Observer => f.write_str("observer"),
-        }
-    }
-}
 
 /// Why a key operation failed. Messages say what to do.
 #[derive(Debug, thiserror::Error)]
@@ -452,51 +335,6 @@ impl KeyRing {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scopes_parse_and_print_back() {
-        for s in [
-            "host",
-            "moderator:cecile-riallant",
-            "interpreter",
-            "interpreter:ar",
-            "observer",
-        ] {
-            assert_eq!(KeyScope::parse(s).unwrap().to_string(), s);
-        }
-        for bad in [
-            "participant",
-            "moderator",
-            "moderator:",
-            "interpreter:xx",
-            "host:x",
-            "",
-        ] {
-            assert!(KeyScope::parse(bad).is_err(), "{bad:?} should be refused");
-        }
-    }
-
-    #[test]
-    fn scopes_are_checked_against_the_agenda() {
-        let agenda = Agenda::from_toml(crate::DEFAULT_AGENDA).unwrap();
-        assert!(KeyScope::parse("moderator:cecile-riallant")
-            .unwrap()
-            .check(&agenda)
-            .is_ok());
-        let e = KeyScope::parse("moderator:carola-gunnarsson")
-            .unwrap()
-            .check(&agenda)
-            .unwrap_err();
-        assert!(e.to_string().contains("cecile-riallant"), "{e}");
-        assert!(KeyScope::parse("interpreter:de")
-            .unwrap()
-            .check(&agenda)
-            .is_err());
-        assert!(KeyScope::parse("interpreter:ar")
-            .unwrap()
-            .check(&agenda)
-            .is_ok());
-    }
 
     #[test]
     fn keys_are_prefixed_128_bit_and_labels_are_checked() {
