@@ -49,7 +49,14 @@ async fn preview_names_the_meeting_to_its_link_holders_only() -> anyhow::Result<
     assert!(!r.body.contains("Enabling"), "{}", r.body);
     let r = get(addr, &path, Some("0123456789abcdef0123456789abcdef")).await?;
     assert_eq!(r.status, 401);
-    let created = post(addr, "/api/meetings", Some(ADMIN), "application/toml", OTHER).await?;
+    let created = post(
+        addr,
+        "/api/meetings",
+        Some(ADMIN),
+        "application/toml",
+        OTHER,
+    )
+    .await?;
     assert_eq!(created.status, 201, "{}", created.body);
     let other_join = created.json()?["links"]
         .as_array()
@@ -61,9 +68,17 @@ async fn preview_names_the_meeting_to_its_link_holders_only() -> anyhow::Result<
         .unwrap()
         .to_string();
     let r = get(addr, &path, Some(&other_join)).await?;
-    assert_eq!(r.status, 401, "a link of another meeting must not open this one");
+    assert_eq!(
+        r.status, 401,
+        "a link of another meeting must not open this one"
+    );
     assert!(!r.body.contains("Enabling"), "{}", r.body);
-    let r = get(addr, "/api/meetings/preview-other/preview", Some(&other_join)).await?;
+    let r = get(
+        addr,
+        "/api/meetings/preview-other/preview",
+        Some(&other_join),
+    )
+    .await?;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()?["title"], "Another meeting");
     server.stop().await
