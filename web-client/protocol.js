@@ -40,6 +40,9 @@ const LISTS = [
   ['hand_history', 'handHistory', 'hand_history_len'],
 ];
 
+/** A connection whose pings go unanswered this long is taken for dead and reopened. */
+const DEAD_AFTER_MS = 12000;
+
 /** Error codes after which reconnecting with the same token cannot help. */
 const FATAL = new Set(['unauthorized', 'no_such_meeting', 'unsupported_version', 'archived']);
 
@@ -108,6 +111,12 @@ export class Connection {
     this.meeting = meeting;
     this.role = role;
     this.linkToken = token || '';
+    // A personal invitation (#me=<token>) is the delegate's own token: keep it and resume
+    // with it instead of showing the join form.
+    if (this.isJoinRole && this.linkToken.startsWith('me=')) {
+      storageSet(participantKey(meeting), this.linkToken.slice(3));
+      this.linkToken = '';
+    }
     this.url = url || Connection.defaultUrl();
     this.listeners = new Map();
     this.ws = null;
@@ -222,9 +231,10 @@ export class Connection {
       if (this.ws !== ws) return;
       this.ws = null;
       if (ev && (ev.code === CLOSE_REVOKED || ev.code === CLOSE_ARCHIVED)) {
-        // The link was revoked or the meeting archived: reconnecting cannot help.
+        // The link was revoked (or its holder removed), or the meeting archived:
+        // reconnecting cannot help, so the client stops and says why.
         this.setStatus('denied', {
-          code: ev.code === CLOSE_ARCHIVED ? 'archived' : 'unauthorized',
+          code: ev.code === CLOSE_ARCHIVED ? 'archived' : 'revoked',
           message: ev.reason,
         });
       }
@@ -310,6 +320,7 @@ export class Connection {
         this.attempt = 0;
         this.sync.seed(msg.server_time, Date.now());
         this.model.you = msg.you;
+        this.model.protocol = msg.protocol;
         if (msg.participant_token) storageSet(participantKey(this.meeting), msg.participant_token);
         if (this.joinRequest) {
           this.joinRequest.resolve(msg.you);
@@ -468,6 +479,10 @@ export class Connection {
     if (!st || typeof st.participant_count !== 'number') return;
     const reg = this.model.participants;
     for (const e of events) {
+      if (e.type === 'participant_removed') {
+        const p = reg.find((x) => x.id === e.participant);
+        if (p) p.removed = true;
+      }
       if (e.type === 'participant_joined' && e.participant && reg.length === st.participant_count - 1
         && (!reg.length || reg[reg.length - 1].id < e.participant.id)) {
         reg.push(e.participant);
@@ -495,9 +510,27 @@ export class Connection {
   ping() {
     const id = this.nextId++;
     const t0 = Date.now();
+    if (this.checkAlive()) return;
     this.pings.set(id, t0);
     if (this.pings.size > 64) this.pings.delete(this.pings.keys().next().value);
     this.send({ type: 'ping', id, client_time: t0 });
+  }
+
+  /** A ping older than DEAD_AFTER_MS still unanswered: the network dropped silently
+   * (no close event may come for minutes). Drop the socket and reconnect now. Returns
+   * whether it did. */
+  checkAlive() {
+    const now = Date.now();
+    const ws = this.ws;
+    if (!ws) return false;
+    for (const sent of this.pings.values()) {
+      if (now - sent > DEAD_AFTER_MS) {
+        ws.onclose({ code: 4000 });
+        try { ws.close(4000); } catch { /* already closing */ }
+        return true;
+      }
+    }
+    return false;
   }
 
   burst(n) {
@@ -510,6 +543,8 @@ export class Connection {
     this.clearSync();
     this.burst(SYNC_BURST);
     this.syncTimers.push(setInterval(() => this.ping(), SYNC_PERIOD_MS));
+    // Between sync pings, look for a silent drop more often.
+    this.syncTimers.push(setInterval(() => this.checkAlive(), DEAD_AFTER_MS / 2));
   }
 
   clearSync() {

@@ -6,6 +6,7 @@
 //! the meeting changes. See PROTOCOL.md for examples.
 
 use crate::agenda::Agenda;
+use crate::booth::BoothSignal;
 use crate::lang::Lang;
 use crate::state::{
     ClockTarget, Event, HandId, HandRecord, MeetingState, Participant, ParticipantId, UnixMs,
@@ -163,6 +164,11 @@ pub enum Command {
         /// Allowed or not.
         allowed: bool,
     },
+    /// Open or close the shared join links (invited delegates always get in). Host.
+    SetJoinLinks {
+        /// Open or closed.
+        open: bool,
+    },
     /// Switch auto-advance. Host.
     SetAutoAdvance {
         /// On or off.
@@ -185,8 +191,53 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         language: Option<Lang>,
     },
-    /// Signal "done" (ends one's own speech). Speaker holding the floor.
+    /// Signal "done" (ends one's own speech). Whoever has the floor.
     Done,
+    /// Edit the agenda: the operations are applied in order, all or none. Host; a
+    /// segment's moderator may add and move speakers of their own segments.
+    EditAgenda {
+        /// The operations.
+        ops: Vec<crate::edit::AgendaOp>,
+    },
+    /// Remove a participant or observer: hands gone, token revoked, sockets closed. Host.
+    RemoveParticipant {
+        /// The participant id.
+        participant: ParticipantId,
+    },
+    /// Close the queue to points of order too. Host or moderator.
+    ClosePointsOfOrder,
+    /// Reopen the queue to points of order. Host or moderator.
+    ReopenPointsOfOrder,
+    /// Set the language spoken on the floor now, during a speech. Host, moderator, or a
+    /// booth (as a correction).
+    SetFloorLanguage {
+        /// One of the meeting's floor languages.
+        language: Lang,
+    },
+    /// The booth's pair handed over: restart the booth's turn timer. Interpreter.
+    HandedOver,
+    /// Alert the chair. Interpreter (for its own booth).
+    BoothAlert {
+        /// A canned signal, or `message` for free text.
+        signal: BoothSignal,
+        /// The booth's words (at most 200 characters; required with `message`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+    },
+    /// Acknowledge a booth's alert. Host or moderator.
+    AcknowledgeAlert {
+        /// The alert id.
+        alert: u64,
+    },
+    /// Set (or withdraw, with `url` null) a named speaker's text or slides for the
+    /// booths. Host or moderator.
+    SetBoothText {
+        /// The agenda person id.
+        person: String,
+        /// An https URL, or `null` to withdraw.
+        #[serde(default)]
+        url: Option<String>,
+    },
 }
 
 /// A message from a client to the server.
@@ -230,6 +281,22 @@ pub enum ClientMessage {
         id: u64,
         /// What to do.
         command: Command,
+    },
+    /// The meeting's role links (host only): answered with `links`.
+    Links {
+        /// Request id, echoed.
+        id: u64,
+    },
+    /// Replace a role link with a new one (host only): the old one stops working and its
+    /// connections close with 4001. Answered with `links` holding the new link.
+    RotateLink {
+        /// Request id, echoed.
+        id: u64,
+        /// The link's role.
+        role: Role,
+        /// The person, for moderator and speaker links.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        person: Option<String>,
     },
     /// Clock-sync probe.
     Ping {
@@ -307,6 +374,21 @@ pub struct Identity {
     pub name: String,
 }
 
+/// One role link, as the host's console shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkInfo {
+    /// The role it grants.
+    pub role: Role,
+    /// The agenda person id, for moderator and speaker links.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
+    /// The person's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The link, relative to the server's origin: `/m/<meeting>/<role>#<token>`.
+    pub url: String,
+}
+
 /// A typed error code. The `message` beside it says, for a person, what to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -329,12 +411,18 @@ pub enum ErrorCode {
     Duplicate,
     /// The queue is closed to ordinary hands.
     QueueClosed,
-    /// Too many messages: slow down.
+    /// Too many messages: slow down (joins: too many from one network, or to one
+    /// meeting, just now; the message says when to try again).
     RateLimited,
+    /// The meeting has all the registrations it takes: nobody else can join by the
+    /// shared link.
+    MeetingFull,
     /// The meeting does not exist.
     NoSuchMeeting,
     /// The meeting is archived: read-only.
     Archived,
+    /// The shared join links are closed: only invited delegates get in.
+    JoinsClosed,
     /// The server failed; the command was not applied.
     Internal,
 }
@@ -430,6 +518,13 @@ pub enum ServerMessage {
         items: PageItems,
         /// The list's whole length now.
         total: usize,
+    },
+    /// The answer to `links` or `rotate_link`.
+    Links {
+        /// The request id.
+        id: u64,
+        /// The links (after `rotate_link`: the new one).
+        links: Vec<LinkInfo>,
     },
     /// Clock-sync answer.
     Pong {

@@ -500,16 +500,19 @@ pub fn staff_view(whole: &MeetingState) -> MeetingState {
     s
 }
 
-/// The state as a non-staff role sees it, from the host's (staff) state: without the
-/// lengths of the register and the hand history and the host's alerts, the queue detailed
-/// for its first hands only, with its length.
+/// The state as a non-staff role (but a booth) sees it, from the host's (staff) state:
+/// without the lengths of the register and the hand history, the agenda edit log and the
+/// alerts to the chair (booth alerts included), the queue detailed for its first hands
+/// only, with its length.
 pub fn public_view(state: &MeetingState) -> MeetingState {
     let mut s = state.clone();
     s.participants.clear();
     s.hand_history.clear();
     s.participant_count = None;
     s.hand_history_len = None;
+    s.agenda_edits.clear();
     s.no_interpretation = None;
+    s.interpretation.alerts.clear();
     s.queue_len = Some(s.queue.len());
     s.queue.truncate(podium_protocol::PUBLIC_QUEUE_DETAIL);
     s

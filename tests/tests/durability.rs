@@ -62,6 +62,49 @@ fn give_floor(person: &str) -> Command {
     }
 }
 
+/// A live edit: "any other business" inserted before the closing (with a late speaker),
+/// and the current segment (the open conversation) cut to `minutes`.
+fn live_edit(minutes: i64) -> Command {
+    use podium_protocol::{AgendaOp, Person, Secs, Segment, SegmentKind, SegmentPatch};
+    Command::EditAgenda {
+        ops: vec![
+            AgendaOp::InsertSegment {
+                at: 6,
+                segment: Segment {
+                    id: format!("aob-{minutes}"),
+                    kind: SegmentKind::OpenFloor,
+                    title: "Any other business".into(),
+                    title_original: Some("Divers".into()),
+                    question: None,
+                    question_original: None,
+                    duration: Secs(300),
+                    speech_limit: None,
+                    moderator: None,
+                    speakers: vec![Person {
+                        id: None,
+                        name: "Nadia Rahman".into(),
+                        title: Some("Mayor".into()),
+                        affiliation: Some("Dhaka North".into()),
+                        country: Some("Bangladesh".into()),
+                        language: Lang::Ar,
+                        text_url: None,
+                    }],
+                    reactions: vec![],
+                    warning: Some(Secs(120)),
+                    danger: None,
+                },
+            },
+            AgendaOp::UpdateSegment {
+                segment: OPEN_FLOOR.into(),
+                set: SegmentPatch {
+                    duration: Some(Secs(minutes * 60)),
+                    ..Default::default()
+                },
+            },
+        ],
+    }
+}
+
 fn agenda() -> Agenda {
     Agenda::from_toml(podium_server::DEFAULT_AGENDA).expect("the bundled agenda is valid")
 }
@@ -306,9 +349,19 @@ async fn kill9_at_every_stage_resumes_exactly() -> Result<()> {
                 P(2, raise(None, true)),
                 Host(Command::GiveFloorToHand { hand: None }),
                 P(0, lower(false)),
-                P(0, raise(Some(Lang::Fr), false)),
+                // (Not Ana again at once: a lowered hand waits for the cooldown.)
+                P(1, raise(Some(Lang::Fr), true)),
                 Host(Command::CloseQueue),
                 Host(adjust(ClockTarget::Speech, 45)),
+            ],
+        ),
+        (
+            "agenda edited live",
+            vec![
+                Host(live_edit(40)),
+                Host(Command::GiveFloor {
+                    person: "nadia-rahman".into(),
+                }),
             ],
         ),
         ("after end", vec![Host(Command::EndMeeting)]),
@@ -344,6 +397,11 @@ async fn kill9_at_every_stage_resumes_exactly() -> Result<()> {
         host.wait_seq(last).await?;
         let before = host.whole_state().await?;
         let before_seq = host.seq;
+        let before_agenda = (
+            host.agenda_version,
+            host.agenda.clone(),
+            host.planned.clone(),
+        );
         drop((host, ps));
 
         server.kill9()?;
@@ -352,6 +410,11 @@ async fn kill9_at_every_stage_resumes_exactly() -> Result<()> {
         let mut host = Client::hello(server.addr, &m, &server.token("host", None)).await?;
         assert_eq!(host.seq, before_seq, "{stage}: recovered seq");
         assert_same_state(stage, &host.whole_state().await?, &before);
+        assert_eq!(
+            (host.agenda_version, &host.agenda, &host.planned),
+            (before_agenda.0, &before_agenda.1, &before_agenda.2),
+            "{stage}: the agenda as edited"
+        );
         for p in &people {
             let c = Client::hello(server.addr, &m, &p.token).await?;
             assert_eq!(c.you.participant, Some(p.id), "{stage}: personal token");
@@ -368,6 +431,17 @@ async fn kill9_at_every_stage_resumes_exactly() -> Result<()> {
                 assert!(matches!(clock, Some(Clock::Paused { .. })), "{clock:?}");
             }
             "open floor with hands" => assert!(before.queue.len() >= 2),
+            "agenda edited live" => {
+                assert_eq!(before.agenda_version, 1);
+                assert_eq!(before_agenda.1.segments[6].id, "aob-40");
+                assert_eq!(
+                    before
+                        .speech
+                        .as_ref()
+                        .map(|s| (s.speaker.name.as_str(), s.speaker.language)),
+                    Some(("Nadia Rahman", Lang::Ar))
+                );
+            }
             "after end" => assert_eq!(before.phase, Phase::Ended),
             _ => {}
         }
@@ -479,7 +553,11 @@ fn host_adjustment(t: usize) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill9_mid_burst_keeps_every_acknowledged_change() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let mut server = ChildServer::start(dir.path())?;
+    // Participants toggle faster than the hand cooldown allows: the burst needs it off.
+    let mut server = ChildServer::start_with_agenda(
+        dir.path(),
+        Some(&podium_tests::server::agenda_without_hand_cooldown()),
+    )?;
     let m = server.meeting();
     let langs = [Lang::En, Lang::Fr, Lang::Es, Lang::Ar];
     let mut people = Vec::new();
@@ -970,7 +1048,9 @@ async fn recovery_across_snapshots_matches_the_live_engine() -> Result<()> {
     };
     let shutdown = CancellationToken::new();
     let podium = Podium::open(config.clone(), shutdown.clone()).await?;
-    let agenda = agenda();
+    // Participants toggle their hands in rounds faster than the cooldown: turned off.
+    let agenda =
+        Agenda::from_toml(&podium_tests::server::agenda_without_hand_cooldown()).expect("valid");
     let id = agenda.meeting_id();
     podium.ensure_meeting(agenda).await?;
     let h = podium.hub.meeting(&id).context("meeting loaded")?;
@@ -1003,6 +1083,18 @@ async fn recovery_across_snapshots_matches_the_live_engine() -> Result<()> {
             h.send(Input::Command {
                 actor: Actor::Participant(*pid),
                 command,
+                id: sent,
+                reply: tx.clone(),
+            })
+            .await;
+            sent += 1;
+        }
+        // Agenda edits on both sides of the snapshots: recovery must restore the agenda
+        // the snapshot was taken with, then replay the edits after it.
+        if round % 40 == 20 {
+            h.send(Input::Command {
+                actor: Actor::Host,
+                command: live_edit(30 + round as i64 / 10),
                 id: sent,
                 reply: tx.clone(),
             })
@@ -1065,5 +1157,14 @@ async fn recovery_across_snapshots_matches_the_live_engine() -> Result<()> {
     let back = podium.hub.engine(&id).await?;
     assert_eq!(back.seq(), live.seq());
     assert_same_state("recovered in-process", back.state(), live.state());
+    assert_eq!(live.state().agenda_version, 3, "three edits");
+    assert_eq!(back.agenda(), live.agenda(), "the agenda as edited");
+    assert!(
+        rec.snapshot
+            .as_ref()
+            .and_then(|s| s.agenda.as_ref())
+            .is_some(),
+        "the snapshot keeps its agenda"
+    );
     Ok(())
 }

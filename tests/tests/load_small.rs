@@ -9,7 +9,12 @@ use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_scenario_at_small_n() -> anyhow::Result<()> {
-    let server = TestServer::start().await?;
+    // The durable-commands scenario toggles hands every 55 ms: the cooldown is off.
+    let server = TestServer::start_with_agenda(
+        podium_server::Limits::default(),
+        &podium_tests::server::agenda_without_hand_cooldown(),
+    )
+    .await?;
     let info = TargetInfo {
         kind: TargetKind::Podium,
         addr: server.addr,

@@ -5,8 +5,11 @@
 //! deletes them. Architecture invariant: no DashMap guard is ever held across `.await` —
 //! every lookup clones what it needs (handles are cheap clones) and drops the guard.
 
+pub mod links;
 pub mod meeting;
 pub mod views;
+
+pub use links::{links, role_tokens, Link};
 
 use crate::engine::{Actor, Engine};
 use crate::metrics::Metrics;
@@ -15,7 +18,6 @@ use crate::tokens;
 use dashmap::DashMap;
 use meeting::{Input, MeetingHandle};
 use podium_protocol::{Agenda, MeetingState, Role};
-use serde::Serialize;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -90,99 +92,11 @@ impl Grant {
             Role::Speaker => Actor::Speaker(self.person.clone()?),
             Role::Participant => Actor::Participant(self.participant?),
             Role::Observer => Actor::Observer(self.participant?),
-            Role::Interpreter => Actor::Interpreter,
+            // A booth's link names its language; an old link without one opens nothing.
+            Role::Interpreter => Actor::Interpreter(self.person.as_deref()?.parse().ok()?),
             Role::Projector => Actor::Projector,
         })
     }
-}
-
-/// A printable role link.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Link {
-    /// Meeting id.
-    pub meeting: String,
-    /// Meeting title.
-    pub title: String,
-    /// Role granted.
-    pub role: Role,
-    /// The person's name for moderator and speaker links.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub speaker: Option<String>,
-    /// The agenda person id for moderator and speaker links.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub person: Option<String>,
-    /// The full URL, token in the fragment.
-    pub url: String,
-}
-
-/// Builds the role-link token rows of a new meeting: host, one per moderator, one per
-/// speaker or reaction speaker, participant and observer join links, interpreter, projector.
-pub fn role_tokens(meeting: &str, agenda: &Agenda) -> Vec<TokenRow> {
-    let mut rows = Vec::new();
-    let mut add = |role: Role, person: Option<String>| {
-        if rows
-            .iter()
-            .any(|r: &TokenRow| r.role == role && r.person == person)
-        {
-            return;
-        }
-        let token = tokens::new_token();
-        rows.push(TokenRow {
-            hash: tokens::hash(&token),
-            meeting: meeting.to_string(),
-            role,
-            person,
-            participant: None,
-            link_token: Some(token),
-        });
-    };
-    add(Role::Host, None);
-    for s in &agenda.segments {
-        if let Some(m) = &s.moderator {
-            add(Role::Moderator, Some(m.key()));
-        }
-    }
-    for s in &agenda.segments {
-        for p in s.speakers.iter().chain(&s.reactions) {
-            add(Role::Speaker, Some(p.key()));
-        }
-    }
-    for role in [
-        Role::Participant,
-        Role::Observer,
-        Role::Interpreter,
-        Role::Projector,
-    ] {
-        add(role, None);
-    }
-    rows
-}
-
-/// The links of a meeting from its token rows, in the order they were made.
-pub fn links(base_url: &str, meeting: &str, agenda: &Agenda, rows: &[TokenRow]) -> Vec<Link> {
-    rows.iter()
-        .filter_map(|r| {
-            let token = r.link_token.as_ref()?;
-            Some(Link {
-                meeting: meeting.to_string(),
-                title: agenda.meeting.title.clone(),
-                role: r.role,
-                speaker: r
-                    .person
-                    .as_deref()
-                    .and_then(|p| agenda.person(p))
-                    .map(|p| p.name.clone()),
-                person: r.person.clone(),
-                url: format!(
-                    "{}/m/{}/{}#{}",
-                    base_url.trim_end_matches('/'),
-                    meeting,
-                    r.role.as_str(),
-                    token
-                ),
-            })
-        })
-        .collect()
 }
 
 /// Errors of the hub's management operations.
@@ -204,6 +118,9 @@ pub enum HubError {
     /// No such meeting.
     #[error("no meeting has the id {0:?}")]
     NoSuchMeeting(String),
+    /// No such link.
+    #[error("{0}")]
+    NoSuchLink(String),
 }
 
 /// All live meetings of this process.
@@ -220,6 +137,10 @@ pub struct Hub {
     shutdown: CancellationToken,
     /// Tracks meeting and connection tasks so shutdown can wait for them.
     pub tracker: TaskTracker,
+    /// Join admission: rate limits per address and per meeting, the meeting cap.
+    pub admission: crate::admission::Admission,
+    /// The rate-limit buckets shared by all connections of one link.
+    pub link_buckets: crate::ws::ratelimit::LinkBuckets,
 }
 
 /// Rebuilds a meeting's engine from its snapshot and journal tail. `agenda` is the agenda
@@ -276,6 +197,8 @@ impl Hub {
             store,
             meetings: DashMap::new(),
             grants: Arc::new(DashMap::new()),
+            admission: crate::admission::Admission::new(metrics.clone()),
+            link_buckets: Default::default(),
             metrics,
             shutdown,
             tracker: TaskTracker::new(),
@@ -290,26 +213,44 @@ impl Hub {
     async fn load(&self, m: StoredMeeting) -> Result<(), HubError> {
         let mid = m.id.clone();
         let rows = self.store.run(move |s| s.tokens(&mid)).await??;
-        for r in rows {
-            self.grants.insert(r.hash, grant_of(&r));
+        let engine = match m.status {
+            MeetingStatus::Live => {
+                Some(recover_engine(&self.store, &m.id, Arc::new(m.agenda)).await?)
+            }
+            MeetingStatus::Archived => None,
+        };
+        // Participants the host removed stay barred across restarts.
+        let removed: std::collections::HashSet<u64> = engine
+            .iter()
+            .flat_map(|e| e.state().participants.iter())
+            .filter(|p| p.removed)
+            .map(|p| p.id)
+            .collect();
+        for r in &rows {
+            if r.participant.is_some_and(|p| removed.contains(&p)) {
+                continue;
+            }
+            self.grants.insert(r.hash, grant_of(r));
         }
-        if m.status == MeetingStatus::Live {
-            let engine = recover_engine(&self.store, &m.id, Arc::new(m.agenda)).await?;
-            self.start(m.id, engine);
+        if let Some(engine) = engine {
+            let links = rows
+                .into_iter()
+                .filter(|r| r.link_token.is_some())
+                .collect();
+            self.start(m.id, engine, links);
         }
         Ok(())
     }
 
-    fn start(&self, id: String, engine: Engine) {
-        let handle = meeting::spawn(
-            id.clone(),
-            engine,
-            self.store.clone(),
-            self.grants.clone(),
-            self.metrics.clone(),
-            self.shutdown.clone(),
-            &self.tracker,
-        );
+    fn start(&self, id: String, engine: Engine, links: Vec<TokenRow>) {
+        let env = meeting::TaskEnv {
+            store: self.store.clone(),
+            grants: self.grants.clone(),
+            metrics: self.metrics.clone(),
+            shutdown: self.shutdown.clone(),
+            tracker: self.tracker.clone(),
+        };
+        let handle = meeting::spawn(id.clone(), engine, links, env);
         self.meetings.insert(id, handle);
         self.metrics.set_meetings(self.meetings.len());
     }
@@ -335,7 +276,7 @@ impl Hub {
         for r in &rows {
             self.grants.insert(r.hash, grant_of(r));
         }
-        self.start(id.clone(), Engine::new(Arc::new(agenda)));
+        self.start(id.clone(), Engine::new(Arc::new(agenda)), rows.clone());
         Ok((id, rows))
     }
 
@@ -384,6 +325,7 @@ impl Hub {
         if let Some((_, h)) = self.meetings.remove(id) {
             h.stop();
         }
+        self.admission.forget(id);
         self.metrics.set_meetings(self.meetings.len());
     }
 
@@ -432,6 +374,19 @@ impl Hub {
             None => false,
         }
     }
+}
+
+/// Revokes a participant's personal tokens (the host removed them): their grants go, and
+/// every open connection of theirs closes with 4001. Their stored token rows stay: the
+/// journal's removal bars them again at every load.
+pub fn revoke_participant(grants: &DashMap<[u8; 32], Grant>, meeting: &str, participant: u64) {
+    grants.retain(|_, g| {
+        let theirs = g.meeting == meeting && g.participant == Some(participant);
+        if theirs {
+            g.revocation.revoke(close::REVOKED);
+        }
+        !theirs
+    });
 }
 
 /// The grant a stored token row gives (a new, unrevoked one).

@@ -14,11 +14,39 @@
 
 use bytes::Bytes;
 use podium_protocol::{
-    Agenda, Clock, Event, Hand, InterpreterSignal, MeetingState, ParticipantId, Phase, Role,
-    SegmentTimes, Speech, SpeechRecord, PUBLIC_QUEUE_DETAIL,
+    ActiveRelay, Agenda, AgendaEditRecord, BoothAlert, BoothState, BoothText, Clock, Event, Hand,
+    InterpreterSignal, MeetingState, ParticipantId, Phase, Role, SegmentTimes, Speech,
+    SpeechRecord, PUBLIC_QUEUE_DETAIL,
 };
 use serde::Serialize;
 use std::sync::Arc;
+
+/// The interpretation desk as a projection shows it: never the booth log (it grows with
+/// the meeting; the report has it), and the alerts only for staff and booths.
+#[derive(Serialize)]
+struct InterpView<'a> {
+    booths: &'a [BoothState],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relay: Option<&'a ActiveRelay>,
+    alerts: &'a [BoothAlert],
+    next_alert: u64,
+    texts: &'a [BoothText],
+    log: [(); 0],
+}
+
+impl<'a> InterpView<'a> {
+    fn of(s: &'a MeetingState, alerts: bool) -> InterpView<'a> {
+        let i = &s.interpretation;
+        InterpView {
+            booths: &i.booths,
+            relay: i.relay.as_ref(),
+            alerts: if alerts { &i.alerts } else { &[] },
+            next_alert: i.next_alert,
+            texts: &i.texts,
+            log: [],
+        }
+    }
+}
 
 /// The projections' shape: [`MeetingState`] field for field, the per-role parts filled
 /// in by [`staff_json`] and [`public_json`]. (A unit test checks that it still has every
@@ -44,8 +72,10 @@ struct View<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     queue_len: Option<usize>,
     queue_open: bool,
+    points_of_order_open: bool,
     not_yet_spoken_first: bool,
     observers_may_raise_hand: bool,
+    join_links_open: bool,
     auto_advance: bool,
     hand_history: [(); 0],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -53,11 +83,14 @@ struct View<'a> {
     participants: [(); 0],
     #[serde(skip_serializing_if = "Option::is_none")]
     participant_count: Option<usize>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    agenda_edits: &'a [AgendaEditRecord],
     #[serde(skip_serializing_if = "Option::is_none")]
     no_interpretation: Option<&'a InterpreterSignal>,
     #[serde(skip_serializing_if = "Option::is_none")]
     speaker_done: Option<&'a InterpreterSignal>,
     next_hand: u64,
+    interpretation: InterpView<'a>,
 }
 
 fn view(s: &MeetingState) -> View<'_> {
@@ -75,21 +108,25 @@ fn view(s: &MeetingState) -> View<'_> {
         queue: &s.queue,
         queue_len: None,
         queue_open: s.queue_open,
+        points_of_order_open: s.points_of_order_open,
         not_yet_spoken_first: s.not_yet_spoken_first,
         observers_may_raise_hand: s.observers_may_raise_hand,
+        join_links_open: s.join_links_open,
         auto_advance: s.auto_advance,
         hand_history: [],
         hand_history_len: None,
         participants: [],
         participant_count: None,
+        agenda_edits: &s.agenda_edits,
         no_interpretation: s.no_interpretation.as_ref(),
         speaker_done: s.speaker_done.as_ref(),
         next_hand: s.next_hand,
+        interpretation: InterpView::of(s, true),
     }
 }
 
-/// The staff projection: everything but the register and the hand history, whose lengths
-/// it carries instead.
+/// The staff projection: everything but the register, the hand history and the booth
+/// log; the lengths of the first two instead.
 fn staff_json(s: &MeetingState) -> String {
     serde_json::to_string(&View {
         hand_history_len: Some(s.hand_history.len()),
@@ -99,13 +136,16 @@ fn staff_json(s: &MeetingState) -> String {
     .expect("state serialises")
 }
 
-/// The public projection: no register, no hand history, no host alerts; the head of the
-/// queue and its length.
-fn public_json(s: &MeetingState) -> String {
+/// The public projection: no register, no hand history, no agenda edit log, no alerts to
+/// the chair; the head of the queue and its length. Booths get it with their alerts (and
+/// the host's `no_interpretation` signal) added.
+fn public_json(s: &MeetingState, booth: bool) -> String {
     serde_json::to_string(&View {
         queue: &s.queue[..s.queue.len().min(PUBLIC_QUEUE_DETAIL)],
         queue_len: Some(s.queue.len()),
-        no_interpretation: None,
+        agenda_edits: &[],
+        no_interpretation: s.no_interpretation.as_ref().filter(|_| booth),
+        interpretation: InterpView::of(s, booth),
         ..view(s)
     })
     .expect("state serialises")
@@ -154,6 +194,12 @@ impl Projection {
     pub fn state(&self) -> &str {
         std::str::from_utf8(&self.frame[self.state_at..self.frame.len() - 1])
             .expect("the frame holds the JSON we wrote")
+    }
+
+    /// The `change` message's JSON as shared bytes (the frame without its header), for
+    /// other transports (the event stream).
+    pub fn change_bytes(&self) -> Bytes {
+        self.frame.slice(self.json_at..)
     }
 
     /// The `change` message's JSON (without the frame header).
@@ -235,8 +281,10 @@ pub struct Published {
     pub seq: u64,
     /// For host and moderators.
     pub staff: Arc<Projection>,
-    /// For everyone else.
+    /// For everyone else but the booths.
     pub public: Arc<Projection>,
+    /// For the interpretation booths: public, plus the booth alerts and their answers.
+    pub booth: Arc<Projection>,
     /// Every participant's places in the queue (for their `place` messages).
     pub places: Arc<Places>,
     /// The `agenda` message of the agenda this state goes with (shared until an edit).
@@ -298,6 +346,8 @@ pub struct AgendaFrame {
     pub frame: Bytes,
     /// Where the agenda JSON lies inside `frame`.
     json_at: std::ops::Range<usize>,
+    /// Where the message starts inside `frame` (after the frame header).
+    message_at: usize,
 }
 
 impl AgendaFrame {
@@ -309,14 +359,21 @@ impl AgendaFrame {
         let message = format!(r#"{head}{json},"planned":{planned}}}"#);
         let mut frame = Vec::with_capacity(message.len() + 10);
         frame_header(0x1, message.len(), &mut frame);
-        let at = frame.len() + head.len();
+        let message_at = frame.len();
+        let at = message_at + head.len();
         frame.extend_from_slice(message.as_bytes());
         AgendaFrame {
             version,
             agenda,
             frame: Bytes::from(frame),
             json_at: at..at + json.len(),
+            message_at,
         }
+    }
+
+    /// The whole `agenda` message as shared bytes (without the frame header).
+    pub fn message(&self) -> Bytes {
+        self.frame.slice(self.message_at..)
     }
 
     /// The agenda JSON alone (the store's snapshots keep it beside the state).
@@ -329,16 +386,34 @@ impl AgendaFrame {
 /// turn of hundreds of joins or hands must not make every message hundreds of KB.
 pub const MAX_EVENTS: usize = 16;
 
-/// The comma-joined JSON of the last [`MAX_EVENTS`] events a role may see: joins (the
-/// participant register) and interpreters' alerts to the host are staff-only.
-fn events_json(events: &[Event], encoded: &[String], staff: bool) -> String {
-    let visible = events.iter().zip(encoded).filter(|(e, _)| {
-        staff
-            || !matches!(
-                e,
-                Event::ParticipantJoined { .. } | Event::NoInterpretationReported { .. }
-            )
-    });
+/// Who a projection is for, as far as events go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Audience {
+    Staff,
+    Booth,
+    Public,
+}
+
+/// Whether `audience` may see event `e`: joins and removals (the participant register)
+/// are staff-only; booths' alerts to the chair are for staff and booths.
+fn visible(e: &Event, audience: Audience) -> bool {
+    match e {
+        Event::ParticipantJoined { .. } | Event::ParticipantRemoved { .. } => {
+            audience == Audience::Staff
+        }
+        Event::NoInterpretationReported { .. }
+        | Event::BoothAlerted { .. }
+        | Event::BoothAlertAcknowledged { .. } => audience != Audience::Public,
+        _ => true,
+    }
+}
+
+/// The comma-joined JSON of the last [`MAX_EVENTS`] events an audience may see.
+fn events_json(events: &[Event], encoded: &[String], audience: Audience) -> String {
+    let visible = events
+        .iter()
+        .zip(encoded)
+        .filter(|(e, _)| visible(e, audience));
     let mut last: Vec<&str> = visible
         .rev()
         .take(MAX_EVENTS)
@@ -390,8 +465,9 @@ impl Published {
         (events, encoded): (&[Event], &[String]),
         state: &MeetingState,
     ) -> Published {
-        let staff_events = events_json(events, encoded, true);
-        let public_events = events_json(events, encoded, false);
+        let staff_events = events_json(events, encoded, Audience::Staff);
+        let public_events = events_json(events, encoded, Audience::Public);
+        let booth_events = events_json(events, encoded, Audience::Booth);
         let places = Places::of(&state.queue);
         let places = match prev {
             Some(p) if *p.places == places => p.places.clone(),
@@ -411,7 +487,14 @@ impl Published {
                 seq,
                 now,
                 &public_events,
-                public_json(state),
+                public_json(state, false),
+            ),
+            booth: project(
+                prev.map(|p| &p.booth),
+                seq,
+                now,
+                &booth_events,
+                public_json(state, true),
             ),
             places,
             agenda,
@@ -423,6 +506,8 @@ impl Published {
     pub fn for_role(&self, role: Role) -> &Projection {
         if role.is_staff() {
             &self.staff
+        } else if role == Role::Interpreter {
+            &self.booth
         } else {
             &self.public
         }
@@ -485,8 +570,16 @@ mod tests {
                 delegation: "X".into(),
                 language: Lang::Ar,
                 observer: false,
+                invited: false,
+                removed: false,
+                lowered_at: None,
             })
             .collect();
+        s.agenda_edits = vec![podium_protocol::AgendaEditRecord {
+            at: 6,
+            version: 1,
+            changes: vec!["inserted segment aob at place 7".into()],
+        }];
         s.hand_history = vec![HandRecord {
             hand: a_hand(99, 1, false),
             segment: Some(0),
@@ -519,10 +612,10 @@ mod tests {
         let mut staff = keys(&staff_json(&s));
         staff.retain(|k| k != "participant_count" && k != "hand_history_len");
         assert_eq!(staff, whole, "the staff view lacks a field of MeetingState");
-        let mut public = keys(&public_json(&s));
+        let mut public = keys(&public_json(&s, false));
         public.retain(|k| k != "queue_len");
         let mut expected = whole.clone();
-        expected.retain(|k| k != "no_interpretation");
+        expected.retain(|k| k != "no_interpretation" && k != "agenda_edits");
         assert_eq!(
             public, expected,
             "the public view lacks a field of MeetingState"
@@ -537,7 +630,7 @@ mod tests {
         assert_eq!(staff.participant_count, Some(40));
         assert_eq!(staff.hand_history_len, Some(1));
         assert_eq!(staff.queue, s.queue, "staff see every hand");
-        let public_text = public_json(&s);
+        let public_text = public_json(&s, false);
         assert!(!public_text.contains("Secret"));
         let public: MeetingState = serde_json::from_str(&public_text).unwrap();
         assert_eq!(public.queue, s.queue[..PUBLIC_QUEUE_DETAIL]);
@@ -613,7 +706,7 @@ mod tests {
             change,
             podium_protocol::ServerMessage::Change { seq: 7, .. }
         ));
-        assert_eq!(p.public.state(), public_json(&s));
+        assert_eq!(p.public.state(), public_json(&s, false));
         let again = Published::encode(Some(&p), p.agenda.clone(), 8, 200, (&[], &[]), &s);
         assert!(Arc::ptr_eq(&p.public, &again.public), "unchanged: shared");
         assert!(Arc::ptr_eq(&p.places, &again.places));
@@ -629,6 +722,9 @@ mod tests {
                     delegation: "Somewhere".into(),
                     language: Lang::Ar,
                     observer: false,
+                    invited: false,
+                    removed: false,
+                    lowered_at: None,
                 },
             },
             hand(1),
@@ -638,17 +734,24 @@ mod tests {
             },
         ];
         let encoded = json(&events);
-        let public = events_json(&events, &encoded, false);
+        let public = events_json(&events, &encoded, Audience::Public);
         assert_eq!(public, encoded[1]);
         assert!(!public.contains("Secret Name"));
-        assert_eq!(events_json(&events, &encoded, true), encoded.join(","));
+        assert_eq!(
+            events_json(&events, &encoded, Audience::Staff),
+            encoded.join(",")
+        );
+        assert_eq!(
+            events_json(&events, &encoded, Audience::Booth),
+            encoded[1..].join(",")
+        );
     }
 
     #[test]
     fn a_change_lists_only_the_latest_events() {
         let events: Vec<Event> = (1..=40).map(hand).collect();
         let encoded = json(&events);
-        let listed = events_json(&events, &encoded, false);
+        let listed = events_json(&events, &encoded, Audience::Public);
         assert_eq!(listed, encoded[40 - MAX_EVENTS..].join(","));
     }
 }

@@ -109,6 +109,13 @@ async fn welcome(
             ..
         } => {
             let grant = check(protocol, &meeting, &token)?;
+            if grant.actor().is_none() && grant.role == Role::Interpreter {
+                return Err(error(
+                    None,
+                    ErrorCode::Unauthorized,
+                    "this interpreter link names no booth: ask the host for your booth's own link",
+                ));
+            }
             if grant.actor().is_none() {
                 return Err(error(
                     None,
@@ -138,6 +145,21 @@ async fn welcome(
                     "only a join link can join: use `hello` with this token",
                 ));
             }
+            let admitted = match hub.meeting(&meeting) {
+                Some(h) => {
+                    hub.admission
+                        .admit_join(&meeting, &h, crate::admission::peer())
+                        .await
+                }
+                None => {
+                    return Err(error(
+                        None,
+                        ErrorCode::NoSuchMeeting,
+                        "the meeting has closed",
+                    ))
+                }
+            };
+            let ticket = admitted.map_err(|why| error(None, why.code(), why.message()))?;
             let (reply, rx) = tokio::sync::oneshot::channel();
             let input = Input::Join {
                 role: link.role,
@@ -155,6 +177,7 @@ async fn welcome(
             }
             match rx.await {
                 Ok(Ok((grant, token))) => {
+                    ticket.joined();
                     let identity = identity(hub, &grant).await;
                     Ok((grant, identity, Some(token)))
                 }
@@ -166,17 +189,23 @@ async fn welcome(
                 )),
             }
         }
-        _ => Err(error(
-            None,
-            ErrorCode::Unauthorized,
-            "send `hello` (or `join`) first",
-        )),
+        _ => {
+            hub.metrics.bad_message();
+            Err(error(
+                None,
+                ErrorCode::Unauthorized,
+                "send `hello` (or `join`) first",
+            ))
+        }
     }
 }
 
 /// The `you` of a `welcome`: role, person or participant id, and display name.
 async fn identity(hub: &Hub, grant: &Grant) -> Identity {
     let mut name = grant.role.as_str().to_string();
+    if let Some(crate::engine::Actor::Interpreter(lang)) = grant.actor() {
+        name = format!("{} booth", lang.english_name());
+    }
     if let Some(h) = hub.meeting(&grant.meeting) {
         let agenda = h.agenda();
         if let Some(found) = grant.person.as_deref().and_then(|p| agenda.person(p)) {
@@ -216,10 +245,18 @@ pub(super) fn parse(raw: &str) -> Result<ClientMessage, Box<ServerMessage>> {
     })?;
     let id = value.get("id").and_then(|v| v.as_u64());
     ClientMessage::deserialize(&value).map_err(|e| {
+        // A well-formed message with a language code Podium does not know is a bad value,
+        // not a bad shape (PROTOCOL.md, error codes).
+        let text = e.to_string();
+        let code = if text.contains("unknown variant") && text.contains("`ar`, `de`") {
+            ErrorCode::InvalidArgument
+        } else {
+            ErrorCode::BadRequest
+        };
         error(
             id,
-            ErrorCode::BadRequest,
-            format!("{e}; see PROTOCOL.md for the message shapes"),
+            code,
+            format!("{text}; see PROTOCOL.md for the message shapes"),
         )
     })
 }

@@ -107,9 +107,15 @@ impl Endpoint {
     }
 }
 
-/// Serves one upgraded websocket until it closes. `early` holds bytes the client sent
-/// right behind its handshake (read by hyper already).
-pub async fn serve(ep: Arc<Endpoint>, stream: TcpStream, early: Bytes) {
+/// Serves one upgraded websocket until it closes. `permit` is its place under the
+/// connection caps (held as long as the socket); `early` holds bytes the client sent right
+/// behind its handshake (read by hyper already).
+pub async fn serve(
+    ep: Arc<Endpoint>,
+    stream: TcpStream,
+    permit: Option<crate::accept::Permit>,
+    early: Bytes,
+) {
     let n = CONNECTION_IDS.fetch_add(1, Ordering::Relaxed);
     let span = tracing::info_span!(
         "conn",
@@ -121,7 +127,7 @@ pub async fn serve(ep: Arc<Endpoint>, stream: TcpStream, early: Bytes) {
         agenda_held: None,
         bucket: Bucket::new(ep.limits.rate, Instant::now()),
         decoder: Decoder::new(ep.limits.max_message),
-        peer: Arc::new(Peer::new(stream, ep.now_ms())),
+        peer: Arc::new(Peer::new(stream, permit, ep.now_ms())),
         ep,
         inbox: VecDeque::new(),
         awaiting: 0,
@@ -410,22 +416,6 @@ impl Connection {
         }
     }
 
-    /// Takes a token for one message or control frame from the client; `Err` closes.
-    fn take_token(&mut self) -> Result<bool, End> {
-        match self.bucket.take(Instant::now()) {
-            ratelimit::Verdict::Allow => Ok(true),
-            ratelimit::Verdict::Limit => {
-                self.hub().metrics.rate_limited();
-                Ok(false)
-            }
-            ratelimit::Verdict::Close => {
-                self.hub().metrics.abuse_closed();
-                tracing::warn!("closing: sustained flood");
-                Err(End::Close(close::POLICY, "too many messages"))
-            }
-        }
-    }
-
     /// Handles what the client sent that is not a text message: pings, pongs, binary,
     /// close, and frames that cannot be read. `Ok(Some(text))` for a text message.
     fn incoming(&mut self, m: Result<Incoming, DecodeError>) -> Result<Option<String>, End> {
@@ -448,19 +438,14 @@ impl Connection {
         if let Incoming::Close(_) = m {
             return Err(End::Answer);
         }
-        // Every frame from the client counts against its rate, pings and pongs included.
-        let allowed = self.take_token()?;
+        // Every frame from the client counts against its rate, pings and pongs included
+        // (see `ratelimit`).
+        let allowed = self.admit_frame(&m)?;
         match m {
             Incoming::Text(t) => {
                 if allowed {
                     return Ok(Some(t));
                 }
-                let id = request_id(&t);
-                self.send_msg(&error(
-                    id,
-                    ErrorCode::RateLimited,
-                    "too many messages: slow down",
-                ))?;
             }
             Incoming::Ping(payload) => {
                 if allowed {

@@ -106,6 +106,8 @@ pub struct Peer {
     pub heard: AtomicU64,
     /// Index in the fan-out's table ([`NO_SLOT`] until it joins), so leaving is O(1).
     pub slot: AtomicUsize,
+    /// The connection's place under the accept loop's caps: freed with the socket.
+    _permit: Option<crate::accept::Permit>,
 }
 
 /// What a push did.
@@ -121,8 +123,9 @@ pub enum Pushed {
 
 impl Peer {
     /// A peer for a socket; who it is comes with [`Peer::authenticated`].
-    pub fn new(stream: TcpStream, now_ms: u64) -> Peer {
+    pub fn new(stream: TcpStream, permit: Option<crate::accept::Permit>, now_ms: u64) -> Peer {
         Peer {
+            _permit: permit,
             stream,
             out: Mutex::new(Outbox::default()),
             wake: Notify::new(),
@@ -336,7 +339,7 @@ mod tests {
             .await
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
-        let peer = Peer::new(server, 0);
+        let peer = Peer::new(server, None, 0);
         peer.authenticated(Role::Host, None);
         // Fill the socket until a write would block.
         let big = Bytes::from(vec![0u8; 1 << 16]);

@@ -44,6 +44,16 @@ impl Connection {
         };
         let role = grant.role;
         self.peer.authenticated(role, grant.participant);
+        // A fresh budget for the session (`hello` came out of the connection's first one),
+        // drawing also on the link's, shared by all its connections.
+        let now = std::time::Instant::now();
+        self.bucket = super::ratelimit::Bucket::new(self.ep.limits.rate, now);
+        self.bucket.share(
+            self.ep
+                .hub
+                .link_buckets
+                .bucket(&grant, self.ep.limits.rate, now),
+        );
         // Subscribe before the snapshot, so no change can fall between them.
         let views = meeting.subscribe();
         let welcome = ServerMessage::Welcome {
@@ -238,6 +248,18 @@ impl Connection {
                     None => *error(Some(id), ErrorCode::NoSuchMeeting, "the meeting has closed"),
                 };
                 self.send_msg(&msg)
+            }
+            // The host's link management (list, rotate): answered by the hub.
+            ClientMessage::Links { id } => {
+                let s = self.session.as_ref().expect("authenticated");
+                let reply = crate::hub::links::request(self.hub(), &s.grant, id, None).await;
+                self.send_msg(&reply)
+            }
+            ClientMessage::RotateLink { id, role, person } => {
+                let s = self.session.as_ref().expect("authenticated");
+                let rotate = Some((role, person));
+                let reply = crate::hub::links::request(self.hub(), &s.grant, id, rotate).await;
+                self.send_msg(&reply)
             }
             ClientMessage::Hello { .. } | ClientMessage::Join { .. } => self.send_msg(&error(
                 None,

@@ -5,20 +5,31 @@
 //! The request is checked (GET, `Upgrade: websocket`, `Connection: upgrade`, version 13, a
 //! `Sec-WebSocket-Key` that is 16 bytes in base64; otherwise 400/426 and no upgrade), then
 //! answered 101 with tungstenite's `Sec-WebSocket-Accept`. Once hyper hands the connection
-//! over, its `TcpStream` is taken out of hyper's wrappers (and the bytes hyper had already
-//! read with it), and the connection is served by [`super::serve`] in a tracked task.
+//! over, its `TcpStream` is taken out of the accept loop's wrappers (with the connection's
+//! place under the caps, kept until the socket closes, and the bytes hyper had already read
+//! with it), and the connection is served by [`super::serve`] in a tracked task. (The
+//! guard layer checks the key and the `Origin` before this handler; the key is checked
+//! again here, where the handshake is made.)
 
 use super::Endpoint;
+use crate::accept::{Guarded, Permit};
+use crate::http::stall::StallGuard;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use hyper_util::rt::TokioIo;
 use std::sync::Arc;
 use tokio::net::TcpStream;
 
 /// The axum handler of `GET /ws`.
 pub async fn upgrade(State(ep): State<Arc<Endpoint>>, mut req: Request) -> Response {
+    // The client's address, for join admission (see `admission::PEER`).
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
     let key = match check(req.method(), req.headers()) {
         Ok(key) => key,
         Err(refusal) => return refusal.into_response(),
@@ -41,13 +52,16 @@ pub async fn upgrade(State(ep): State<Arc<Endpoint>>, mut req: Request) -> Respo
                 return;
             }
         };
-        match hyper_util::server::conn::auto::upgrade::downcast::<TokioIo<TcpStream>>(upgraded) {
-            Ok(parts) => super::serve(ep, parts.io.into_inner(), parts.read_buf).await,
-            Err(_) => tracing::error!(
-                "websocket upgrade: the connection is not a plain TcpStream (a listener \
-                 wrapper changed its type); update ws::upgrade to unwrap it"
-            ),
-        }
+        let Some((stream, permit, early)) = unwrap(upgraded) else {
+            tracing::error!(
+                "websocket upgrade: the connection is not a TcpStream the accept loop made \
+                 (a wrapper changed its type); update ws::upgrade to unwrap it"
+            );
+            return;
+        };
+        crate::admission::PEER
+            .scope(ip, super::serve(ep, stream, permit, early))
+            .await
     });
     Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
@@ -56,6 +70,25 @@ pub async fn upgrade(State(ep): State<Arc<Endpoint>>, mut req: Request) -> Respo
         .header(header::SEC_WEBSOCKET_ACCEPT, accept)
         .body(Body::empty())
         .expect("a valid response")
+}
+
+/// The socket of an upgraded connection, the accept loop's place it holds (freed when the
+/// websocket closes), and the bytes hyper had read past the handshake.
+fn unwrap(upgraded: hyper::upgrade::Upgraded) -> Option<(TcpStream, Option<Permit>, Bytes)> {
+    // What the accept loop serves: a guarded socket, behind the stall guard (a websocket
+    // has its own send timeout).
+    type Accepted = TokioIo<StallGuard<Guarded>>;
+    match upgraded.downcast::<Accepted>() {
+        Ok(parts) => {
+            let (stream, permit) = parts.io.into_inner().into_inner().into_parts();
+            Some((stream, Some(permit), parts.read_buf))
+        }
+        // A plain socket (a router served some other way).
+        Err(upgraded) => match upgraded.downcast::<TokioIo<TcpStream>>() {
+            Ok(parts) => Some((parts.io.into_inner(), None, parts.read_buf)),
+            Err(_) => None,
+        },
+    }
 }
 
 /// Why a request is not a websocket opening handshake.

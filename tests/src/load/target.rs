@@ -132,9 +132,14 @@ fn wait_listening(addr: SocketAddr, child: &mut Child) -> Result<()> {
 pub fn start_podium(bin: &Path, cpu: Option<usize>) -> Result<Target> {
     let data = tempfile::tempdir()?;
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+    // The durable-commands scenario toggles hands every 55 ms: the hand cooldown is off.
+    let agenda = data.path().join("agenda.toml");
+    std::fs::write(&agenda, crate::server::agenda_without_hand_cooldown())?;
     let mut child = command(bin, cpu)
         .args(["serve", "--bind", &addr.to_string(), "--data"])
         .arg(data.path())
+        .arg("--agenda")
+        .arg(&agenda)
         .env("PODIUM_ADMIN_TOKEN", crate::server::ADMIN)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
