@@ -217,11 +217,10 @@ export async function command(page, cmd) {
 /** Waits until the page's state satisfies `pred` (evaluated in the page on
  * `window.__podium.conn.model`). */
 export async function waitState(page, pred, arg) {
-  await page.waitForFunction(({ src, arg }) => {
-    const m = window.__podium && window.__podium.conn.model;
-    // eslint-disable-next-line no-new-func
-    return m && m.state && new Function('m', 'arg', `return (${src})(m, arg)`)(m, arg);
-  }, { src: pred.toString(), arg }, { timeout: 10000 });
+  // The predicate's source is composed here, not with `new Function` in the page: the
+  // pages' Content-Security-Policy forbids eval (Playwright evaluates through CDP).
+  const src = `(arg) => { const m = window.__podium && window.__podium.conn.model; return !!(m && m.state && (${pred.toString()})(m, arg)); }`;
+  await page.waitForFunction(src, arg, { timeout: 10000 });
 }
 
 /**

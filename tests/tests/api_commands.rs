@@ -23,7 +23,10 @@ fn timeless(v: &mut Value) {
                 let timed = k == "at"
                     || k.ends_with("_at")
                     || k.ends_with("_ms")
-                    || matches!(k.as_str(), "at" | "remaining" | "server_time");
+                    || matches!(
+                        k.as_str(),
+                        "at" | "remaining" | "server_time" | "left_remaining"
+                    );
                 if timed && x.is_number() {
                     *x = json!(0);
                 } else {

@@ -359,7 +359,6 @@ async fn kill9_at_every_stage_resumes_exactly() -> Result<()> {
             "agenda edited live",
             vec![
                 Host(live_edit(40)),
-                P(1, raise(None, true)),
                 Host(Command::GiveFloor {
                     person: "nadia-rahman".into(),
                 }),

@@ -39,7 +39,11 @@ async fn preview_names_the_meeting_to_its_link_holders_only() -> anyhow::Result<
         // 22 January 2021, 16:00–18:00 CET.
         assert_eq!(v["start"], 1_611_327_600_000i64);
         assert_eq!(v["end"], 1_611_334_800_000i64);
-        assert_eq!(v["languages"], serde_json::json!(["en", "fr", "es", "ar"]));
+        // The booths' languages, then Portuguese, which the relay plan covers.
+        assert_eq!(
+            v["languages"],
+            serde_json::json!(["en", "fr", "es", "ar", "pt"])
+        );
         assert_eq!(r.header("cache-control"), Some("no-store"));
     }
 

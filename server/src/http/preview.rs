@@ -1,5 +1,6 @@
 //! `GET /api/meetings/{id}/preview`: what a page shows before it has joined — the
-//! meeting's title, subtitle, planned start and end, time zone and languages — for the
+//! meeting's title, subtitle, planned start and end, time zone and the languages one may
+//! speak on its floor (the booths' and those a relay rule covers) — for the
 //! holder of any link of that meeting (a join link included), sent as a bearer token.
 //! The join form names the meeting and its date with it; nothing else is revealed, and
 //! a token of another meeting gets the same 401 as an unknown one.
@@ -51,7 +52,7 @@ async fn preview(
             "time_zone": agenda.meeting.time_zone,
             "start": planned.first(),
             "end": planned.last(),
-            "languages": agenda.meeting.languages,
+            "languages": agenda.floor_languages(),
         })),
     )
         .into_response()

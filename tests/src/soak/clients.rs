@@ -34,7 +34,7 @@ pub(super) enum Ask {
 
 /// The answer to one command.
 pub(super) struct Answer {
-    /// `Ok(seq)` for an ack, `Err(code)` for an error.
+    /// `Ok(seq)` for an ack, `Err("code: message")` for an error.
     pub(super) result: Result<u64, String>,
     /// Send → answer.
     pub(super) latency: Duration,
@@ -116,8 +116,8 @@ pub(super) async fn honest(
                 }
                 let (id, result) = match serde_json::from_str::<ServerMessage>(&text) {
                     Ok(ServerMessage::Ack { id, seq }) => (id, Ok(seq)),
-                    Ok(ServerMessage::Error { id: Some(id), code, .. }) => {
-                        (id, Err(serde_json::to_string(&code).unwrap_or_default()))
+                    Ok(ServerMessage::Error { id: Some(id), code, message }) => {
+                        (id, Err(format!("{}: {message}", serde_json::to_string(&code).unwrap_or_default())))
                     }
                     _ => continue,
                 };
@@ -372,7 +372,9 @@ pub(super) fn issue(
                         drop(t);
                         on_ack();
                     }
-                    Err(code) if code.contains("rate_limited") => t.rate_limited += 1,
+                    // The message-rate limit, not a rule such as the hand cooldown (which
+                    // also answers `rate_limited`, with its own message).
+                    Err(e) if e.contains("too many messages") => t.rate_limited += 1,
                     Err(_) => t.refused += 1,
                 }
             }
