@@ -50,8 +50,8 @@ export function listHtml(model, { host, mine }) {
       <span class="edit-seg-actions">
         ${editable ? html`<button type="button" class="small" data-act="open" data-segment="${seg.id}" data-testid="edit-open-${seg.id}" aria-label="${t(host ? 'edit.open_name' : 'edit.open_speakers_name', { n: i + 1, title })}">${toolIcon('edit')}<span>${host ? t('edit.open') : t('edit.speakers_short')}</span></button>` : ''}
         ${movable ? html`
-          <button type="button" class="small icon-button" data-act="seg-move" data-to="${i - 1}" data-segment="${seg.id}" data-testid="edit-up-${seg.id}" aria-label="${t('edit.move_up_name', { title })}"${up ? '' : ' aria-disabled="true"'}>${icon('up')}</button>
-          <button type="button" class="small icon-button" data-act="seg-move" data-to="${i + 1}" data-segment="${seg.id}" data-testid="edit-down-${seg.id}" aria-label="${t('edit.move_down_name', { title })}"${down ? '' : ' aria-disabled="true"'}>${icon('down')}</button>
+          <button type="button" class="small icon-button" data-act="seg-move" data-to="${i - 1}" data-segment="${seg.id}" data-testid="edit-up-${seg.id}" aria-label="${t('edit.move_up_name', { title })}"${up ? '' : html` aria-disabled="true"`}>${icon('up')}</button>
+          <button type="button" class="small icon-button" data-act="seg-move" data-to="${i + 1}" data-segment="${seg.id}" data-testid="edit-down-${seg.id}" aria-label="${t('edit.move_down_name', { title })}"${down ? '' : html` aria-disabled="true"`}>${icon('down')}</button>
           <button type="button" class="small icon-button danger" data-act="seg-remove" data-segment="${seg.id}" data-testid="edit-remove-${seg.id}" aria-label="${t('edit.remove_name', { title })}">${icon('remove')}</button>` : ''}
       </span>
     </li>`;
@@ -80,7 +80,7 @@ function field(id, label, input, hint = '') {
 }
 const described = (id, hint) => html` aria-describedby="${hint ? `${id}-hint ` : ''}${id}-error"`;
 function textInput(id, name, value, { required = false, maxlength = 200, hint = '', dir = 'auto', type = 'text' } = {}) {
-  return html`<input id="${id}" name="${name}" type="${type}" value="${value || ''}" maxlength="${maxlength}" dir="${dir}" autocomplete="off"${required ? ' required aria-required="true"' : ''}${described(id, hint)}>`;
+  return html`<input id="${id}" name="${name}" type="${type}" value="${value || ''}" maxlength="${maxlength}" dir="${dir}" autocomplete="off"${required ? html` required aria-required="true"` : ''}${described(id, hint)}>`;
 }
 function durInput(id, name, secs, hint) {
   return html`<input id="${id}" name="${name}" type="text" inputmode="text" dir="ltr" value="${secs === undefined || secs === null ? '' : formatSecs(secs)}" maxlength="12" autocomplete="off" class="dur"${described(id, hint)}>`;
@@ -147,8 +147,8 @@ function personRow(model, seg, p, i, n, list, { host }) {
     </span>
     <span class="edit-seg-actions">
       ${host ? html`<button type="button" class="small" data-act="person-edit" data-list="${list}" data-person="${id}" data-testid="person-edit-${key}" aria-label="${t('edit.person_edit_name', { name })}">${t('edit.open')}</button>` : ''}
-      <button type="button" class="small icon-button" data-act="person-move" data-list="${list}" data-person="${id}" data-to="${i - 1}" data-testid="person-up-${key}" aria-label="${t('edit.person_up_name', { name })}"${i > 0 ? '' : ' aria-disabled="true"'}>${icon('up')}</button>
-      <button type="button" class="small icon-button" data-act="person-move" data-list="${list}" data-person="${id}" data-to="${i + 1}" data-testid="person-down-${key}" aria-label="${t('edit.person_down_name', { name })}"${i < n - 1 ? '' : ' aria-disabled="true"'}>${icon('down')}</button>
+      <button type="button" class="small icon-button" data-act="person-move" data-list="${list}" data-person="${id}" data-to="${i - 1}" data-testid="person-up-${key}" aria-label="${t('edit.person_up_name', { name })}"${i > 0 ? '' : html` aria-disabled="true"`}>${icon('up')}</button>
+      <button type="button" class="small icon-button" data-act="person-move" data-list="${list}" data-person="${id}" data-to="${i + 1}" data-testid="person-down-${key}" aria-label="${t('edit.person_down_name', { name })}"${i < n - 1 ? '' : html` aria-disabled="true"`}>${icon('down')}</button>
       ${host ? html`<button type="button" class="small icon-button danger" data-act="person-remove" data-list="${list}" data-person="${id}" data-testid="person-remove-${key}" aria-label="${t('edit.person_remove_name', { name })}">${icon('remove')}</button>` : ''}
     </span>
   </li>`;

@@ -139,7 +139,7 @@ export function create(el, env) {
     const on = !!st.join_links_open;
     const off = st.phase === 'ended';
     return html`<div class="switch-line">
-      <button type="button" role="switch" class="switch${on ? ' on' : ' off'}" aria-checked="${on ? 'true' : 'false'}" data-act="join-links" data-testid="join-links-switch"${off ? ' aria-disabled="true"' : ''}>
+      <button type="button" role="switch" class="switch${on ? ' on' : ' off'}" aria-checked="${on ? 'true' : 'false'}" data-act="join-links" data-testid="join-links-switch"${off ? html` aria-disabled="true"` : ''}>
         <span class="switch-track" aria-hidden="true"><span class="switch-thumb"></span></span>
         <span class="switch-label">${t('links.join_switch')}</span>
         <strong class="switch-state" data-testid="join-links-state">${on ? t('links.join_open') : t('links.join_closed')}</strong>

@@ -164,6 +164,8 @@ export default {
   'keys.confirm_revoke': 'إلغاء المفتاح «{label}»؟ تتوقف الأجهزة التي تستخدمه عن العمل فوراً.',
   'keys.revoked': 'أُلغي المفتاح «{label}».',
 
+  'error.joins_closed': 'رابط الانضمام المشترك مغلق: لا يدخل إلا المندوبون المدعوون بروابطهم الشخصية.',
+
   'desk.hands': 'الأيدي',
   'desk.points_of_order': 'نقاط النظام',
   'desk.open': 'مفتوحة',

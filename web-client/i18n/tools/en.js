@@ -165,6 +165,8 @@ export default {
   'keys.confirm_revoke': 'Revoke the key “{label}”? Devices using it stop working at once.',
   'keys.revoked': 'Key “{label}” revoked.',
 
+  'error.joins_closed': 'The shared join link is closed: only invited delegates can come in, with their personal link.',
+
   'desk.hands': 'Hands',
   'desk.points_of_order': 'Points of order',
   'desk.open': 'open',

@@ -165,6 +165,8 @@ export default {
   'keys.confirm_revoke': '¿Revocar la clave «{label}»? Los dispositivos que la usan dejan de funcionar enseguida.',
   'keys.revoked': 'Clave «{label}» revocada.',
 
+  'error.joins_closed': 'El enlace de inscripción compartido está cerrado: solo entran los delegados invitados, con su enlace personal.',
+
   'desk.hands': 'Manos',
   'desk.points_of_order': 'Cuestiones de orden',
   'desk.open': 'abiertas',
