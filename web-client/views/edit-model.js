@@ -229,3 +229,10 @@ export function boothText(model, id, p) {
   if (entry) return entry.url || '';
   return (p && p.text_url) || '';
 }
+
+/** An agenda text or a name inside a sentence of the interface, isolated (FSI … PDI) so
+ * that its own direction does not reorder the sentence: an English title in an Arabic
+ * heading keeps its question mark at its end. */
+export function iso(text) {
+  return `\u2068${text}\u2069`;
+}

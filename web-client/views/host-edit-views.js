@@ -7,7 +7,7 @@
 import { html } from '../dom.js';
 import { t } from '../i18n/index.js';
 import { segTitle, textHtml, plannedAt, fmtTime, kindLabel, langName, floorLanguages, langOptions, personDetails } from './common.js';
-import { editRules, segmentStatus, canEdit, canMove, formatSecs, personKey, boothText } from './edit-model.js';
+import { editRules, segmentStatus, canEdit, canMove, formatSecs, personKey, boothText, iso } from './edit-model.js';
 import { toolIcon } from './tool-icons.js';
 import { icon } from './icons.js';
 
@@ -25,6 +25,7 @@ export function durationText(secs) {
 function plainTitle(model, seg) {
   return segTitle(model, seg).text;
 }
+
 
 /** The list of segments. `mine` (a moderator's segment indices) limits it. */
 export function listHtml(model, { host, mine }) {
@@ -82,8 +83,9 @@ const described = (id, hint) => html` aria-describedby="${hint ? `${id}-hint ` :
 function textInput(id, name, value, { required = false, maxlength = 200, hint = '', dir = 'auto', type = 'text' } = {}) {
   return html`<input id="${id}" name="${name}" type="${type}" value="${value || ''}" maxlength="${maxlength}" dir="${dir}" autocomplete="off"${required ? html` required aria-required="true"` : ''}${described(id, hint)}>`;
 }
-function durInput(id, name, secs, hint) {
-  return html`<input id="${id}" name="${name}" type="text" inputmode="text" dir="ltr" value="${secs === undefined || secs === null ? '' : formatSecs(secs)}" maxlength="12" autocomplete="off" class="dur"${described(id, hint)}>`;
+function durInput(id, name, secs, hint, fallback = null) {
+  const ph = fallback === null || fallback === undefined ? '' : html` placeholder="${formatSecs(fallback)}"`;
+  return html`<input id="${id}" name="${name}" type="text" inputmode="text" dir="ltr" value="${secs === undefined || secs === null ? '' : formatSecs(secs)}" maxlength="12" autocomplete="off" class="dur"${ph}${described(id, hint)}>`;
 }
 function textArea(id, name, value, hint = '') {
   return html`<textarea id="${id}" name="${name}" rows="3" maxlength="2000" dir="auto"${described(id, hint)}>${value || ''}</textarea>`;
@@ -101,17 +103,17 @@ function detailHead(backLabel, title, testid) {
 /** A segment's own fields (the host's form). */
 export function segmentFormHtml(model, seg, status) {
   const dHint = t('edit.duration_hint');
-  return html`${detailHead(t('edit.back_list'), t('edit.segment_heading', { title: plainTitle(model, seg) }), 'edit-heading')}
+  return html`${detailHead(t('edit.back_list'), t('edit.segment_heading', { title: iso(plainTitle(model, seg)) }), 'edit-heading')}
     ${status === 'current' ? html`<p class="note">${t('edit.current_note')}</p>` : ''}
     <form class="edit-form" data-form="segment" data-segment="${seg.id}" novalidate>
       ${field('sf-title', t('edit.title'), textInput('sf-title', 'title', seg.title, { required: true }))}
       <div class="field-row">
         ${field('sf-duration', t('edit.duration'), durInput('sf-duration', 'duration', seg.duration, dHint), dHint)}
-        ${field('sf-speech_limit', t('edit.speech_limit'), durInput('sf-speech_limit', 'speech_limit', seg.speech_limit, t('edit.meeting_default')), t('edit.meeting_default'))}
+        ${field('sf-speech_limit', t('edit.speech_limit'), durInput('sf-speech_limit', 'speech_limit', seg.speech_limit, t('edit.meeting_default'), model.agenda.meeting.speech_limit), t('edit.meeting_default'))}
       </div>
       <div class="field-row">
-        ${field('sf-warning', t('edit.warning'), durInput('sf-warning', 'warning', seg.warning, t('edit.meeting_default')), t('edit.meeting_default'))}
-        ${field('sf-danger', t('edit.danger'), durInput('sf-danger', 'danger', seg.danger, t('edit.meeting_default')), t('edit.meeting_default'))}
+        ${field('sf-warning', t('edit.warning'), durInput('sf-warning', 'warning', seg.warning, t('edit.meeting_default'), model.agenda.meeting.warning), t('edit.meeting_default'))}
+        ${field('sf-danger', t('edit.danger'), durInput('sf-danger', 'danger', seg.danger, t('edit.meeting_default'), model.agenda.meeting.danger), t('edit.meeting_default'))}
       </div>
       <details class="fold edit-more" data-testid="edit-more">
         <summary>${t('edit.more_fields')}</summary>
@@ -129,7 +131,7 @@ export function segmentFormHtml(model, seg, status) {
 
 /** A moderator's page of one of their segments: its people only. */
 export function segmentModHtml(model, seg) {
-  return html`${detailHead(t('edit.back_list_mod'), t('edit.segment_heading', { title: plainTitle(model, seg) }), 'edit-heading')}
+  return html`${detailHead(t('edit.back_list_mod'), t('edit.segment_heading', { title: iso(plainTitle(model, seg)) }), 'edit-heading')}
     <p class="form-error" role="alert" data-testid="edit-error"></p>
     <div data-edit="people"></div>`;
 }
@@ -185,7 +187,7 @@ export function newSegmentHtml(model, { at, aob }) {
   const rules = editRules(model.state);
   const places = [];
   for (let k = rules.fixed; k <= ag.segment.length; k++) {
-    const label = k === 0 ? t('edit.at_start') : t('edit.after', { n: k, title: plainTitle(model, ag.segment[k - 1]) });
+    const label = k === 0 ? t('edit.at_start') : t('edit.after', { n: k, title: iso(plainTitle(model, ag.segment[k - 1])) });
     places.push(html`<option value="${k}"${k === at ? ' selected' : ''} dir="auto">${label}</option>`);
   }
   const dHint = t('edit.duration_hint');
@@ -195,7 +197,7 @@ export function newSegmentHtml(model, { at, aob }) {
       ${field('nf-kind', t('edit.kind'), kindSelect('nf-kind', aob ? 'open_floor' : 'round'))}
       <div class="field-row">
         ${field('nf-duration', t('edit.duration'), durInput('nf-duration', 'duration', aob ? 600 : 900, dHint), dHint)}
-        ${field('nf-speech_limit', t('edit.speech_limit'), durInput('nf-speech_limit', 'speech_limit', null, t('edit.meeting_default')), t('edit.meeting_default'))}
+        ${field('nf-speech_limit', t('edit.speech_limit'), durInput('nf-speech_limit', 'speech_limit', null, t('edit.meeting_default'), model.agenda.meeting.speech_limit), t('edit.meeting_default'))}
       </div>
       ${field('nf-question', t('edit.question'), textArea('nf-question', 'question', ''))}
       ${field('nf-at', t('edit.place'), html`<select id="nf-at" name="at">${places}</select>`)}
@@ -212,11 +214,11 @@ export function personFormHtml(model, seg, { list, person, host }) {
   const p = person || { name: '', language: ag.meeting.languages[0] };
   const adding = !person;
   const heading = list === 'moderator'
-    ? (adding ? t('edit.set_moderator') : t('edit.edit_person', { name: p.name }))
-    : (adding ? t(list === 'speakers' ? 'edit.add_speaker' : 'edit.add_reaction') : t('edit.edit_person', { name: p.name }));
+    ? (adding ? t('edit.set_moderator') : t('edit.edit_person', { name: iso(p.name) }))
+    : (adding ? t(list === 'speakers' ? 'edit.add_speaker' : 'edit.add_reaction') : t('edit.edit_person', { name: iso(p.name) }));
   const url = adding ? '' : boothText(model, personKey(p), p);
   const withUrl = list !== 'moderator' && (adding || host);
-  return html`${detailHead(t('edit.back_segment', { title: plainTitle(model, seg) }), heading, 'edit-heading')}
+  return html`${detailHead(t('edit.back_segment', { title: iso(plainTitle(model, seg)) }), heading, 'edit-heading')}
     <form class="edit-form" data-form="person" novalidate>
       ${field('pf-name', t('edit.name'), textInput('pf-name', 'name', p.name, { required: true }))}
       ${field('pf-title', t('edit.person_title'), textInput('pf-title', 'title', p.title, { maxlength: 300 }))}

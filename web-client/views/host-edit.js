@@ -12,7 +12,7 @@ import { t } from '../i18n/index.js';
 import { segmentsModeratedBy, segTitle } from './common.js';
 import {
   editRules, segmentStatus, canEdit, insertAfterCurrent, segmentChanges, newSegment, newPerson, personChanges,
-  personKey, boothText, isHttpsUrl,
+  personKey, boothText, isHttpsUrl, iso,
 } from './edit-model.js';
 import {
   listHtml, listActionsHtml, segmentFormHtml, segmentModHtml, peopleHtml, newSegmentHtml, personFormHtml,
@@ -172,10 +172,10 @@ export function create(el, env) {
     'seg-remove': async (b) => {
       const id = b.dataset.segment;
       const seg = segById(id);
-      if (!seg || !confirm(t('edit.confirm_remove_segment', { title: segTitle(model, seg).text }))) return;
+      if (!seg || !confirm(t('edit.confirm_remove_segment', { title: iso(segTitle(model, seg).text) }))) return;
       const i = indexOf(id);
       if (await edit([{ op: 'remove_segment', segment: id }])) {
-        ctx.announce(t('edit.removed_segment', { title: segTitle(model, seg).text }));
+        ctx.announce(t('edit.removed_segment', { title: iso(segTitle(model, seg).text) }));
         const next = model.agenda.segment[i] || model.agenda.segment[i - 1];
         focus((next && byTestid(`edit-open-${next.id}`)) || byTestid('edit-aob') || el);
       }
@@ -199,7 +199,7 @@ export function create(el, env) {
     },
     'moderator-remove': async () => {
       const seg = segById(mem.view.id);
-      if (!seg.moderator || !confirm(t('edit.confirm_remove_moderator', { name: seg.moderator.name }))) return;
+      if (!seg.moderator || !confirm(t('edit.confirm_remove_moderator', { name: iso(seg.moderator.name) }))) return;
       if (await edit([{ op: 'set_moderator', segment: seg.id, moderator: null }])) {
         focus(byTestid(`moderator-set-${seg.id}`));
       }
@@ -211,10 +211,10 @@ export function create(el, env) {
       const seg = segById(mem.view.id);
       const list = seg[b.dataset.list] || [];
       const i = list.findIndex((p) => personKey(p) === b.dataset.person);
-      if (i < 0 || !confirm(t('edit.confirm_remove_person', { name: list[i].name }))) return;
+      if (i < 0 || !confirm(t('edit.confirm_remove_person', { name: iso(list[i].name) }))) return;
       const name = list[i].name;
       if (await edit([{ op: 'remove_speaker', segment: seg.id, person: b.dataset.person }])) {
-        ctx.announce(t('edit.removed_person', { name }));
+        ctx.announce(t('edit.removed_person', { name: iso(name) }));
         const now = segById(seg.id)[b.dataset.list] || [];
         const next = now[i] || now[i - 1];
         focus((next && byTestid(`person-edit-${seg.id}-${personKey(next)}`)) || byTestid(`person-add-${seg.id}-${b.dataset.list}`));
@@ -245,7 +245,7 @@ export function create(el, env) {
     const { segment, errors } = newSegment(vals, model.agenda);
     if (!showErrors(form, errors)) return;
     if (await edit([{ op: 'insert_segment', at: Number(vals.at), segment }])) {
-      ctx.announce(t('edit.inserted', { title: segment.title }));
+      ctx.announce(t('edit.inserted', { title: iso(segment.title) }));
       go({ kind: 'list' }, `edit-open-${segment.id}`);
     }
   }
@@ -271,7 +271,7 @@ export function create(el, env) {
       const op = { op: 'add_speaker', segment: seg.id, speaker: person };
       if (v.list === 'reactions') op.reaction = true;
       if (await edit([op])) {
-        ctx.announce(t('edit.added_person', { name: person.name }));
+        ctx.announce(t('edit.added_person', { name: iso(person.name) }));
         const list = segById(seg.id)[v.list] || [];
         const added = [...list].reverse().find((p) => p.name === person.name);
         const id = added ? personKey(added) : '';

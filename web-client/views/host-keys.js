@@ -7,7 +7,7 @@
 import { html, patch } from '../dom.js';
 import { t, locale } from '../i18n/index.js';
 import { langName, viewerZone } from './common.js';
-import { personKey } from './edit-model.js';
+import { personKey, iso } from './edit-model.js';
 import { copyText } from './host-links.js';
 import { toolIcon } from './tool-icons.js';
 
@@ -137,7 +137,7 @@ export function create(el, env) {
   function freshHtml() {
     if (!fresh) return '';
     return html`<section class="fresh-key" role="group" aria-labelledby="fresh-key-h" data-testid="fresh-key">
-      <h3 id="fresh-key-h" tabindex="-1">${t('keys.fresh_title', { label: fresh.label })}</h3>
+      <h3 id="fresh-key-h" tabindex="-1">${t('keys.fresh_title', { label: iso(fresh.label) })}</h3>
       <p class="fresh-warning"><strong>${t('keys.fresh_warning')}</strong></p>
       <div class="row"><label for="fresh-key-value" class="visually-hidden">${t('keys.fresh_label')}</label>
         <input id="fresh-key-value" type="text" readonly dir="ltr" translate="no" value="${fresh.key}" data-testid="fresh-key-value">
@@ -169,7 +169,7 @@ export function create(el, env) {
       await load();
       const h = el.querySelector('#fresh-key-h');
       if (h) h.focus();
-      ctx.announce(t('keys.fresh_title', { label: fresh.label }));
+      ctx.announce(t('keys.fresh_title', { label: iso(fresh.label) }));
     } catch (ex) {
       el.querySelector('[data-testid="key-error"]').textContent = problem(ex);
     }
@@ -189,10 +189,10 @@ export function create(el, env) {
       form.elements.namedItem('label').focus();
     } else if (act === 'revoke') {
       const k = (keys || []).find((x) => x.id === b.dataset.key);
-      if (!k || !confirm(t('keys.confirm_revoke', { label: k.label }))) return;
+      if (!k || !confirm(t('keys.confirm_revoke', { label: iso(k.label) }))) return;
       try {
         await call('DELETE', `/${encodeURIComponent(k.id)}`);
-        ctx.announce(t('keys.revoked', { label: k.label }));
+        ctx.announce(t('keys.revoked', { label: iso(k.label) }));
         await load();
         const next = el.querySelector('[data-act="revoke"]');
         (next || el.querySelector('#key-label')).focus();

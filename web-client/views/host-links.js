@@ -13,6 +13,7 @@ import { t } from '../i18n/index.js';
 import { langName, errorText } from './common.js';
 import { qrSvg } from '../qr.js';
 import { toolIcon } from './tool-icons.js';
+import { iso } from './edit-model.js';
 
 const GROUPS = [
   ['host', 'links.group_host'],
@@ -33,7 +34,7 @@ export function linkWho(l) {
   if (l.role === 'observer') return t('links.observer_join');
   if (l.role === 'host') return t('links.host');
   if (l.role === 'projector') return t('role.projector');
-  return l.name || l.person || '';
+  return iso(l.name || l.person || '');
 }
 
 /** Copies a text: the Clipboard API where the page may use it, else a selection. */

@@ -9,6 +9,7 @@ import { html, patch } from '../dom.js';
 import { t } from '../i18n/index.js';
 import { langName } from './common.js';
 import { toolIcon } from './tool-icons.js';
+import { iso } from './edit-model.js';
 
 /** Rows shown at once; the search narrows a long register. */
 const SHOWN = 60;
@@ -26,13 +27,13 @@ export async function removeParticipant(env, id) {
     || ((env.model.state && env.model.state.queue) || []).find((h) => h.participant === id);
   const name = p ? p.name : `#${id}`;
   const delegation = p ? p.delegation : '';
-  if (!confirm(t('people.confirm_remove', { name, delegation }))) return false;
+  if (!confirm(t('people.confirm_remove', { name: iso(name), delegation: iso(delegation) }))) return false;
   const res = await env.run({ type: 'remove_participant', participant: id });
   if (!res.ok) {
     env.ctx.notify(`${t(`error.${res.code}`)}${res.message ? ` (${res.message})` : ''}`, 'error');
     return false;
   }
-  env.ctx.announce(t('people.removed', { name }));
+  env.ctx.announce(t('people.removed', { name: iso(name) }));
   return true;
 }
 

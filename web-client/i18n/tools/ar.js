@@ -176,7 +176,7 @@ export default {
   'desk.seen_at': 'رُئي {time}',
   'desk.signal_message': 'رسالة',
   'desk.relay': 'ترجمة منقولة: {floor} في القاعة — مقصورة {pivot} هي المحور؛ {takers} تنقل عنها.',
-  'desk.floor_lang': 'لغة المداخلة الآن',
+  'desk.floor_lang': 'يتحدث بـ',
   'desk.floor_lang_set': 'تطبيق',
   'desk.floor_lang_done': 'لغة المداخلة الآن: {lang}.',
 };

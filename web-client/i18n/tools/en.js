@@ -177,7 +177,7 @@ export default {
   'desk.seen_at': 'seen {time}',
   'desk.signal_message': 'Message',
   'desk.relay': 'Relay: {floor} on the floor — the {pivot} booth is the pivot; {takers} take relay from it.',
-  'desk.floor_lang': 'Floor language now',
+  'desk.floor_lang': 'Speaking in',
   'desk.floor_lang_set': 'Set',
   'desk.floor_lang_done': 'Floor language set to {lang}.',
 };

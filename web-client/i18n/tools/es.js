@@ -177,7 +177,7 @@ export default {
   'desk.seen_at': 'visto a las {time}',
   'desk.signal_message': 'Mensaje',
   'desk.relay': 'Relé: {floor} en la sala — la cabina de {pivot} es el pivote; las cabinas de {takers} toman el relé de ella.',
-  'desk.floor_lang': 'Idioma que se habla ahora',
+  'desk.floor_lang': 'Habla en',
   'desk.floor_lang_set': 'Aplicar',
   'desk.floor_lang_done': 'Idioma de la intervención: {lang}.',
 };

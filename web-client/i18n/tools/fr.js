@@ -176,7 +176,7 @@ export default {
   'desk.seen_at': 'vu à {time}',
   'desk.signal_message': 'Message libre',
   'desk.relay': 'Relais : {floor} au micro — la cabine {pivot} est le pivot ; les cabines {takers} prennent le relais sur elle.',
-  'desk.floor_lang': 'Langue parlée maintenant',
+  'desk.floor_lang': 'Langue parlée',
   'desk.floor_lang_set': 'Appliquer',
   'desk.floor_lang_done': 'Langue de l’intervention : {lang}.',
 };
