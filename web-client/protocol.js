@@ -313,6 +313,23 @@ export class Connection {
     storageSet(participantKey(this.meeting), null);
   }
 
+  /** A request the server answers with a message carrying its id (the host's `links`
+   * and `rotate_link`): resolves with that message, rejects with a CommandError. */
+  request(msg) {
+    return new Promise((resolve, reject) => {
+      if (!this.authenticated) {
+        reject(new CommandError('offline', 'not connected'));
+        return;
+      }
+      const id = this.nextId++;
+      this.pending.set(id, { resolve, reject });
+      if (!this.send({ ...msg, id })) {
+        this.pending.delete(id);
+        reject(new CommandError('offline', 'not connected'));
+      }
+    });
+  }
+
   handle(msg) {
     switch (msg.type) {
       case 'welcome': {
@@ -394,6 +411,15 @@ export class Connection {
         this.pings.delete(msg.id);
         this.sync.add(msg.client_time ?? t0, Date.now(), msg.server_time);
         this.emit('sync', this.sync);
+        break;
+      }
+      case 'links': {
+        // The answer to a host's `links` or `rotate_link` request (see request()).
+        const p = this.pending.get(msg.id);
+        if (p) {
+          this.pending.delete(msg.id);
+          p.resolve(msg);
+        }
         break;
       }
       default:

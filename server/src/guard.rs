@@ -5,7 +5,10 @@
 //!
 //! Headers: the browser client loads only its own files (no inline script or style, no
 //! CDN), so its Content-Security-Policy allows `'self'` and nothing else; no page may be
-//! framed (`frame-ancestors 'none'`, `X-Frame-Options: DENY`), no referrer leaves it.
+//! framed (`frame-ancestors 'none'`, `X-Frame-Options: DENY`), no referrer leaves it —
+//! except the broadcast overlays (`/overlays/…`), which production tools compose into a
+//! picture, sometimes in a frame: they have no controls to trick anyone into pressing, so
+//! any page may frame them.
 //!
 //! Origins: a browser always says where a page came from when it opens a websocket. A
 //! page of another site must not open one with a token it tricked out of someone, so an
@@ -24,6 +27,12 @@ use std::sync::Arc;
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; \
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The policy of the broadcast overlays: the same, but any page may frame them (no
+/// `frame-ancestors`: `*` would still refuse an opaque origin such as a tool's local page).
+pub const OVERLAY_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; \
+     base-uri 'none'; form-action 'self'";
 
 /// What the guard needs to know.
 #[derive(Debug, Clone)]
@@ -45,6 +54,7 @@ fn plain(status: StatusCode, text: &'static str) -> Response {
 
 /// The middleware.
 pub async fn guard(config: Arc<GuardConfig>, req: Request, next: Next) -> Response {
+    let overlay = req.uri().path().starts_with("/overlays/");
     let reserve = req.extensions().get::<Class>() == Some(&Class::Reserve);
     let mut response = if reserve && !operations_path(req.uri().path()) {
         let mut r = plain(
@@ -75,17 +85,19 @@ pub async fn guard(config: Arc<GuardConfig>, req: Request, next: Next) -> Respon
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
-    security_headers(response.headers_mut());
+    security_headers(response.headers_mut(), overlay);
     response
 }
 
 /// The headers every response carries.
-fn security_headers(h: &mut HeaderMap) {
+fn security_headers(h: &mut HeaderMap, overlay: bool) {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
+        HeaderValue::from_static(if overlay { OVERLAY_CSP } else { CSP }),
     );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !overlay {
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
     h.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),

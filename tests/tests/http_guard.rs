@@ -75,6 +75,18 @@ async fn every_answer_carries_the_security_headers() -> anyhow::Result<()> {
             "{path}"
         );
     }
+    // The broadcast overlays have the same policy but may be framed by any page (a
+    // production tool composes them; they have no controls to press).
+    let r = http::request(server.addr, "GET", "/overlays/lower-third", &[], b"").await?;
+    assert_eq!(r.status, 200);
+    let csp = r.header("content-security-policy").unwrap_or_default();
+    assert!(
+        csp.contains("script-src 'self'")
+            && !csp.contains("frame-ancestors")
+            && !csp.contains("unsafe-inline"),
+        "overlay CSP {csp:?}"
+    );
+    assert_eq!(r.header("x-frame-options"), None);
     // The page has no inline script or style for the policy to block.
     let page = http::request(server.addr, "GET", &format!("/m/{m}/host"), &[], b"").await?;
     assert!(page.status == 200);

@@ -1,5 +1,8 @@
 // رسائل الواجهة باللغة العربية.
+import tools from './tools/ar.js';
+
 export default {
+  ...tools,
   'app.autonym': 'العربية',
   'app.language': 'اللغة',
   'app.skip': 'انتقل إلى المحتوى',

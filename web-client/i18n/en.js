@@ -1,6 +1,9 @@
 // English interface messages. Keys are shared by every catalogue (tests/browser/i18n.test.js
 // checks it); `{name}` placeholders are filled by t().
+import tools from './tools/en.js';
+
 export default {
+  ...tools,
   'app.autonym': 'English',
   'app.language': 'Language',
   'app.skip': 'Skip to content',

@@ -1,5 +1,8 @@
 // Mensajes de la interfaz en español.
+import tools from './tools/es.js';
+
 export default {
+  ...tools,
   'app.autonym': 'Español',
   'app.language': 'Idioma',
   'app.skip': 'Ir al contenido',

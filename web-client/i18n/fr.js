@@ -1,5 +1,8 @@
 // Messages de l'interface en français.
+import tools from './tools/fr.js';
+
 export default {
+  ...tools,
   'app.autonym': 'Français',
   'app.language': 'Langue',
   'app.skip': 'Aller au contenu',

@@ -7,6 +7,7 @@ import { html } from '../dom.js';
 import { t } from '../i18n/index.js';
 import { formatDuration } from '../clock.js';
 import { personId } from '../dom.js';
+import { queueSwitchesHtml } from './host-desk.js';
 import {
   clockHtml, currentSegment, segmentHtml, drift, driftText, fmtTime, langName, viewerZone, personDetails,
   segmentsModeratedBy, segTitle, textHtml, expectedStart, relativeText, plannedAt, zoneName, timeRange,
@@ -194,11 +195,12 @@ export function floorHtml(model, who) {
     </div>`;
 }
 
-/** Alerts from the booths and the speaker, and the last message sent. */
-export function alertsHtml(model, dismissed) {
+/** Alerts from the booths and the speaker, and the last message sent; `extra` (the
+ * booths' alerts and the relay, host-desk.js) come first. */
+export function alertsHtml(model, dismissed, extra = []) {
   const st = model.state;
   const vz = viewerZone();
-  const items = [];
+  const items = [...extra];
   const add = (kind, sig, text) => {
     if (!sig || dismissed[kind] === sig.n) return;
     items.push(html`<li class="alert alert-${kind}" data-testid="alert-${kind}">
@@ -227,7 +229,7 @@ export function queueControlsHtml(model, who, { optionsOpen }) {
   // Hands may be raised before the start: the queue can be moderated then too.
   const canQueue = who.host ? !who.ended : on;
   return html`<div class="controls tight">
-      <button type="button" data-action="queue-toggle" data-testid="queue-toggle"${off(canQueue)}>${st.queue_open ? t('host.close_queue') : t('host.reopen_queue')}</button>
+      ${queueSwitchesHtml(model, who, canQueue)}
       <button type="button" class="danger" data-action="queue-clear" data-testid="queue-clear"${off(canQueue && (st.queue || []).length > 0)}>${t('host.clear_queue')}</button>
     </div>
     <details class="fold options" data-testid="queue-options"${optionsOpen ? ' open' : ''}>

@@ -11,6 +11,8 @@ import { agendaHtml, queueHtml, drift, driftText, tick, riseText } from './commo
 import {
   consoleRole, bannerHtml, nowHtml, clocksHtml, navHtml, floorHtml, alertsHtml, queueControlsHtml, historyHtml,
 } from './host-parts.js';
+import { mountTools } from './host-tools.js';
+import { mountDesk, deskAlertItems } from './host-desk.js';
 
 const SHORTCUTS = [
   ['Space', 'shortcut.space'],
@@ -47,6 +49,7 @@ export function mount(root, ctx) {
           </section>
           <section class="panel floor-panel" aria-labelledby="floor-h">
             <h2 id="floor-h" class="panel-title">${t('host.floor')}</h2>
+            <div data-part="floor-lang"></div>
             <div data-part="floor" class="floor-scroll"></div>
             <form class="message-form" data-form="message">
               <label for="msg-input">${t('host.message_label')}</label>
@@ -63,6 +66,7 @@ export function mount(root, ctx) {
           <div data-part="queue" class="queue-scroll" tabindex="0" aria-labelledby="queue-h"></div>
         </section>
         <section class="panel tabs-panel" aria-label="${t('host.more')}">
+          <div data-part="tools"></div>
           <div class="tabs" role="tablist">
             ${TABS.map((k) => html`<button type="button" role="tab" id="tab-${k}" data-tab="${k}" data-testid="tab-${k}" aria-controls="tabpanel-${k}" aria-selected="${mem.tab === k ? 'true' : 'false'}" tabindex="${mem.tab === k ? '0' : '-1'}">${t(`host.tab_${k}`)}</button>`)}
           </div>
@@ -100,6 +104,7 @@ export function mount(root, ctx) {
   }
 
   let lastAlertN = mem.lastAlertN || (mem.lastAlertN = {});
+  let lastBanner = 0;
   function update() {
     if (!model.state || !model.agenda) return;
     const now = ctx.now();
@@ -111,8 +116,10 @@ export function mount(root, ctx) {
     patch(part('nav'), navHtml(model, who));
     patch(part('floor'), floorHtml(model, who));
     patch(part('queue-controls'), queueControlsHtml(model, who, { optionsOpen: !!mem.optionsOpen }));
-    patch(part('queue'), queueHtml(model, now, { staff: true, disabled: !who.active, reason: who.reason }));
-    patch(part('alerts'), alertsHtml(model, dismissed));
+    patch(part('queue'), queueHtml(model, now, { staff: true, disabled: !who.active, reason: who.reason, removable: who.host && !who.ended }));
+    patch(part('alerts'), alertsHtml(model, dismissed, deskAlertItems(model, who)));
+    desk.update(who);
+    tools.update();
     patch(part('agenda'), agendaHtml(model, { detailed: true }));
     patch(part('history'), historyHtml(model));
     root.querySelector('#msg-input').disabled = !who.active;
@@ -283,6 +290,8 @@ export function mount(root, ctx) {
     }
   }
 
+  const tools = mountTools(root, ctx);
+  const desk = mountDesk(root, ctx, tools.env);
   root.addEventListener('click', onClick);
   root.addEventListener('change', onChange);
   root.addEventListener('toggle', onToggle, true);
@@ -298,6 +307,11 @@ export function mount(root, ctx) {
       for (const r of rises) {
         if (r.kind === 'speech' || !model.state.speech) ctx.announce(riseText(r));
       }
+      // The moderator's "(in 18 min)" moves on without a change.
+      if (who && now - lastBanner > 15000) {
+        lastBanner = now;
+        patch(part('banner'), bannerHtml(model, now, who, dismissed));
+      }
       const d = root.querySelector('[data-drift]');
       if (d) {
         const txt = driftText(drift(model, now));
@@ -305,6 +319,8 @@ export function mount(root, ctx) {
       }
     },
     destroy() {
+      tools.destroy();
+      desk.destroy();
       root.removeEventListener('click', onClick);
       root.removeEventListener('change', onChange);
       root.removeEventListener('toggle', onToggle, true);

@@ -7,6 +7,7 @@ import { html } from '../dom.js';
 import { t } from '../i18n/index.js';
 import { formatDuration } from '../clock.js';
 import { icon } from './icons.js';
+import { toolIcon } from './tool-icons.js';
 
 function langNameOf(code) {
   const s = t(`lang.${code}`);
@@ -51,7 +52,7 @@ export function myPlaces(model) {
  * `disabled` greys every moderation button (after the end, or outside a moderator's
  * segments) with `reason` as their description.
  */
-export function queueHtml(model, now, { staff = false, you = null, disabled = false, reason = '' } = {}) {
+export function queueHtml(model, now, { staff = false, you = null, disabled = false, reason = '', removable = false } = {}) {
   const st = model.state;
   const q = (st && st.queue) || [];
   const total = queueLength(st);
@@ -84,6 +85,7 @@ export function queueHtml(model, now, { staff = false, you = null, disabled = fa
         <button type="button" class="small icon-button" data-action="hand-up" data-hand="${h.id}" data-index="${i}" data-testid="hand-up-${h.id}" aria-label="${t('host.move_up_name', { name: h.name })}"${first || disabled ? html` aria-disabled="true"` : ''}>${icon('up')}</button>
         <button type="button" class="small icon-button" data-action="hand-down" data-hand="${h.id}" data-index="${i}" data-testid="hand-down-${h.id}" aria-label="${t('host.move_down_name', { name: h.name })}"${last || disabled ? html` aria-disabled="true"` : ''}>${icon('down')}</button>
         <button type="button" class="small icon-button danger" data-action="hand-remove" data-hand="${h.id}" data-testid="hand-remove-${h.id}" aria-label="${t('host.remove_name', { name: h.name })}"${dis}>${icon('remove')}</button>
+        ${removable ? html`<button type="button" class="small icon-button danger" data-desk="remove-participant" data-participant="${h.participant}" data-testid="participant-remove-${h.participant}-${h.id}" aria-label="${t('people.remove_name', { name: h.name })}">${toolIcon('ban')}</button>` : ''}
       </span>` : ''}
     </li>`;
   });
