@@ -172,12 +172,8 @@ async fn run(cli: Cli) -> Result<()> {
                     Some(b) => b.clone(),
                     None => target::podium_bin()?,
                 };
-                let t = target::start_podium(
-                    &bin,
-                    cli.server_cpu,
-                    &cli.serve_args,
-                    cli.protocol < 2,
-                )?;
+                let t =
+                    target::start_podium(&bin, cli.server_cpu, &cli.serve_args, cli.protocol < 2)?;
                 let info = TargetInfo {
                     kind,
                     addr: t.addr,
