@@ -19,13 +19,9 @@ pub type ParticipantId = u64;
 /// Identifies one raised hand (unique for the meeting's life).
 pub type HandId = u64;
 
-/// Hands shown in full in the public projection; the rest only by `queue_keys`.
+/// Hands shown in full in the public projection; `queue_len` tells how many there are, and
+/// each participant's connection gets its own places in a `place` message.
 pub const PUBLIC_QUEUE_DETAIL: usize = 25;
-
-/// The public projection's key for a hand: `participant × 2 + point_of_order`.
-pub fn queue_key(participant: ParticipantId, point_of_order: bool) -> u64 {
-    participant * 2 + u64::from(point_of_order)
-}
 
 /// Where the meeting is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -314,12 +310,12 @@ pub struct MeetingState {
     /// The speaking queue in calling order.
     pub queue: Vec<Hand>,
     /// Only in the public projection (absent in the engine and the staff view, where
-    /// `queue` is complete): the whole queue's order, one key per hand,
-    /// `participant × 2 + 1` for a point of order and `participant × 2` otherwise, while
-    /// `queue` holds only the first [`PUBLIC_QUEUE_DETAIL`] hands in full. A delegate needs
-    /// the next speakers and their own place, not a thousand names on every change.
+    /// `queue` is complete): the whole queue's length, while `queue` holds only the first
+    /// [`PUBLIC_QUEUE_DETAIL`] hands in full. A delegate needs the next speakers and their
+    /// own place (sent to their connection alone, as `place`), not a thousand hands on
+    /// every change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub queue_keys: Option<Vec<u64>>,
+    pub queue_len: Option<usize>,
     /// Whether ordinary hands may be raised.
     pub queue_open: bool,
     /// Whether points of order may be raised (a second switch: the chair can close the
@@ -335,10 +331,19 @@ pub struct MeetingState {
     pub join_links_open: bool,
     /// Whether the next segment starts by itself when time is up.
     pub auto_advance: bool,
-    /// Hands that have left the queue, oldest first (for the report).
+    /// Hands that have left the queue, oldest first (for the report). Empty in every
+    /// projection sent to clients: staff page it with `fetch` (`hand_history_len` says how
+    /// long it is), so a hand costs the host bytes for the hand, not for the meeting.
     pub hand_history: Vec<HandRecord>,
-    /// Everyone who joined through a join link, by id order.
+    /// Only in the staff projection: the length of `hand_history`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hand_history_len: Option<usize>,
+    /// Everyone who joined through a join link, by id order. Empty in every projection
+    /// sent to clients: staff page it with `fetch` (`participant_count` says how long it is).
     pub participants: Vec<Participant>,
+    /// Only in the staff projection: the length of `participants`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participant_count: Option<usize>,
     /// The agenda edits so far, oldest first, as one line per operation (staff only; the
     /// report lists them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

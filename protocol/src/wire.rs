@@ -8,7 +8,9 @@
 use crate::agenda::Agenda;
 use crate::booth::BoothSignal;
 use crate::lang::Lang;
-use crate::state::{ClockTarget, Event, HandId, MeetingState, ParticipantId, UnixMs};
+use crate::state::{
+    ClockTarget, Event, HandId, HandRecord, MeetingState, Participant, ParticipantId, UnixMs,
+};
 use serde::{Deserialize, Serialize};
 
 /// A role in a meeting. Each has its own capability link.
@@ -303,6 +305,58 @@ pub enum ClientMessage {
         /// The client's clock when sent, ms (may be fractional).
         client_time: f64,
     },
+    /// Staff only: a page of a list that changes do not carry (the participant register,
+    /// the hand history). Answered with `page` (or `error` with this id).
+    Fetch {
+        /// Echoed in the `page`.
+        id: u64,
+        /// Which list.
+        what: ListName,
+        /// Index of the first item wanted (0-based).
+        #[serde(default)]
+        from: usize,
+        /// Items wanted at most (default and maximum [`MAX_PAGE`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<usize>,
+    },
+}
+
+/// The largest page a `fetch` returns.
+pub const MAX_PAGE: usize = 1000;
+
+/// A list that staff page with `fetch` instead of receiving it in every change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListName {
+    /// `state.participants`: everyone who joined, by id order.
+    Participants,
+    /// `state.hand_history`: hands that left the queue, oldest first.
+    HandHistory,
+}
+
+/// The items of a `page`: participants or hand records, by the page's `what`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PageItems {
+    /// For `what: participants`.
+    Participants(Vec<Participant>),
+    /// For `what: hand_history`.
+    HandHistory(Vec<HandRecord>),
+}
+
+impl PageItems {
+    /// How many items.
+    pub fn len(&self) -> usize {
+        match self {
+            PageItems::Participants(v) => v.len(),
+            PageItems::HandHistory(v) => v.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// Who the connection is, told in `welcome`.
@@ -441,6 +495,29 @@ pub enum ServerMessage {
         code: ErrorCode,
         /// Human-readable explanation and what to do.
         message: String,
+    },
+    /// A participant's or observer's own places in the whole queue (0-based), sent to that
+    /// connection alone after the snapshot and after each change that moved them.
+    Place {
+        /// The state this place belongs to (the `change` or `snapshot` with this seq).
+        seq: u64,
+        /// Place of one's ordinary hand, if it is up.
+        hand: Option<usize>,
+        /// Place of one's point of order, if it is up.
+        point_of_order: Option<usize>,
+    },
+    /// The answer to a `fetch`.
+    Page {
+        /// The fetch's id.
+        id: u64,
+        /// Which list.
+        what: ListName,
+        /// Index of the first item.
+        from: usize,
+        /// The items from `from` on (at most the fetch's limit).
+        items: PageItems,
+        /// The list's whole length now.
+        total: usize,
     },
     /// The answer to `links` or `rotate_link`.
     Links {

@@ -13,7 +13,8 @@
 //! - [`admission`]: join rate limits per address and per meeting, the meeting cap.
 //! - [`guard`]: around every request: security headers, the request timeout, the
 //!   websocket upgrade's key and origin checks.
-//! - [`ws`]: one task per websocket connection, a single `select!` loop.
+//! - [`ws`]: websockets: the handshake, one task per connection for what the client says,
+//!   one fan-out task per meeting that writes each change's shared frame to every socket.
 //! - [`http`]: the HTTP surface, one file per group of requests (pages, websocket
 //!   upgrade, admin API, reports), merged into one router.
 //! - [`store`]: the SQLite journal and snapshots, behind a small trait, with group commit.
@@ -68,9 +69,6 @@ pub const DEFAULT_AGENDA: &str = include_str!("../../agendas/gfmd-mayors-2021-01
 pub struct Limits {
     /// Largest message (and frame) a client may send. Larger: close 1009.
     pub max_message: usize,
-    /// tungstenite's read buffer per connection (its default, 128 KiB, costs 1.3 GB at
-    /// 10k). Client messages are small; a larger one is simply read in several chunks.
-    pub read_buffer: usize,
     /// A send that takes longer means the client stopped reading: drop it.
     pub send_timeout: Duration,
     /// Time to send `hello` after connecting.
@@ -79,6 +77,11 @@ pub struct Limits {
     pub reply_queue: usize,
     /// Token bucket per connection.
     pub rate: ws::ratelimit::RateLimit,
+    /// The server pings every connection this often (a websocket Ping frame; browsers
+    /// answer on their own).
+    pub ping_interval: Duration,
+    /// A connection silent for the ping interval plus this long is a dead peer: dropped.
+    pub ping_timeout: Duration,
     /// Token bucket per credential (API key or link token) on the HTTP API: a Stream
     /// Deck is pressed by a person, a script should not hammer the meeting task.
     pub api_rate: ws::ratelimit::RateLimit,
@@ -92,11 +95,12 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_message: 16 * 1024,
-            read_buffer: 1024,
             send_timeout: Duration::from_secs(10),
             hello_timeout: Duration::from_secs(15),
             reply_queue: 256,
             rate: Default::default(),
+            ping_interval: Duration::from_secs(30),
+            ping_timeout: Duration::from_secs(30),
             api_rate: ws::ratelimit::RateLimit {
                 burst: 20.0,
                 per_sec: 5.0,

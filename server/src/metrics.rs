@@ -22,6 +22,8 @@ pub struct Metrics {
     bytes_sent: AtomicU64,
     /// Connections dropped because they stopped reading.
     slow_dropped: AtomicU64,
+    /// Connections dropped because they stopped answering keep-alive pings.
+    keepalive_dropped: AtomicU64,
     /// Messages refused by the rate limit.
     rate_limited: AtomicU64,
     /// Connections closed for sustained abuse.
@@ -67,8 +69,18 @@ impl Metrics {
     }
     /// A message of `bytes` went out.
     pub fn sent(&self, bytes: usize) {
-        self.messages_sent.fetch_add(1, Relaxed);
-        self.bytes_sent.fetch_add(bytes as u64, Relaxed);
+        self.sent_many(1, bytes as u64);
+    }
+    /// `messages` messages of `bytes` bytes in all went out (a fan-out adds once).
+    pub fn sent_many(&self, messages: u64, bytes: u64) {
+        if messages > 0 {
+            self.messages_sent.fetch_add(messages, Relaxed);
+            self.bytes_sent.fetch_add(bytes, Relaxed);
+        }
+    }
+    /// A connection was dropped for not answering the keep-alive pings.
+    pub fn keepalive_dropped(&self) {
+        self.keepalive_dropped.fetch_add(1, Relaxed);
     }
     /// A connection was dropped for not reading.
     pub fn slow_dropped(&self) {
@@ -141,7 +153,7 @@ impl Metrics {
                 self.connections[role_index(role)].load(Relaxed)
             );
         }
-        let counters: [(&str, &str, &str, u64); 11] = [
+        let counters: &[(&str, &str, &str, u64)] = &[
             (
                 "podium_meetings",
                 "gauge",
@@ -179,6 +191,12 @@ impl Metrics {
                 self.slow_dropped.load(Relaxed),
             ),
             (
+                "podium_keepalive_dropped_total",
+                "counter",
+                "Connections dropped for not answering keep-alive pings.",
+                self.keepalive_dropped.load(Relaxed),
+            ),
+            (
                 "podium_rate_limited_total",
                 "counter",
                 "Messages refused by the rate limit.",
@@ -209,7 +227,7 @@ impl Metrics {
                 crate::logging::dropped_total(),
             ),
         ];
-        for (name, kind, help, value) in counters {
+        for &(name, kind, help, value) in counters {
             let _ = writeln!(out, "# HELP {name} {help}");
             let _ = writeln!(out, "# TYPE {name} {kind}");
             let _ = writeln!(out, "{name} {value}");

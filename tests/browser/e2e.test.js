@@ -158,6 +158,12 @@ test('a live meeting across roles', async (t) => {
     await eventually(async () => (await queueOf(p2)).length === 2, { what: 'the called hand to leave the queue' });
     await eventually(async () => (await interp.getByTestId('current-speaker-name').textContent()) === 'Jean Dupont', { what: 'the interpreter to see the new speaker' });
     assert.match(await interp.getByTestId('current-speaker-language').textContent(), /French/);
+    // Changes do not carry the register and the hand history: the host's client pages them in.
+    await eventually(() => host.evaluate(() => {
+      const m = window.__podium.conn.model;
+      return m.participants.map((p) => p.name).join() === 'Jean Dupont,Amina Haddad,Lucía Pérez'
+        && m.handHistory.length === 1 && m.handHistory[0].outcome === 'called';
+    }), { what: "the host's register and hand history" });
   });
 
   await t.test('a reloaded participant still has their hand up', async () => {

@@ -43,13 +43,10 @@ async fn a_removed_participant_is_disconnected_and_cannot_come_back() -> anyhow:
     }
     // Their hands are gone, as removed; they stay in the register, marked.
     assert!(host.state.queue.is_empty());
-    let outcomes: Vec<HandOutcome> = host.state.hand_history.iter().map(|r| r.outcome).collect();
+    let whole = host.whole_state().await?;
+    let outcomes: Vec<HandOutcome> = whole.hand_history.iter().map(|r| r.outcome).collect();
     assert_eq!(outcomes, [HandOutcome::Removed, HandOutcome::Removed]);
-    assert!(host
-        .state
-        .participants
-        .iter()
-        .any(|p| p.id == pid && p.removed));
+    assert!(whole.participants.iter().any(|p| p.id == pid && p.removed));
     // Their token opens nothing now.
     let again = Client::hello(addr, &m, &token).await;
     let err = again

@@ -77,7 +77,9 @@ async fn ten_connections_of_one_link_share_one_budget() -> anyhow::Result<()> {
         acks as f64 <= 60.0 + 30.0 * secs + 1.0,
         "{acks} commands accepted in {secs:.2} s from one link"
     );
-    assert!(acks >= 60);
+    // At least the burst, less the host's `start_meeting` (refills come on top only if
+    // the 400 frames take longer than 1/30 s to handle).
+    assert!(acks >= 59, "{acks} acks, {limited} limited");
     assert_eq!(acks + limited, 400);
     assert_eq!(
         server.metric("podium_rate_limited_total"),

@@ -104,6 +104,7 @@ export function mount(root, ctx) {
   }
 
   let lastAlertN = mem.lastAlertN || (mem.lastAlertN = {});
+  let lastBanner = 0;
   function update() {
     if (!model.state || !model.agenda) return;
     const now = ctx.now();
@@ -305,6 +306,11 @@ export function mount(root, ctx) {
       // Staff hear the speech clock's thresholds (the segment's too when nobody speaks).
       for (const r of rises) {
         if (r.kind === 'speech' || !model.state.speech) ctx.announce(riseText(r));
+      }
+      // The moderator's "(in 18 min)" moves on without a change.
+      if (who && now - lastBanner > 15000) {
+        lastBanner = now;
+        patch(part('banner'), bannerHtml(model, now, who, dismissed));
       }
       const d = root.querySelector('[data-drift]');
       if (d) {

@@ -114,9 +114,11 @@ export function mount(root, ctx) {
     mem.slowKey = sKey;
   }
 
+  let lastFull = 0;
   function update() {
     if (!model.state || !model.agenda || !model.you) return;
     const now = ctx.now();
+    lastFull = now;
     patch(screen, render(now));
     renderSignals(now);
     announceChanges();
@@ -141,6 +143,8 @@ export function mount(root, ctx) {
       tickAside(root, model, now);
       // The slow-down overlay and the message highlight expire by time, not by change.
       if (model.state && model.state.phase === 'running') renderSignals(now);
+      // "in 18 min" on the slot and the title slide moves on without a change.
+      if (now - lastFull > 15000 && screen.querySelector('[data-screen="speaker-slot"], [data-screen="slide"]')) update();
     },
     destroy() { root.removeEventListener('click', onClick); stopResize(); },
   };

@@ -136,6 +136,13 @@ pub struct Guarded {
     _permit: Permit,
 }
 
+impl Guarded {
+    /// The socket and its place, apart (the websocket write path keeps both).
+    pub fn into_parts(self) -> (TcpStream, Permit) {
+        (self.io, self._permit)
+    }
+}
+
 impl AsyncRead for Guarded {
     fn poll_read(
         mut self: Pin<&mut Self>,

@@ -63,6 +63,14 @@ pub struct AppState {
     pub base_url: Arc<str>,
     /// Ends websockets at shutdown.
     pub shutdown: CancellationToken,
+    /// The websocket endpoint (`/ws`): connections and the meetings' fan-outs.
+    pub ws: Arc<crate::ws::Endpoint>,
+}
+
+impl axum::extract::FromRef<AppState> for Arc<crate::ws::Endpoint> {
+    fn from_ref(s: &AppState) -> Arc<crate::ws::Endpoint> {
+        s.ws.clone()
+    }
 }
 
 /// The meeting API's state, shared by its handlers.
@@ -83,6 +91,7 @@ impl AppState {
         base_url: Arc<str>,
         shutdown: CancellationToken,
     ) -> AppState {
+        let ws = crate::ws::Endpoint::new(hub.clone(), config.limits.clone(), shutdown.clone());
         AppState {
             hub,
             keys,
@@ -90,6 +99,7 @@ impl AppState {
             config,
             base_url,
             shutdown,
+            ws,
         }
     }
 }

@@ -72,10 +72,7 @@ const RETRY_MS: u64 = 2000;
 
 /// The agenda message of a published state: its version and shared bytes.
 pub fn agenda_message(published: &Published) -> (u64, Bytes) {
-    (
-        published.agenda.version,
-        Bytes::from(published.agenda.message.clone()),
-    )
+    (published.agenda.version, published.agenda.message())
 }
 
 /// One SSE frame: `event:`, optional `id:`, and `data:` in shared pieces.
@@ -94,7 +91,7 @@ fn frame(event: &str, id: Option<u64>, data: Vec<Bytes>) -> Vec<Bytes> {
 
 fn snapshot_frame(published: &Published, role: Role) -> Vec<Bytes> {
     let p = published.for_role(role);
-    let change = Bytes::from(p.change.clone());
+    let change = p.change_bytes();
     let state = change.slice_ref(p.state().as_bytes());
     let head = format!(
         r#"{{"type":"snapshot","seq":{},"server_time":{},"state":"#,
@@ -110,7 +107,7 @@ fn snapshot_frame(published: &Published, role: Role) -> Vec<Bytes> {
 
 fn change_frame(published: &Published, role: Role) -> Vec<Bytes> {
     let p = published.for_role(role);
-    frame("change", Some(p.seq), vec![Bytes::from(p.change.clone())])
+    frame("change", Some(p.seq), vec![p.change_bytes()])
 }
 
 fn comment(text: &'static str) -> Vec<Bytes> {

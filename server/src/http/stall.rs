@@ -43,6 +43,11 @@ impl<T> StallGuard<T> {
         &self.inner
     }
 
+    /// The wrapped IO, unwrapped (an upgraded websocket has its own send timeout).
+    pub fn into_inner(self) -> T {
+        self.inner
+    }
+
     /// Turns a pending write into an error once the deadline has passed.
     fn stalled<R>(
         &mut self,

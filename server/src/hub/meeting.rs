@@ -14,7 +14,7 @@ use crate::metrics::Metrics;
 use crate::store::{Batch, IdempotencyRecord, Snapshot, StoreHandle, TokenRow};
 use crate::tokens;
 use dashmap::DashMap;
-use podium_protocol::{Command, ErrorCode, Event, Lang, Role};
+use podium_protocol::{Command, ErrorCode, Event, Lang, ListName, PageItems, Role};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -98,6 +98,18 @@ pub enum Input {
     },
     /// One participant's record (for a resuming connection's `welcome`).
     Participant(u64, oneshot::Sender<Option<podium_protocol::Participant>>),
+    /// A page of a list that changes do not carry (staff `fetch`): items `from..from+limit`
+    /// and the list's length.
+    Fetch {
+        /// Which list.
+        what: ListName,
+        /// First index.
+        from: usize,
+        /// Items at most.
+        limit: usize,
+        /// The items and the whole length.
+        reply: oneshot::Sender<(PageItems, usize)>,
+    },
     /// Stop the task (archive, delete).
     Stop,
 }
@@ -136,6 +148,26 @@ impl MeetingHandle {
             return None;
         }
         rx.await.ok().flatten()
+    }
+
+    /// A page of the register or the hand history, if the task runs.
+    pub async fn fetch(
+        &self,
+        what: ListName,
+        from: usize,
+        limit: usize,
+    ) -> Option<(PageItems, usize)> {
+        let (reply, rx) = oneshot::channel();
+        let input = Input::Fetch {
+            what,
+            from,
+            limit,
+            reply,
+        };
+        if !self.send(input).await {
+            return None;
+        }
+        rx.await.ok()
     }
 
     /// A copy of the engine, if the task runs.
@@ -200,6 +232,29 @@ impl MeetingHandle {
     /// Asks the task to stop.
     pub fn stop(&self) {
         let _ = self.tx.try_send(Input::Stop);
+    }
+}
+
+/// Items `from..from + limit` of a list of the state, and the list's length.
+fn page(
+    state: &podium_protocol::MeetingState,
+    what: ListName,
+    from: usize,
+    limit: usize,
+) -> (PageItems, usize) {
+    fn slice<T: Clone>(v: &[T], from: usize, limit: usize) -> Vec<T> {
+        let from = from.min(v.len());
+        v[from..(from.saturating_add(limit)).min(v.len())].to_vec()
+    }
+    match what {
+        ListName::Participants => (
+            PageItems::Participants(slice(&state.participants, from, limit)),
+            state.participants.len(),
+        ),
+        ListName::HandHistory => (
+            PageItems::HandHistory(slice(&state.hand_history, from, limit)),
+            state.hand_history.len(),
+        ),
     }
 }
 
@@ -436,9 +491,10 @@ impl MeetingTask {
                 } => rotations.push((role, person, reply)),
                 Input::Invite { delegates, reply } => self.invite(&mut c, delegates, reply),
                 // Reads are answered after this turn's write: nothing not yet durable is seen.
-                read @ (Input::Inspect(_) | Input::Participant(..) | Input::Links(_)) => {
-                    reads.push(read)
-                }
+                read @ (Input::Inspect(_)
+                | Input::Participant(..)
+                | Input::Fetch { .. }
+                | Input::Links(_)) => reads.push(read),
                 Input::Stop => keep_going = false,
             }
         }
@@ -457,6 +513,14 @@ impl MeetingTask {
                     let state = self.engine.state();
                     let found = state.participants.iter().find(|p| p.id == pid);
                     let _ = reply.send(found.cloned());
+                }
+                Input::Fetch {
+                    what,
+                    from,
+                    limit,
+                    reply,
+                } => {
+                    let _ = reply.send(page(self.engine.state(), what, from, limit));
                 }
                 Input::Links(reply) => {
                     let _ = reply.send(self.links.clone());

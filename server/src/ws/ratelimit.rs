@@ -6,9 +6,9 @@
 //!
 //! Time comes in as an argument, so the buckets are tested without sleeping.
 
+use super::frame::Incoming;
 use super::{close, error, text, Connection, End};
 use crate::hub::Grant;
-use axum::extract::ws::Message;
 use dashmap::DashMap;
 use podium_protocol::ErrorCode;
 use std::sync::{Arc, Mutex};
@@ -209,31 +209,26 @@ impl LinkBuckets {
 impl Connection {
     /// Counts one incoming frame against the limits: `Ok(true)` to handle it, `Ok(false)`
     /// when it was refused (a text message is answered `rate_limited`), `Err` to close.
-    pub(super) async fn admit_frame(
-        &mut self,
-        bucket: &mut Bucket,
-        msg: &Message,
-    ) -> Result<bool, End> {
-        if matches!(msg, Message::Close(_)) {
+    pub(super) fn admit_frame(&mut self, msg: &Incoming) -> Result<bool, End> {
+        if matches!(msg, Incoming::Close(_)) {
             return Ok(true);
         }
-        match bucket.take(Instant::now()) {
+        match self.bucket.take(Instant::now()) {
             Verdict::Allow => Ok(true),
             Verdict::Limit => {
-                self.hub.metrics.rate_limited();
-                if let Message::Text(raw) = msg {
+                self.hub().metrics.rate_limited();
+                if let Incoming::Text(raw) = msg {
                     let id = super::request_id(raw);
                     self.send(text(&error(
                         id,
                         ErrorCode::RateLimited,
                         "too many messages: slow down",
-                    )))
-                    .await?;
+                    )))?;
                 }
                 Ok(false)
             }
             Verdict::Close => {
-                self.hub.metrics.abuse_closed();
+                self.hub().metrics.abuse_closed();
                 tracing::warn!("closing: sustained flood");
                 Err(End::Close(close::POLICY, "too many messages"))
             }

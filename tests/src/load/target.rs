@@ -1,6 +1,6 @@
 //! What the load generator measures: a Podium server (a `podium serve` child, or an
-//! in-process test server), the Node.js `ws` relay of `tests/peers/`, or the floor (a plain
-//! loop writing one frame to many loopback sockets).
+//! in-process test server), the Node.js `ws` relays of `tests/peers/` (frame-once and
+//! idiomatic), or the floor (a plain loop writing one frame to many loopback sockets).
 
 use anyhow::{anyhow, bail, Context, Result};
 use std::io::{BufRead, BufReader, Write};
@@ -15,8 +15,10 @@ use std::time::{Duration, Instant};
 pub enum TargetKind {
     /// Podium.
     Podium,
-    /// The Node.js ws relay.
+    /// The Node.js ws relay that frames each broadcast once.
     WsRelay,
+    /// The idiomatic Node.js ws relay: `client.send` for each client.
+    WsRelaySend,
     /// The plain write loop.
     Floor,
 }
@@ -27,8 +29,9 @@ impl TargetKind {
         Ok(match s {
             "podium" => TargetKind::Podium,
             "ws-relay" => TargetKind::WsRelay,
+            "ws-relay-send" => TargetKind::WsRelaySend,
             "floor" => TargetKind::Floor,
-            _ => bail!("unknown target {s:?}: podium, ws-relay or floor"),
+            _ => bail!("unknown target {s:?}: podium, ws-relay, ws-relay-send or floor"),
         })
     }
 
@@ -37,6 +40,7 @@ impl TargetKind {
         match self {
             TargetKind::Podium => "podium",
             TargetKind::WsRelay => "ws-relay",
+            TargetKind::WsRelaySend => "ws-relay-send",
             TargetKind::Floor => "floor",
         }
     }
@@ -180,8 +184,19 @@ fn child_pid(child: &Child, _cpu: Option<usize>) -> Result<u32> {
     Ok(child.id())
 }
 
-/// Starts `node relay.js` in `peers` (after `npm ci` there) with frames of `frame` bytes.
-pub fn start_relay(peers: &Path, frame: usize, cpu: Option<usize>) -> Result<Target> {
+/// Starts `node relay.js` in `peers` (after `npm ci` there) with frames of `frame` bytes:
+/// the frame-once relay (`WsRelay`) or the idiomatic one (`WsRelaySend`).
+pub fn start_relay(
+    kind: TargetKind,
+    peers: &Path,
+    frame: usize,
+    cpu: Option<usize>,
+) -> Result<Target> {
+    let style = if kind == TargetKind::WsRelaySend {
+        "send"
+    } else {
+        "frame"
+    };
     let script = peers.join("relay.js");
     if !peers.join("node_modules/ws").exists() {
         bail!(
@@ -193,6 +208,7 @@ pub fn start_relay(peers: &Path, frame: usize, cpu: Option<usize>) -> Result<Tar
     let mut child = command(Path::new("node"), cpu)
         .arg(&script)
         .args(["--port", &port.to_string(), "--frame", &frame.to_string()])
+        .args(["--style", style])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -201,7 +217,7 @@ pub fn start_relay(peers: &Path, frame: usize, cpu: Option<usize>) -> Result<Tar
     wait_listening(addr, &mut child)?;
     let pid = child_pid(&child, cpu)?;
     Ok(Target {
-        kind: TargetKind::WsRelay,
+        kind,
         addr,
         pid,
         links: None,
