@@ -5,6 +5,9 @@
 //   {state: "ready",   remaining}   not started, will count down from `remaining` ms
 //   {state: "running", ends_at}     counting down; zero at server time `ends_at`
 //   {state: "paused",  remaining}   stopped with `remaining` ms left (negative = overtime)
+//
+// Wrap-up levels follow the agenda's thresholds (PROTOCOL.md, "Wrap-up thresholds"):
+// "warning" when remaining ≤ warning, "danger" when ≤ danger, "overtime" when < 0.
 
 /** Milliseconds left at server time `now`; negative means overtime. */
 export function remaining(clock, now) {
@@ -32,6 +35,7 @@ function mss(totalSeconds) {
 /** "4:59" while counting down, "+0:42" in overtime (always Latin digits). */
 export function formatClock(ms) {
   if (ms > 0) return mss(Math.ceil(ms / 1000));
+  if (ms === 0) return '0:00';
   return '+' + mss(Math.floor(-ms / 1000));
 }
 
@@ -40,21 +44,29 @@ export function formatDuration(ms) {
   return mss(Math.round(Math.max(0, ms) / 1000));
 }
 
-/** Warning level: "ok", "warn" (one minute or less left) or "over" (zero or overtime). */
-export function level(ms) {
-  if (ms <= 0) return 'over';
-  if (ms <= 60000) return 'warn';
+/** The defaults of the agenda's `[meeting]` thresholds: amber at one minute, red at zero,
+ * a gentle flash at each. */
+export const DEFAULT_THRESHOLDS = Object.freeze({ warning: 60000, danger: 0, flash: true });
+
+/** Wrap-up level of `ms` left: "ok", "warning", "danger" or "overtime". */
+export function level(ms, th = DEFAULT_THRESHOLDS) {
+  if (ms < 0) return 'overtime';
+  if (ms <= th.danger) return 'danger';
+  if (ms <= th.warning) return 'warning';
   return 'ok';
 }
 
 /** Everything a view needs to draw one clock. */
-export function clockView(clock, now) {
+export function clockView(clock, now, th = DEFAULT_THRESHOLDS) {
   const ms = remaining(clock, now);
+  const text = formatClock(ms);
   return {
     ms,
-    text: formatClock(ms),
-    level: level(ms),
+    text,
+    level: level(ms, th),
     state: clock ? clock.state : 'ready',
+    // Digits and separators, for sizing the digits to their box.
+    chars: text.length,
   };
 }
 

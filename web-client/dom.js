@@ -33,21 +33,33 @@ export function html(strings, ...vals) {
 /** Marks an already-safe string (e.g. built with html) as safe. */
 export function raw(s) { return new Safe(String(s)); }
 
-/** Replaces `el`'s children with `content` when it differs from the last patch; the
- * element that had focus (matched by data-testid or id) gets it back. */
+/** Replaces `el`'s children with `content` when it differs from the last patch. The
+ * element that had focus gets it back: the same control (data-testid or id), else the
+ * control that replaced it (same `data-focus` key: "Lower my hand" replacing "Raise my
+ * hand"), else the view itself — never <body>. */
 export function patch(el, content) {
   const s = String(content);
   if (el._podiumLast === s) return false;
   el._podiumLast = s;
   const active = document.activeElement;
-  let key = null;
-  if (active && el.contains(active)) {
-    key = active.getAttribute('data-testid') || active.id || null;
+  let keys = null;
+  if (active && active !== el && el.contains(active)) {
+    keys = {
+      focus: active.getAttribute('data-focus'),
+      testid: active.getAttribute('data-testid'),
+      id: active.id || null,
+    };
   }
   el.innerHTML = s;
-  if (key) {
-    const again = el.querySelector(`[data-testid="${CSS.escape(key)}"]`) || el.querySelector(`#${CSS.escape(key)}`);
-    if (again) again.focus();
+  if (keys) {
+    const again = (keys.testid && el.querySelector(`[data-testid="${CSS.escape(keys.testid)}"]`))
+      || (keys.id && el.querySelector(`#${CSS.escape(keys.id)}`))
+      || (keys.focus && el.querySelector(`[data-focus="${CSS.escape(keys.focus)}"]`));
+    if (again && !again.disabled) again.focus();
+    else {
+      const fallback = el.closest('[tabindex="-1"]') || document.getElementById('view');
+      if (fallback) fallback.focus({ preventScroll: true });
+    }
   }
   return true;
 }

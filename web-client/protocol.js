@@ -6,6 +6,15 @@
 // with exponential backoff and jitter, and keeps an NTP-style estimate of the offset
 // between this browser's clock and the server's so that serverNow() is the server time.
 // Views never touch the socket: they read `conn.model` and listen for events.
+//
+// What views read, besides `model.state`:
+//  - `model.place`: {seq, hand, point_of_order} for participants and observers, one's own
+//    0-based places in the whole queue (null for a hand that is down). The public state
+//    carries only the first hands in full and `queue_len`.
+//  - `model.participants`, `model.handHistory` for host and moderators: the register and
+//    the hand history, which changes do not carry (`state.participant_count` and
+//    `state.hand_history_len` give their lengths); this module pages them in with `fetch`
+//    and keeps them up to date.
 
 export const PROTOCOL_VERSION = 2;
 
@@ -20,6 +29,19 @@ const SYNC_BURST_GAP_MS = 250;
 const SYNC_PERIOD_MS = 30000;
 const SYNC_KEEP = 16;
 const SYNC_BEST = 3;
+/** Items per `fetch` page (the server's maximum). */
+const PAGE = 1000;
+/** Least time between two fetches of one list, so a join flood does not make the host
+ * exceed its rate limit. */
+const PAGE_GAP_MS = 250;
+/** The staff lists: list name on the wire, model key, length field of the state. */
+const LISTS = [
+  ['participants', 'participants', 'participant_count'],
+  ['hand_history', 'handHistory', 'hand_history_len'],
+];
+
+/** A connection whose pings go unanswered this long is taken for dead and reopened. */
+const DEAD_AFTER_MS = 12000;
 
 /** Error codes after which reconnecting with the same token cannot help. */
 const FATAL = new Set(['unauthorized', 'no_such_meeting', 'unsupported_version', 'archived']);
@@ -89,11 +111,18 @@ export class Connection {
     this.meeting = meeting;
     this.role = role;
     this.linkToken = token || '';
+    // A personal invitation (#me=<token>) is the delegate's own token: keep it and resume
+    // with it instead of showing the join form.
+    if (this.isJoinRole && this.linkToken.startsWith('me=')) {
+      storageSet(participantKey(meeting), this.linkToken.slice(3));
+      this.linkToken = '';
+    }
     this.url = url || Connection.defaultUrl();
     this.listeners = new Map();
     this.ws = null;
     this.nextId = 1;
-    this.pending = new Map(); // command id -> {resolve, reject}
+    this.pending = new Map(); // command or fetch id -> {resolve, reject}
+    this.listBusy = {}; // list name -> true while a fetch of it is in flight or waiting
     this.pings = new Map(); // ping id -> t0
     this.attempt = 0;
     this.timer = null;
@@ -111,6 +140,9 @@ export class Connection {
       planned: [],
       state: null,
       seq: 0,
+      place: null,
+      participants: [],
+      handHistory: [],
     };
     this._onVisible = () => {
       if (document.visibilityState === 'visible') {
@@ -199,9 +231,10 @@ export class Connection {
       if (this.ws !== ws) return;
       this.ws = null;
       if (ev && (ev.code === CLOSE_REVOKED || ev.code === CLOSE_ARCHIVED)) {
-        // The link was revoked or the meeting archived: reconnecting cannot help.
+        // The link was revoked (or its holder removed), or the meeting archived:
+        // reconnecting cannot help, so the client stops and says why.
         this.setStatus('denied', {
-          code: ev.code === CLOSE_ARCHIVED ? 'archived' : 'unauthorized',
+          code: ev.code === CLOSE_ARCHIVED ? 'archived' : 'revoked',
           message: ev.reason,
         });
       }
@@ -210,6 +243,7 @@ export class Connection {
       for (const [, p] of this.pending) p.reject(new CommandError('offline', 'not connected'));
       this.pending.clear();
       this.pings.clear();
+      this.listBusy = {};
       if (this.status === 'denied' || this.status === 'need_join' || this.stopped) return;
       this.scheduleReconnect();
     };
@@ -279,6 +313,23 @@ export class Connection {
     storageSet(participantKey(this.meeting), null);
   }
 
+  /** A request the server answers with a message carrying its id (the host's `links`
+   * and `rotate_link`): resolves with that message, rejects with a CommandError. */
+  request(msg) {
+    return new Promise((resolve, reject) => {
+      if (!this.authenticated) {
+        reject(new CommandError('offline', 'not connected'));
+        return;
+      }
+      const id = this.nextId++;
+      this.pending.set(id, { resolve, reject });
+      if (!this.send({ ...msg, id })) {
+        this.pending.delete(id);
+        reject(new CommandError('offline', 'not connected'));
+      }
+    });
+  }
+
   handle(msg) {
     switch (msg.type) {
       case 'welcome': {
@@ -286,6 +337,7 @@ export class Connection {
         this.attempt = 0;
         this.sync.seed(msg.server_time, Date.now());
         this.model.you = msg.you;
+        this.model.protocol = msg.protocol;
         if (msg.participant_token) storageSet(participantKey(this.meeting), msg.participant_token);
         if (this.joinRequest) {
           this.joinRequest.resolve(msg.you);
@@ -307,6 +359,8 @@ export class Connection {
         this.sync.seed(msg.server_time, Date.now());
         this.model.state = msg.state;
         this.model.seq = msg.seq;
+        this.model.place = null; // a `place` follows every snapshot
+        this.syncLists([]);
         this.emit('state', { snapshot: true, events: [] });
         break;
       }
@@ -314,8 +368,23 @@ export class Connection {
         if (typeof msg.seq === 'number' && msg.seq < this.model.seq) break;
         this.model.state = msg.state;
         this.model.seq = msg.seq;
+        this.syncLists(msg.events || []);
         this.emit('events', msg.events || []);
         this.emit('state', { snapshot: false, events: msg.events || [] });
+        break;
+      }
+      case 'place': {
+        if (this.model.place && msg.seq < this.model.place.seq) break;
+        this.model.place = { seq: msg.seq, hand: msg.hand ?? null, point_of_order: msg.point_of_order ?? null };
+        this.emit('state', { snapshot: false, events: [], place: true });
+        break;
+      }
+      case 'page': {
+        const p = this.pending.get(msg.id);
+        if (p) {
+          this.pending.delete(msg.id);
+          p.resolve(msg);
+        }
         break;
       }
       case 'ack': {
@@ -344,6 +413,15 @@ export class Connection {
         this.emit('sync', this.sync);
         break;
       }
+      case 'links': {
+        // The answer to a host's `links` or `rotate_link` request (see request()).
+        const p = this.pending.get(msg.id);
+        if (p) {
+          this.pending.delete(msg.id);
+          p.resolve(msg);
+        }
+        break;
+      }
       default:
         break;
     }
@@ -352,9 +430,12 @@ export class Connection {
   handleAuthError(msg) {
     if (!this.authenticated && FATAL.has(msg.code)) {
       if (this.authMode === 'resume' && msg.code === 'unauthorized') {
-        // The stored token is no longer valid: join again.
+        // The stored token is no longer valid. Refused while this page was in the
+        // meeting, its holder was removed (the 4001 close may have been lost with the
+        // connection): say so. A stale token from another day: join again.
         this.forget();
-        this.setStatus('need_join');
+        if (this.model.you) this.setStatus('denied', { code: 'revoked', message: msg.message });
+        else this.setStatus('need_join');
       } else if (this.authMode === 'join') {
         const jr = this.joinRequest;
         this.joinRequest = null;
@@ -401,12 +482,84 @@ export class Connection {
     });
   }
 
+  /** A page of a staff list (`participants` or `hand_history`): resolves with the `page`. */
+  fetch(what, from, limit = PAGE) {
+    return new Promise((resolve, reject) => {
+      if (!this.authenticated) {
+        reject(new CommandError('offline', 'not connected'));
+        return;
+      }
+      const id = this.nextId++;
+      this.pending.set(id, { resolve, reject });
+      if (!this.send({ type: 'fetch', id, what, from, limit })) {
+        this.pending.delete(id);
+        reject(new CommandError('offline', 'not connected'));
+      }
+    });
+  }
+
+  /**
+   * Keeps `model.participants` and `model.handHistory` (staff only) as long as the state
+   * says they are: joins that a change lists are appended at once, anything else missing
+   * is paged in, one fetch per list at a time and at most one every PAGE_GAP_MS.
+   */
+  syncLists(events) {
+    const st = this.model.state;
+    if (!st || typeof st.participant_count !== 'number') return;
+    const reg = this.model.participants;
+    for (const e of events) {
+      if (e.type === 'participant_removed') {
+        const p = reg.find((x) => x.id === e.participant);
+        if (p) p.removed = true;
+      }
+      if (e.type === 'participant_joined' && e.participant && reg.length === st.participant_count - 1
+        && (!reg.length || reg[reg.length - 1].id < e.participant.id)) {
+        reg.push(e.participant);
+      }
+    }
+    for (const [what, key, count] of LISTS) {
+      const want = st[count];
+      if (typeof want !== 'number') continue;
+      if (this.model[key].length > want) this.model[key] = []; // shrank: page it in again
+      if (this.model[key].length === want || this.listBusy[what]) continue;
+      this.listBusy[what] = true;
+      const from = this.model[key].length;
+      this.fetch(what, from).then((page) => {
+        if (page.from === this.model[key].length) this.model[key].push(...page.items);
+        this.emit('state', { snapshot: false, events: [], lists: true });
+      }).catch(() => { /* offline: the next snapshot starts over */ }).finally(() => {
+        setTimeout(() => {
+          this.listBusy[what] = false;
+          if (this.authenticated) this.syncLists([]);
+        }, PAGE_GAP_MS);
+      });
+    }
+  }
+
   ping() {
     const id = this.nextId++;
     const t0 = Date.now();
+    if (this.checkAlive()) return;
     this.pings.set(id, t0);
     if (this.pings.size > 64) this.pings.delete(this.pings.keys().next().value);
     this.send({ type: 'ping', id, client_time: t0 });
+  }
+
+  /** A ping older than DEAD_AFTER_MS still unanswered: the network dropped silently
+   * (no close event may come for minutes). Drop the socket and reconnect now. Returns
+   * whether it did. */
+  checkAlive() {
+    const now = Date.now();
+    const ws = this.ws;
+    if (!ws) return false;
+    for (const sent of this.pings.values()) {
+      if (now - sent > DEAD_AFTER_MS) {
+        ws.onclose({ code: 4000 });
+        try { ws.close(4000); } catch { /* already closing */ }
+        return true;
+      }
+    }
+    return false;
   }
 
   burst(n) {
@@ -419,6 +572,8 @@ export class Connection {
     this.clearSync();
     this.burst(SYNC_BURST);
     this.syncTimers.push(setInterval(() => this.ping(), SYNC_PERIOD_MS));
+    // Between sync pings, look for a silent drop more often.
+    this.syncTimers.push(setInterval(() => this.checkAlive(), DEAD_AFTER_MS / 2));
   }
 
   clearSync() {

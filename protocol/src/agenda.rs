@@ -6,6 +6,7 @@
 //! (unique ids, positive durations, known time zone…) and reports each problem with a
 //! path such as `segment[3].duration`. For TOML the path is resolved to a line and column.
 
+use crate::booth::InterpretationPlan;
 use crate::duration::Secs;
 use crate::lang::Lang;
 use chrono::{NaiveDateTime, TimeZone};
@@ -22,6 +23,9 @@ pub struct Agenda {
     /// The segments in running order. Called `segment` so that TOML reads `[[segment]]`.
     #[serde(rename = "segment", default)]
     pub segments: Vec<Segment>,
+    /// The interpretation desk's plan: handover turns and relay rules (`[interpretation]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interpretation: Option<InterpretationPlan>,
 }
 
 /// What is true of the whole meeting.
@@ -40,7 +44,8 @@ pub struct MeetingInfo {
     pub time_zone: String,
     /// Planned start, local to `time_zone`, as "YYYY-MM-DDTHH:MM".
     pub start: String,
-    /// The languages interpreted in the meeting; every floor language must be one of them.
+    /// The languages interpreted in the meeting, one booth each; every floor language must
+    /// be one of them or be covered by a relay rule of `[interpretation]`.
     pub languages: Vec<Lang>,
     /// The language the agenda's `*_original` texts are in, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -54,6 +59,11 @@ pub struct MeetingInfo {
     /// Whether the next segment starts by itself when a segment's time is up.
     #[serde(default)]
     pub auto_advance: bool,
+    /// After lowering a hand, how long a participant waits before raising one again
+    /// (default 5 s; "0s" turns it off): one person cannot make every screen redraw
+    /// several times a second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hand_cooldown: Option<Secs>,
     /// The coordinator who hosts the meeting (has every right).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<Person>,
@@ -67,6 +77,10 @@ pub struct MeetingInfo {
     /// Whether screens flash gently when a clock crosses a threshold and at overtime.
     #[serde(default = "yes")]
     pub flash: bool,
+    /// Whether the shared join links admit people (the host can switch it live). A closed
+    /// meeting sets it to `false` and admits only delegates invited with personal links.
+    #[serde(default = "yes")]
+    pub join_links: bool,
 }
 
 fn default_warning() -> Secs {
@@ -162,39 +176,24 @@ pub struct Person {
     pub country: Option<String>,
     /// The language they will speak in (the floor language), for the booths.
     pub language: Lang,
+    /// An https link to their text or slides, shown in every booth view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_url: Option<String>,
 }
 
 impl Person {
-    /// The person's id: the explicit one or a slug of the name.
+    /// The person's id: the explicit one or a slug of the name (never empty).
     pub fn key(&self) -> String {
-        self.id.clone().unwrap_or_else(|| slug(&self.name))
+        self.id
+            .clone()
+            .unwrap_or_else(|| crate::slug::id_for(&self.name, "person"))
     }
 }
 
-/// Lower-case ASCII slug: "Cécile Riallant" → "cecile-riallant".
+/// Lower-case ASCII slug: "Cécile Riallant" → "cecile-riallant" (see
+/// [`crate::slug::slug`]: Greek, Cyrillic and Arabic are transliterated too).
 pub fn slug(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        let c = match c {
-            'à' | 'á' | 'â' | 'ä' | 'ã' | 'À' | 'Á' | 'Â' | 'Ä' => 'a',
-            'ç' | 'Ç' => 'c',
-            'è' | 'é' | 'ê' | 'ë' | 'É' | 'È' => 'e',
-            'ì' | 'í' | 'î' | 'ï' | 'Í' => 'i',
-            'ñ' | 'Ñ' => 'n',
-            'ò' | 'ó' | 'ô' | 'ö' | 'õ' | 'Ó' => 'o',
-            'ù' | 'ú' | 'û' | 'ü' | 'Ú' => 'u',
-            c => c,
-        };
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
-        }
-    }
-    while out.ends_with('-') {
-        out.pop();
-    }
-    out
+    crate::slug::slug(text)
 }
 
 /// One problem found in an agenda.
@@ -238,7 +237,7 @@ pub struct AgendaErrors(pub Vec<AgendaError>);
 
 /// One step of a path into the document.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Step {
+pub(crate) enum Step {
     Key(&'static str),
     Index(usize),
 }
@@ -259,10 +258,10 @@ fn path_text(path: &[Step]) -> String {
     s
 }
 
-struct Problem {
-    path: Vec<Step>,
-    message: String,
-    hint: Option<String>,
+pub(crate) struct Problem {
+    pub(crate) path: Vec<Step>,
+    pub(crate) message: String,
+    pub(crate) hint: Option<String>,
 }
 
 impl Agenda {
@@ -273,7 +272,7 @@ impl Agenda {
             Err(e) => {
                 let (line, column) = e.span().map(|s| line_col(text, s.start)).unzip();
                 return Err(AgendaErrors(vec![AgendaError {
-                    path: String::new(),
+                    path: table_at(text, line.unwrap_or(usize::MAX)),
                     line,
                     column,
                     message: format!("not valid TOML: {}", first_line(e.message())),
@@ -281,21 +280,24 @@ impl Agenda {
                 }]));
             }
         };
-        let agenda: Agenda = match toml::from_str(text) {
-            Ok(a) => a,
-            Err(e) => {
-                let (line, column) = e.span().map(|s| line_col(text, s.start)).unzip();
-                let msg = first_line(e.message()).to_string();
-                let hint = type_hint(&msg);
-                return Err(AgendaErrors(vec![AgendaError {
-                    path: String::new(),
-                    line,
-                    column,
-                    message: msg,
-                    hint,
-                }]));
-            }
-        };
+        let agenda: Agenda =
+            match serde_path_to_error::deserialize(toml::de::Deserializer::new(text)) {
+                Ok(a) => a,
+                Err(e) => {
+                    let path = located_path(e.path());
+                    let e = e.into_inner();
+                    let (line, column) = e.span().map(|s| line_col(text, s.start)).unzip();
+                    let msg = first_line(e.message()).to_string();
+                    let hint = Some(type_hint(&msg).unwrap_or_else(default_hint));
+                    return Err(AgendaErrors(vec![AgendaError {
+                        path,
+                        line,
+                        column,
+                        message: msg,
+                        hint,
+                    }]));
+                }
+            };
         match agenda.problems() {
             problems if problems.is_empty() => Ok(agenda),
             problems => Err(AgendaErrors(
@@ -319,13 +321,22 @@ impl Agenda {
 
     /// Parses and validates a JSON agenda (the HTTP API's form); errors carry paths.
     pub fn from_json(text: &str) -> Result<Agenda, AgendaErrors> {
-        let agenda: Agenda = serde_json::from_str(text).map_err(|e| {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let agenda: Agenda = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = located_path(e.path());
+            let e = e.into_inner();
             let msg = e.to_string();
             AgendaErrors(vec![AgendaError {
-                path: String::new(),
+                path,
                 line: Some(e.line()),
                 column: Some(e.column()),
-                hint: type_hint(&msg),
+                hint: Some(type_hint(&msg).unwrap_or_else(|| {
+                    if e.is_syntax() || e.is_eof() {
+                        "check the JSON near here: quotes, commas and brackets".into()
+                    } else {
+                        default_hint()
+                    }
+                })),
                 message: msg,
             }])
         })?;
@@ -411,6 +422,16 @@ impl Agenda {
                 );
             }
         }
+        if let Some(c) = m.hand_cooldown {
+            if !(0..=600).contains(&c.0) {
+                push(
+                    mp("hand_cooldown"),
+                    format!("a hand cooldown of {c} is not possible: 0s to 10m"),
+                    Some("hand_cooldown = \"5s\" (\"0s\" turns it off)"),
+                );
+            }
+        }
+        let floor = self.floor_languages();
         if m.warning.0 < 0 || m.danger.0 < 0 {
             push(
                 mp(if m.warning.0 < 0 { "warning" } else { "danger" }),
@@ -437,7 +458,18 @@ impl Agenda {
                     hint: Some("name = \"…\" as it should show on screens".into()),
                 });
             }
-            if !m.languages.is_empty() && !m.languages.contains(&p.language) {
+            if let Some(url) = &p.text_url {
+                if let Err(problem) = crate::booth::check_url(url) {
+                    let mut at = path.clone();
+                    at.push(Step::Key("text_url"));
+                    out.push(Problem {
+                        path: at,
+                        message: problem,
+                        hint: Some("text_url = \"https://…\"".into()),
+                    });
+                }
+            }
+            if !m.languages.is_empty() && !floor.contains(&p.language) {
                 let mut at = path.clone();
                 at.push(Step::Key("language"));
                 out.push(Problem {
@@ -451,13 +483,16 @@ impl Agenda {
                         },
                         p.language.english_name(),
                         p.language,
-                        m.languages
+                        floor
                             .iter()
                             .map(|l| l.code())
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),
-                    hint: Some("add it to meeting.languages or correct the code".into()),
+                    hint: Some(
+                        "add it to meeting.languages, or a relay rule for it in [interpretation], or correct the code"
+                            .into(),
+                    ),
                 });
             }
         };
@@ -549,15 +584,30 @@ impl Agenda {
                 }
             }
         }
+        out.extend(crate::booth::plan_problems(self));
+        out.extend(crate::limits::agenda_problems(self));
         out
     }
 
-    /// The meeting's id: the explicit one or a slug of the title.
+    /// The languages that may be spoken on the floor: the booths' (`meeting.languages`)
+    /// and those a relay rule covers, booths first.
+    pub fn floor_languages(&self) -> Vec<Lang> {
+        let mut out = self.meeting.languages.clone();
+        for r in self.interpretation.iter().flat_map(|p| &p.relay) {
+            if !out.contains(&r.floor) {
+                out.push(r.floor);
+            }
+        }
+        out
+    }
+
+    /// The meeting's id: the explicit one or a slug of the title (never empty: see
+    /// [`crate::slug::id_for`]).
     pub fn meeting_id(&self) -> String {
         self.meeting
             .id
             .clone()
-            .unwrap_or_else(|| slug(&self.meeting.title))
+            .unwrap_or_else(|| crate::slug::id_for(&self.meeting.title, "meeting"))
     }
 
     /// The meeting's time zone (UTC if the agenda was not validated).
@@ -691,6 +741,38 @@ impl Agenda {
         ));
         out
     }
+}
+
+/// A serde path in the agenda's own form (`segment[3].duration`), `""` for the top.
+fn located_path(path: &serde_path_to_error::Path) -> String {
+    let p = path.to_string();
+    if p == "." {
+        String::new()
+    } else {
+        p
+    }
+}
+
+fn default_hint() -> String {
+    "compare with agendas/gfmd-mayors-2021-01-22.toml, a complete example".into()
+}
+
+/// The table a TOML line belongs to (`meeting`, `segment[2]`), for syntax errors that
+/// stop the parser before any path exists.
+fn table_at(text: &str, line: usize) -> String {
+    let mut path = String::new();
+    let mut arrays: std::collections::HashMap<String, usize> = Default::default();
+    for l in text.lines().take(line) {
+        let t = l.trim();
+        if let Some(name) = t.strip_prefix("[[").and_then(|r| r.split("]]").next()) {
+            let i = arrays.entry(name.trim().to_string()).or_insert(0);
+            path = format!("{}[{i}]", name.trim());
+            *i += 1;
+        } else if let Some(name) = t.strip_prefix('[').and_then(|r| r.split(']').next()) {
+            path = name.trim().to_string();
+        }
+    }
+    path
 }
 
 fn valid_id(id: &str) -> bool {
@@ -838,6 +920,35 @@ mod tests {
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].line, Some(2));
         assert!(errs[0].message.starts_with("not valid TOML"));
+    }
+
+    #[test]
+    fn syntax_and_type_errors_carry_a_path_and_a_hint() {
+        // A value of the wrong type in the second segment.
+        let bad = SEED.replacen("duration = \"5m\"", "duration = true", 2);
+        let bad = bad.replacen("duration = true", "duration = \"5m\"", 1);
+        let e = &Agenda::from_toml(&bad).unwrap_err().0[0];
+        assert_eq!(e.path, "segment[1].duration", "{e}");
+        assert!(e.hint.is_some() && e.line.is_some(), "{e}");
+        // A TOML syntax error inside the third segment.
+        let broken = SEED.replacen("id = \"round-1\"", "id = \"round-1", 1);
+        let e = &Agenda::from_toml(&broken).unwrap_err().0[0];
+        assert_eq!(e.path, "segment[2]", "{e}");
+        assert!(e.hint.is_some());
+        // JSON: an unknown kind, and a syntax error.
+        let a = Agenda::from_toml(SEED).unwrap();
+        let mut v = serde_json::to_value(&a).unwrap();
+        v["segment"][4]["kind"] = "roundtable".into();
+        let e = &Agenda::from_json(&v.to_string()).unwrap_err().0[0];
+        assert_eq!(e.path, "segment[4].kind", "{e}");
+        assert!(
+            e.hint.as_deref().is_some_and(|h| h.contains("open_floor")),
+            "{e}"
+        );
+        let e = &Agenda::from_json("{\"meeting\": {\"title\": ")
+            .unwrap_err()
+            .0[0];
+        assert!(e.hint.is_some(), "{e}");
     }
 
     #[test]

@@ -9,16 +9,27 @@
 //!   the same events are the server's durable journal.
 //! - [`edit`]: the operations of a live agenda edit.
 //! - [`wire`]: client → server and server → client messages, roles and error codes.
+//! - [`booth`]: the interpretation desk — relay plan, floor-language parts, booth turns,
+//!   booth ↔ chair alerts and texts for the booths.
 //! - [`lang`], [`duration`]: language codes and human-written durations.
+//! - [`limits`]: input limits (agenda sizes, ids, names people type); [`slug`]: ids
+//!   from names and titles.
 
 pub mod agenda;
+pub mod booth;
 pub mod duration;
 pub mod edit;
 pub mod lang;
+pub mod limits;
+pub mod slug;
 pub mod state;
 pub mod wire;
 
 pub use agenda::{Agenda, AgendaError, AgendaErrors, MeetingInfo, Person, Segment, SegmentKind};
+pub use booth::{
+    ActiveRelay, BoothAlert, BoothDuty, BoothSignal, BoothState, BoothText, FloorPart,
+    Interpretation, InterpretationPlan, RelayRule,
+};
 pub use duration::Secs;
 pub use edit::{AgendaOp, PersonPatch, SegmentPatch};
 pub use lang::Lang;

@@ -5,6 +5,7 @@
 //! (`ends_at`), a paused or ready one a `remaining` amount: clients compute the remaining
 //! time themselves from their synchronised clock, so the server never ticks.
 
+use crate::booth::{BoothSignal, FloorPart, Interpretation};
 use crate::edit::AgendaOp;
 use crate::lang::Lang;
 use serde::{Deserialize, Serialize};
@@ -18,13 +19,9 @@ pub type ParticipantId = u64;
 /// Identifies one raised hand (unique for the meeting's life).
 pub type HandId = u64;
 
-/// Hands shown in full in the public projection; the rest only by `queue_keys`.
+/// Hands shown in full in the public projection; `queue_len` tells how many there are, and
+/// each participant's connection gets its own places in a `place` message.
 pub const PUBLIC_QUEUE_DETAIL: usize = 25;
-
-/// The public projection's key for a hand: `participant × 2 + point_of_order`.
-pub fn queue_key(participant: ParticipantId, point_of_order: bool) -> u64 {
-    participant * 2 + u64::from(point_of_order)
-}
 
 /// Where the meeting is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +110,11 @@ pub struct Speech {
     /// Time the clock started from plus every adjustment: `granted − remaining` is the
     /// time actually spoken, pauses excluded, without tracking pauses separately.
     pub granted_ms: i64,
+    /// The floor languages of this speech so far, oldest first; the last one is being
+    /// spoken now (and is also `speaker.language`). Parts start on the same spoken-time
+    /// account as `granted_ms`, so the time per language excludes pauses too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub floor: Vec<FloorPart>,
     /// The latest message from the chair to this speaker ("please wrap up"). It belongs
     /// to the speech: the next speaker never sees it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -140,6 +142,11 @@ pub struct SpeechRecord {
     pub limit_ms: Option<i64>,
     /// Whether the speaker went past the limit.
     pub over_limit: bool,
+    /// The floor languages of the speech, oldest first (`from_ms` into `spoken_ms`).
+    /// Empty in records made before floor languages were tracked: then the whole speech
+    /// was in `speaker.language`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub floor: Vec<FloorPart>,
 }
 
 /// A raised hand in the speaking queue. Order and `raised_at` come from the server.
@@ -202,6 +209,29 @@ pub struct Participant {
     pub language: Lang,
     /// Observers may raise a hand only where the meeting allows it.
     pub observer: bool,
+    /// Removed by the host: their token is revoked and they cannot act again. They stay
+    /// in the register (marked) so the record of who was barred survives.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub removed: bool,
+    /// When they last lowered a hand of their own: raising again waits for a cooldown,
+    /// so that no one can make every screen redraw several times a second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lowered_at: Option<UnixMs>,
+    /// Pre-registered by the secretariat with a personal link (name and delegation fixed),
+    /// rather than joined through a join link.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub invited: bool,
+}
+
+/// One accepted agenda edit, for the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgendaEditRecord {
+    /// When it was accepted.
+    pub at: UnixMs,
+    /// The agenda version it made.
+    pub version: u64,
+    /// What changed, one line per operation ("inserted segment aob at place 7").
+    pub changes: Vec<String>,
 }
 
 /// Actual times of one segment.
@@ -216,6 +246,10 @@ pub struct SegmentTimes {
     /// Total time it was current (it may be revisited).
     #[serde(default)]
     pub elapsed_ms: i64,
+    /// What its clock showed when it was last left: a revisited segment continues from
+    /// there (time added or removed before leaving stays added or removed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left_remaining: Option<i64>,
 }
 
 /// A short text on the speaker's screen.
@@ -276,24 +310,44 @@ pub struct MeetingState {
     /// The speaking queue in calling order.
     pub queue: Vec<Hand>,
     /// Only in the public projection (absent in the engine and the staff view, where
-    /// `queue` is complete): the whole queue's order, one key per hand,
-    /// `participant × 2 + 1` for a point of order and `participant × 2` otherwise, while
-    /// `queue` holds only the first [`PUBLIC_QUEUE_DETAIL`] hands in full. A delegate needs
-    /// the next speakers and their own place, not a thousand names on every change.
+    /// `queue` is complete): the whole queue's length, while `queue` holds only the first
+    /// [`PUBLIC_QUEUE_DETAIL`] hands in full. A delegate needs the next speakers and their
+    /// own place (sent to their connection alone, as `place`), not a thousand hands on
+    /// every change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub queue_keys: Option<Vec<u64>>,
-    /// Whether ordinary hands may be raised (points of order always may).
+    pub queue_len: Option<usize>,
+    /// Whether ordinary hands may be raised.
     pub queue_open: bool,
+    /// Whether points of order may be raised (a second switch: the chair can close the
+    /// queue to points of order too).
+    #[serde(default = "yes")]
+    pub points_of_order_open: bool,
     /// Whether those who have not spoken yet go ahead of those who have.
     pub not_yet_spoken_first: bool,
     /// Whether observers may raise a hand.
     pub observers_may_raise_hand: bool,
+    /// Whether the shared join links admit people (invited delegates always get in).
+    #[serde(default = "open")]
+    pub join_links_open: bool,
     /// Whether the next segment starts by itself when time is up.
     pub auto_advance: bool,
-    /// Hands that have left the queue, oldest first (for the report).
+    /// Hands that have left the queue, oldest first (for the report). Empty in every
+    /// projection sent to clients: staff page it with `fetch` (`hand_history_len` says how
+    /// long it is), so a hand costs the host bytes for the hand, not for the meeting.
     pub hand_history: Vec<HandRecord>,
-    /// Everyone who joined through a join link, by id order.
+    /// Only in the staff projection: the length of `hand_history`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hand_history_len: Option<usize>,
+    /// Everyone who joined through a join link, by id order. Empty in every projection
+    /// sent to clients: staff page it with `fetch` (`participant_count` says how long it is).
     pub participants: Vec<Participant>,
+    /// Only in the staff projection: the length of `participants`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participant_count: Option<usize>,
+    /// The agenda edits so far, oldest first, as one line per operation (staff only; the
+    /// report lists them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agenda_edits: Vec<AgendaEditRecord>,
     /// The last "no interpretation" alert, for the host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_interpretation: Option<InterpreterSignal>,
@@ -302,6 +356,17 @@ pub struct MeetingState {
     pub speaker_done: Option<InterpreterSignal>,
     /// Next hand id to assign.
     pub next_hand: HandId,
+    /// The interpretation desk: booths' turns, relay in force, alerts, texts, booth log.
+    #[serde(default)]
+    pub interpretation: Interpretation,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn open() -> bool {
+    true
 }
 
 /// Which clock a clock command acts on.
@@ -421,6 +486,11 @@ pub enum Event {
         /// Allowed now?
         allowed: bool,
     },
+    /// The shared join links were opened or closed.
+    JoinLinksChanged {
+        /// Open now?
+        open: bool,
+    },
     /// Auto-advance was switched.
     AutoAdvanceChanged {
         /// On now?
@@ -451,6 +521,65 @@ pub enum Event {
     },
     /// A speaker signalled that they are done.
     SpeakerDone {
+        /// Server time.
+        at: UnixMs,
+    },
+    /// The host removed a participant or observer: their hands leave the queue
+    /// (`removed`), their token is revoked, they stay in the register marked removed.
+    ParticipantRemoved {
+        /// Who.
+        participant: ParticipantId,
+        /// Server time.
+        at: UnixMs,
+    },
+    /// Points of order were closed or reopened.
+    PointsOfOrderOpenChanged {
+        /// Open now?
+        open: bool,
+    },
+    /// The language spoken on the floor changed during the speech.
+    FloorLanguageSet {
+        /// The language spoken from now on.
+        language: Lang,
+        /// The booth that set it (a correction), or `null` when the chair did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        booth: Option<Lang>,
+        /// Server time.
+        at: UnixMs,
+    },
+    /// A booth's pair handed over: its turn starts again.
+    BoothHandedOver {
+        /// The booth.
+        booth: Lang,
+        /// Server time.
+        at: UnixMs,
+    },
+    /// A booth alerted the chair; the alert gets the next alert id.
+    BoothAlerted {
+        /// The booth.
+        booth: Lang,
+        /// What it says.
+        signal: BoothSignal,
+        /// The booth's words.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+        /// Server time.
+        at: UnixMs,
+    },
+    /// The host or a moderator acknowledged a booth's alert.
+    BoothAlertAcknowledged {
+        /// The alert id.
+        alert: u64,
+        /// Server time.
+        at: UnixMs,
+    },
+    /// The chair set (or withdrew, `url` null) a speaker's text or slides for the booths.
+    BoothTextSet {
+        /// The agenda person id.
+        person: String,
+        /// The https URL, or `null`.
+        #[serde(default)]
+        url: Option<String>,
         /// Server time.
         at: UnixMs,
     },

@@ -6,8 +6,11 @@
 //! the meeting changes. See PROTOCOL.md for examples.
 
 use crate::agenda::Agenda;
+use crate::booth::BoothSignal;
 use crate::lang::Lang;
-use crate::state::{ClockTarget, Event, HandId, MeetingState, ParticipantId, UnixMs};
+use crate::state::{
+    ClockTarget, Event, HandId, HandRecord, MeetingState, Participant, ParticipantId, UnixMs,
+};
 use serde::{Deserialize, Serialize};
 
 /// A role in a meeting. Each has its own capability link.
@@ -161,6 +164,11 @@ pub enum Command {
         /// Allowed or not.
         allowed: bool,
     },
+    /// Open or close the shared join links (invited delegates always get in). Host.
+    SetJoinLinks {
+        /// Open or closed.
+        open: bool,
+    },
     /// Switch auto-advance. Host.
     SetAutoAdvance {
         /// On or off.
@@ -183,8 +191,53 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         language: Option<Lang>,
     },
-    /// Signal "done" (ends one's own speech). Speaker holding the floor.
+    /// Signal "done" (ends one's own speech). Whoever has the floor.
     Done,
+    /// Edit the agenda: the operations are applied in order, all or none. Host; a
+    /// segment's moderator may add and move speakers of their own segments.
+    EditAgenda {
+        /// The operations.
+        ops: Vec<crate::edit::AgendaOp>,
+    },
+    /// Remove a participant or observer: hands gone, token revoked, sockets closed. Host.
+    RemoveParticipant {
+        /// The participant id.
+        participant: ParticipantId,
+    },
+    /// Close the queue to points of order too. Host or moderator.
+    ClosePointsOfOrder,
+    /// Reopen the queue to points of order. Host or moderator.
+    ReopenPointsOfOrder,
+    /// Set the language spoken on the floor now, during a speech. Host, moderator, or a
+    /// booth (as a correction).
+    SetFloorLanguage {
+        /// One of the meeting's floor languages.
+        language: Lang,
+    },
+    /// The booth's pair handed over: restart the booth's turn timer. Interpreter.
+    HandedOver,
+    /// Alert the chair. Interpreter (for its own booth).
+    BoothAlert {
+        /// A canned signal, or `message` for free text.
+        signal: BoothSignal,
+        /// The booth's words (at most 200 characters; required with `message`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+    },
+    /// Acknowledge a booth's alert. Host or moderator.
+    AcknowledgeAlert {
+        /// The alert id.
+        alert: u64,
+    },
+    /// Set (or withdraw, with `url` null) a named speaker's text or slides for the
+    /// booths. Host or moderator.
+    SetBoothText {
+        /// The agenda person id.
+        person: String,
+        /// An https URL, or `null` to withdraw.
+        #[serde(default)]
+        url: Option<String>,
+    },
 }
 
 /// A message from a client to the server.
@@ -235,6 +288,22 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         key: Option<String>,
     },
+    /// The meeting's role links (host only): answered with `links`.
+    Links {
+        /// Request id, echoed.
+        id: u64,
+    },
+    /// Replace a role link with a new one (host only): the old one stops working and its
+    /// connections close with 4001. Answered with `links` holding the new link.
+    RotateLink {
+        /// Request id, echoed.
+        id: u64,
+        /// The link's role.
+        role: Role,
+        /// The person, for moderator and speaker links.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        person: Option<String>,
+    },
     /// Clock-sync probe.
     Ping {
         /// Echoed back.
@@ -242,6 +311,58 @@ pub enum ClientMessage {
         /// The client's clock when sent, ms (may be fractional).
         client_time: f64,
     },
+    /// Staff only: a page of a list that changes do not carry (the participant register,
+    /// the hand history). Answered with `page` (or `error` with this id).
+    Fetch {
+        /// Echoed in the `page`.
+        id: u64,
+        /// Which list.
+        what: ListName,
+        /// Index of the first item wanted (0-based).
+        #[serde(default)]
+        from: usize,
+        /// Items wanted at most (default and maximum [`MAX_PAGE`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<usize>,
+    },
+}
+
+/// The largest page a `fetch` returns.
+pub const MAX_PAGE: usize = 1000;
+
+/// A list that staff page with `fetch` instead of receiving it in every change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListName {
+    /// `state.participants`: everyone who joined, by id order.
+    Participants,
+    /// `state.hand_history`: hands that left the queue, oldest first.
+    HandHistory,
+}
+
+/// The items of a `page`: participants or hand records, by the page's `what`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PageItems {
+    /// For `what: participants`.
+    Participants(Vec<Participant>),
+    /// For `what: hand_history`.
+    HandHistory(Vec<HandRecord>),
+}
+
+impl PageItems {
+    /// How many items.
+    pub fn len(&self) -> usize {
+        match self {
+            PageItems::Participants(v) => v.len(),
+            PageItems::HandHistory(v) => v.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// Who the connection is, told in `welcome`.
@@ -257,6 +378,21 @@ pub struct Identity {
     pub participant: Option<ParticipantId>,
     /// Display name.
     pub name: String,
+}
+
+/// One role link, as the host's console shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkInfo {
+    /// The role it grants.
+    pub role: Role,
+    /// The agenda person id, for moderator and speaker links.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
+    /// The person's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The link, relative to the server's origin: `/m/<meeting>/<role>#<token>`.
+    pub url: String,
 }
 
 /// A typed error code. The `message` beside it says, for a person, what to do.
@@ -281,12 +417,18 @@ pub enum ErrorCode {
     Duplicate,
     /// The queue is closed to ordinary hands.
     QueueClosed,
-    /// Too many messages: slow down.
+    /// Too many messages: slow down (joins: too many from one network, or to one
+    /// meeting, just now; the message says when to try again).
     RateLimited,
+    /// The meeting has all the registrations it takes: nobody else can join by the
+    /// shared link.
+    MeetingFull,
     /// The meeting does not exist.
     NoSuchMeeting,
     /// The meeting is archived: read-only.
     Archived,
+    /// The shared join links are closed: only invited delegates get in.
+    JoinsClosed,
     /// The server failed; the command was not applied.
     Internal,
     /// The meeting is moving to another server (cluster failover or hand-over), or its
@@ -363,6 +505,36 @@ pub enum ServerMessage {
         code: ErrorCode,
         /// Human-readable explanation and what to do.
         message: String,
+    },
+    /// A participant's or observer's own places in the whole queue (0-based), sent to that
+    /// connection alone after the snapshot and after each change that moved them.
+    Place {
+        /// The state this place belongs to (the `change` or `snapshot` with this seq).
+        seq: u64,
+        /// Place of one's ordinary hand, if it is up.
+        hand: Option<usize>,
+        /// Place of one's point of order, if it is up.
+        point_of_order: Option<usize>,
+    },
+    /// The answer to a `fetch`.
+    Page {
+        /// The fetch's id.
+        id: u64,
+        /// Which list.
+        what: ListName,
+        /// Index of the first item.
+        from: usize,
+        /// The items from `from` on (at most the fetch's limit).
+        items: PageItems,
+        /// The list's whole length now.
+        total: usize,
+    },
+    /// The answer to `links` or `rotate_link`.
+    Links {
+        /// The request id.
+        id: u64,
+        /// The links (after `rotate_link`: the new one).
+        links: Vec<LinkInfo>,
     },
     /// Clock-sync answer.
     Pong {

@@ -8,25 +8,45 @@
 //! - [`hub`]: the registry of live meetings; [`hub::meeting`] is the one task per meeting
 //!   that owns its engine (validate → apply → persist → publish), [`hub::views`] encodes
 //!   each change once per role projection.
-//! - [`ws`]: one task per websocket connection, a single `select!` loop.
+//! - [`accept`]: the accept loop: connection caps (global, per address, a reserve for
+//!   operations), HTTP timeouts, back-off when descriptors run out.
+//! - [`admission`]: join rate limits per address and per meeting, the meeting cap.
+//! - [`guard`]: around every request: security headers, the request timeout, the
+//!   websocket upgrade's key and origin checks.
+//! - [`ws`]: websockets: the handshake, one task per connection for what the client says,
+//!   one fan-out task per meeting that writes each change's shared frame to every socket.
 //! - [`http`]: the HTTP surface, one file per group of requests (pages, websocket
 //!   upgrade, admin API, reports), merged into one router.
 //! - [`store`]: the SQLite journal and snapshots, behind a small trait, with group commit.
+//! - [`remote`]: how the command line finds and calls a running server (lock, admin URL).
+//! - [`invite`]: personal invitations: delegates CSV in, mail-merge CSV of links out.
 //! - [`report`]: planned vs actual, speeches and queue statistics, as JSON and CSV.
 //! - [`tokens`]: capability tokens (128 random bits, looked up by hash).
+//! - [`keys`]: API keys for the HTTP API — one role in one meeting, hashed, revocable.
 //! - [`web`]: the browser client, embedded in the binary.
 //! - [`clock`], [`metrics`]: the shell's one clock read; counters for `/metrics`.
+//! - [`datalock`]: one `podium serve` per data directory; offline tools see it.
+//! - [`logging`]: a logger that drops (and counts) what stderr cannot take, and never
+//!   writes a token.
 //!
 //! [`run`] serves a listener until its shutdown token is cancelled, so tests can drive a
 //! whole server on `127.0.0.1:0`.
 
+pub mod accept;
+pub mod admission;
 pub mod clock;
 pub mod cluster;
+pub mod datalock;
 pub mod engine;
+pub mod guard;
 pub mod http;
 pub mod hub;
+pub mod invite;
+pub mod keys;
+pub mod logging;
 pub mod metrics;
 pub mod offline;
+pub mod remote;
 pub mod report;
 pub mod store;
 pub mod tokens;
@@ -50,9 +70,6 @@ pub const DEFAULT_AGENDA: &str = include_str!("../../agendas/gfmd-mayors-2021-01
 pub struct Limits {
     /// Largest message (and frame) a client may send. Larger: close 1009.
     pub max_message: usize,
-    /// tungstenite's read buffer per connection (its default, 128 KiB, costs 1.3 GB at
-    /// 10k). Client messages are small; a larger one is simply read in several chunks.
-    pub read_buffer: usize,
     /// A send that takes longer means the client stopped reading: drop it.
     pub send_timeout: Duration,
     /// Time to send `hello` after connecting.
@@ -61,17 +78,38 @@ pub struct Limits {
     pub reply_queue: usize,
     /// Token bucket per connection.
     pub rate: ws::ratelimit::RateLimit,
+    /// The server pings every connection this often (a websocket Ping frame; browsers
+    /// answer on their own).
+    pub ping_interval: Duration,
+    /// A connection silent for the ping interval plus this long is a dead peer: dropped.
+    pub ping_timeout: Duration,
+    /// Token bucket per credential (API key or link token) on the HTTP API: a Stream
+    /// Deck is pressed by a person, a script should not hammer the meeting task.
+    pub api_rate: ws::ratelimit::RateLimit,
+    /// Connection caps and HTTP timeouts.
+    pub conn: accept::ConnLimits,
+    /// Join rate limits and the meeting cap.
+    pub admission: admission::AdmissionLimits,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_message: 16 * 1024,
-            read_buffer: 1024,
             send_timeout: Duration::from_secs(10),
             hello_timeout: Duration::from_secs(15),
             reply_queue: 256,
             rate: Default::default(),
+            ping_interval: Duration::from_secs(30),
+            ping_timeout: Duration::from_secs(30),
+            api_rate: ws::ratelimit::RateLimit {
+                burst: 20.0,
+                per_sec: 5.0,
+                max_strikes: u32::MAX,
+                strike_window: Duration::from_secs(10),
+            },
+            conn: Default::default(),
+            admission: Default::default(),
         }
     }
 }
@@ -115,6 +153,8 @@ pub enum OpenError {
 pub struct Podium {
     /// The meetings.
     pub hub: Arc<Hub>,
+    /// The API keys the HTTP API accepts.
+    pub keys: Arc<keys::KeyRing>,
     /// Settings.
     pub config: Arc<Config>,
     /// Cancelled to stop everything.
@@ -124,15 +164,18 @@ pub struct Podium {
 impl Podium {
     /// Opens the store in `config.data_dir` and loads every live meeting.
     pub async fn open(config: Config, shutdown: CancellationToken) -> Result<Podium, OpenError> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| OpenError::DataDir {
-            path: config.data_dir.clone(),
-            source,
-        })?;
+        // Creates the directory (0700) or checks it: see `store::hygiene`.
         let store = SqliteStore::open(&config.data_dir)?;
         let handle = StoreHandle::spawn(Box::new(store));
+        let keys = keys::KeyRing::load(handle.clone()).await?;
         let hub = Hub::open(handle, Arc::new(Metrics::default()), shutdown.clone()).await?;
+        hub.admission.configure(
+            config.limits.admission.clone(),
+            config.limits.conn.unlimited.clone(),
+        );
         Ok(Podium {
             hub,
+            keys,
             config: Arc::new(config),
             shutdown,
         })
@@ -147,6 +190,7 @@ impl Podium {
         shutdown: CancellationToken,
     ) -> Result<Podium, OpenError> {
         let (node, store) = cluster::Cluster::connect(cluster).await?;
+        let keys = node.key_ring(store.clone()).await?;
         let placement: Arc<dyn hub::Placement> = Arc::new(node);
         let hub = Hub::open_placed(
             store,
@@ -155,8 +199,13 @@ impl Podium {
             Some(placement),
         )
         .await?;
+        hub.admission.configure(
+            config.limits.admission.clone(),
+            config.limits.conn.unlimited.clone(),
+        );
         Ok(Podium {
             hub,
+            keys,
             config: Arc::new(config),
             shutdown,
         })
@@ -182,8 +231,12 @@ impl Podium {
             if m.status != store::MeetingStatus::Live {
                 continue;
             }
-            let rows = self.hub.tokens(&m.id).await?;
-            out.extend(hub::links(base_url, &m.id, &m.agenda, &rows));
+            // The live agenda names the people an edit added.
+            let (agenda, rows) = match self.hub.meeting(&m.id) {
+                Some(h) => (h.agenda(), h.links().await.unwrap_or_default()),
+                None => (Arc::new(m.agenda), self.hub.tokens(&m.id).await?),
+            };
+            out.extend(hub::links(base_url, &m.id, &agenda, &rows));
         }
         Ok(out)
     }
@@ -202,23 +255,44 @@ impl Podium {
 /// given, and returns.
 pub async fn run(listener: TcpListener, podium: Podium) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
-    let state = http::AppState {
-        hub: podium.hub.clone(),
-        config: podium.config.clone(),
-        base_url: podium.base_url(addr).into(),
-        shutdown: podium.shutdown.clone(),
-    };
-    let shutdown = podium.shutdown.clone();
-    // Small messages go out at once: without TCP_NODELAY, an `ack` written right after a
-    // `change` waits for the client's delayed ACK (~40 ms on Linux) under Nagle's rule.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
+    let state = http::AppState::new(
+        podium.hub.clone(),
+        podium.keys.clone(),
+        podium.config.clone(),
+        podium.base_url(addr).into(),
+        podium.shutdown.clone(),
+    );
+    let limits = podium.config.limits.clone();
+    let guard = Arc::new(guard::GuardConfig {
+        conn: limits.conn.clone(),
+        public_origin: podium
+            .config
+            .public_url
+            .as_deref()
+            .and_then(guard::origin_of),
     });
-    axum::serve(listener, http::router(state))
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await?;
+    let app = http::router(state).layer(axum::middleware::from_fn(move |req, next| {
+        guard::guard(guard.clone(), req, next)
+    }));
+    let gate = accept::Gate::new(
+        limits.conn.clone(),
+        accept::nofile(),
+        podium.hub.metrics.clone(),
+    );
+    tracing::info!(
+        max_connections = gate.cap(),
+        reserve = limits.conn.reserve,
+        per_address = limits.conn.per_address,
+        "serving"
+    );
+    accept::serve(
+        listener,
+        app,
+        gate,
+        podium.shutdown.clone(),
+        limits.send_timeout,
+    )
+    .await;
     podium.hub.tracker.close();
     podium.hub.tracker.wait().await;
     podium.hub.close().await;

@@ -22,6 +22,8 @@ pub struct Metrics {
     bytes_sent: AtomicU64,
     /// Connections dropped because they stopped reading.
     slow_dropped: AtomicU64,
+    /// Connections dropped because they stopped answering keep-alive pings.
+    keepalive_dropped: AtomicU64,
     /// Messages refused by the rate limit.
     rate_limited: AtomicU64,
     /// Connections closed for sustained abuse.
@@ -30,6 +32,14 @@ pub struct Metrics {
     bad_messages: AtomicU64,
     /// Replies lost because a connection's reply queue was full.
     replies_dropped: AtomicU64,
+    /// Open TCP connections (HTTP and websockets), reserve included.
+    tcp_open: AtomicI64,
+    /// Connections refused at accept: [per-address cap, server full].
+    tcp_refused: [AtomicU64; 2],
+    /// `accept` failures for want of descriptors or memory.
+    accept_failed: AtomicU64,
+    /// Joins refused by admission: [address rate, meeting rate, meeting full].
+    joins_refused: [AtomicU64; 3],
     /// More lines from a part that keeps its own counters (a cluster node's).
     extra: std::sync::OnceLock<Box<dyn Fn() -> String + Send + Sync>>,
 }
@@ -61,8 +71,18 @@ impl Metrics {
     }
     /// A message of `bytes` went out.
     pub fn sent(&self, bytes: usize) {
-        self.messages_sent.fetch_add(1, Relaxed);
-        self.bytes_sent.fetch_add(bytes as u64, Relaxed);
+        self.sent_many(1, bytes as u64);
+    }
+    /// `messages` messages of `bytes` bytes in all went out (a fan-out adds once).
+    pub fn sent_many(&self, messages: u64, bytes: u64) {
+        if messages > 0 {
+            self.messages_sent.fetch_add(messages, Relaxed);
+            self.bytes_sent.fetch_add(bytes, Relaxed);
+        }
+    }
+    /// A connection was dropped for not answering the keep-alive pings.
+    pub fn keepalive_dropped(&self) {
+        self.keepalive_dropped.fetch_add(1, Relaxed);
     }
     /// A connection was dropped for not reading.
     pub fn slow_dropped(&self) {
@@ -84,6 +104,36 @@ impl Metrics {
     pub fn reply_dropped(&self) {
         self.replies_dropped.fetch_add(1, Relaxed);
     }
+    /// A TCP connection was accepted.
+    pub fn tcp_opened(&self) {
+        self.tcp_open.fetch_add(1, Relaxed);
+    }
+    /// A TCP connection closed.
+    pub fn tcp_closed(&self) {
+        self.tcp_open.fetch_sub(1, Relaxed);
+    }
+    /// A connection was refused at accept.
+    pub fn tcp_refused(&self, why: crate::accept::Refused) {
+        let i = match why {
+            crate::accept::Refused::Address => 0,
+            crate::accept::Refused::Full => 1,
+        };
+        self.tcp_refused[i].fetch_add(1, Relaxed);
+    }
+    /// `accept` failed for want of resources.
+    pub fn accept_failed(&self) {
+        self.accept_failed.fetch_add(1, Relaxed);
+    }
+    /// A join was refused by admission.
+    pub fn join_refused(&self, why: crate::admission::JoinRefused) {
+        let i = match why {
+            crate::admission::JoinRefused::AddressRate { .. } => 0,
+            crate::admission::JoinRefused::MeetingRate { .. } => 1,
+            crate::admission::JoinRefused::MeetingFull { .. } => 2,
+        };
+        self.joins_refused[i].fetch_add(1, Relaxed);
+    }
+
     /// Connections dropped for not reading, so far.
     pub fn slow_dropped_total(&self) -> u64 {
         self.slow_dropped.load(Relaxed)
@@ -110,7 +160,7 @@ impl Metrics {
                 self.connections[role_index(role)].load(Relaxed)
             );
         }
-        let counters: [(&str, &str, &str, u64); 10] = [
+        let counters: &[(&str, &str, &str, u64)] = &[
             (
                 "podium_meetings",
                 "gauge",
@@ -148,6 +198,12 @@ impl Metrics {
                 self.slow_dropped.load(Relaxed),
             ),
             (
+                "podium_keepalive_dropped_total",
+                "counter",
+                "Connections dropped for not answering keep-alive pings.",
+                self.keepalive_dropped.load(Relaxed),
+            ),
+            (
                 "podium_rate_limited_total",
                 "counter",
                 "Messages refused by the rate limit.",
@@ -171,8 +227,60 @@ impl Metrics {
                 "Replies lost to full reply queues.",
                 self.replies_dropped.load(Relaxed),
             ),
+            (
+                "podium_log_lines_dropped_total",
+                "counter",
+                "Log lines dropped because stderr could not take them (full, closed or stuck).",
+                crate::logging::dropped_total(),
+            ),
         ];
-        for (name, kind, help, value) in counters {
+        for &(name, kind, help, value) in counters {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            let _ = writeln!(out, "{name} {value}");
+        }
+        let labelled: [Labelled; 2] = [
+            (
+                "podium_connections_refused_total",
+                "Connections refused at accept: over the per-address cap, or server full (cap and reserve in use).",
+                "reason",
+                &[
+                    ("address", self.tcp_refused[0].load(Relaxed)),
+                    ("full", self.tcp_refused[1].load(Relaxed)),
+                ],
+            ),
+            (
+                "podium_joins_refused_total",
+                "Joins refused by admission: address rate, meeting rate, meeting full.",
+                "reason",
+                &[
+                    ("address_rate", self.joins_refused[0].load(Relaxed)),
+                    ("meeting_rate", self.joins_refused[1].load(Relaxed)),
+                    ("meeting_full", self.joins_refused[2].load(Relaxed)),
+                ],
+            ),
+        ];
+        for (name, help, label, values) in labelled {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} counter");
+            for (value, n) in values {
+                let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {n}");
+            }
+        }
+        for (name, kind, help, value) in [
+            (
+                "podium_tcp_connections",
+                "gauge",
+                "Open TCP connections (HTTP and websockets).",
+                self.tcp_open.load(Relaxed).max(0) as u64,
+            ),
+            (
+                "podium_accept_errors_total",
+                "counter",
+                "accept() failures for want of file descriptors or memory.",
+                self.accept_failed.load(Relaxed),
+            ),
+        ] {
             let _ = writeln!(out, "# HELP {name} {help}");
             let _ = writeln!(out, "# TYPE {name} {kind}");
             let _ = writeln!(out, "{name} {value}");
@@ -193,6 +301,9 @@ impl Metrics {
         out
     }
 }
+
+/// A counter with one label: name, help, label name, (label value, count) pairs.
+type Labelled<'a> = (&'a str, &'a str, &'a str, &'a [(&'a str, u64)]);
 
 /// Upper bounds of the fan-out histograms' buckets, seconds.
 const BUCKETS: [f64; 16] = [

@@ -10,7 +10,10 @@
 //! | 16:05:00 | welcome; António Vitorino speaks until the next segment at 16:10 (5m > 4m) |
 //! | 16:10:00 | round 1 (moderator Cécile Riallant); Carola Gunnarsson 16:11–16:16 (5m, limit 5m) |
 //! | 16:16:00 | Alexandra Young; her clock paused 16:18–16:19; ends 16:21:30 → 4m30s spoken |
-//! | 16:30:00 | round 2; Salvatore Martello 16:30:30–16:38 (7m30s); Ahmed Skim 16:38–16:45 (7m) |
+//! | 16:30:00 | round 2; the EN booth hands over; Salvatore Martello 16:30:30–16:38 (7m30s) |
+//! | 16:38:00 | Ahmed Skim (fr) until 16:45 (7m); the host sets the floor to English at 16:41 |
+//! | 16:42:00 | the AR booth asks him to slow down; 16:43 the ES booth corrects the floor to Spanish |
+//! | 16:44:00 | the FR booth: "please repeat the figure"; Emilia Sáiz acknowledges at 16:44:30 |
 //! | 16:53:00 | round 2 left 3 minutes late → overrun +180000; round 3 |
 //! | 16:53:00 | Jeniffer Villarreal de Hoyos 16:53–16:58 (5m); Felipe Muñoz 16:58–17:02:30 (4m30s) |
 //! | 17:13:00 | open conversation (limit 3m); Bettina Etter 17:13–17:16; Diego Morejon 17:16– |
@@ -24,7 +27,7 @@
 //! | 17:22:00 | Gaëlle lowers hand 2 (7m) |
 //! | 17:23:30 | floor to hand 3 (waited 7m) until 17:27:00 (3m30s, over) |
 //! | 17:27:00 | floor to hand 5 (waited 6m) until 17:30:00 |
-//! | 17:40:00 | hand 6: ليلى بن علي again; 17:41:00 hand 7: Gaëlle again |
+//! | 17:40:00 | hand 6: ليلى بن علي again; 17:41:00 hand 7: Gaëlle again; ES booth: no interpretation |
 //! | 17:45:00 | floor to hand 6 (waited 5m) until 17:48:00 |
 //! | 17:50:00 | hand 8: John; removed by the host at 17:51:00 |
 //! | 17:58:00 | closing; Sophie van Haasen speaks until the end |
@@ -32,7 +35,7 @@
 //!
 //! The report is taken at 18:30, after the end.
 
-use podium_protocol::{Agenda, ClockTarget, Command, Lang};
+use podium_protocol::{Agenda, BoothSignal, ClockTarget, Command, Lang};
 use podium_server::engine::{Actor, Engine};
 use podium_server::report::{Report, Stamp};
 use serde_json::{json, Value};
@@ -126,8 +129,41 @@ fn played() -> Engine {
     ok(&mut e, &cecile, t(21, 30), Command::EndSpeech);
     // Round 2, three minutes over.
     ok(&mut e, &cecile, t(30, 0), Command::NextSegment);
+    let (en_booth, fr_booth, es_booth, ar_booth) = (
+        Actor::Interpreter(Lang::En),
+        Actor::Interpreter(Lang::Fr),
+        Actor::Interpreter(Lang::Es),
+        Actor::Interpreter(Lang::Ar),
+    );
+    ok(&mut e, &en_booth, t(30, 0), Command::HandedOver);
     ok(&mut e, h, t(30, 30), floor("salvatore-martello"));
     ok(&mut e, h, t(38, 0), floor("ahmed-skim"));
+    // He switches to English, then to Spanish (a booth sets that one).
+    let lang = |language| Command::SetFloorLanguage { language };
+    ok(&mut e, h, t(41, 0), lang(Lang::En));
+    ok(
+        &mut e,
+        &ar_booth,
+        t(42, 0),
+        Command::SlowDown { language: None },
+    );
+    ok(&mut e, &es_booth, t(43, 0), lang(Lang::Es));
+    ok(
+        &mut e,
+        &fr_booth,
+        t(44, 0),
+        Command::BoothAlert {
+            signal: BoothSignal::RepeatFigure,
+            text: Some("the 2019 figure".into()),
+        },
+    );
+    let emilia = Actor::Moderator("emilia-saiz".into());
+    ok(
+        &mut e,
+        &emilia,
+        t(44, 30),
+        Command::AcknowledgeAlert { alert: 1 },
+    );
     ok(&mut e, h, t(45, 0), Command::EndSpeech);
     ok(&mut e, h, t(53, 0), Command::NextSegment);
     // Round 3, its planned 20 minutes.
@@ -175,6 +211,12 @@ fn played() -> Engine {
     ok(&mut e, h, t(87, 0), Command::GiveFloorToHand { hand: None });
     ok(&mut e, h, t(90, 0), Command::EndSpeech);
     ok(&mut e, &leila, t(100, 0), raise(false));
+    ok(
+        &mut e,
+        &es_booth,
+        t(100, 0),
+        Command::NoInterpretation { language: None },
+    );
     ok(&mut e, &gaelle, t(101, 0), raise(false));
     ok(
         &mut e,
@@ -239,6 +281,7 @@ fn named(
     json!({
         "segment": segment, "name": name, "person": person, "participant": null,
         "delegation": delegation, "language": language,
+        "languages": [{ "language": language, "spoken_ms": spoken_ms }],
         "started_at": cet(from), "ended_at": cet(to),
         "spoken_ms": spoken_ms, "limit_ms": limit_ms, "over_limit": spoken_ms > limit_ms,
     })
@@ -256,6 +299,7 @@ fn from_queue(
     json!({
         "segment": "open-conversation", "name": name, "person": null, "participant": participant,
         "delegation": delegation, "language": language,
+        "languages": [{ "language": language, "spoken_ms": spoken_ms }],
         "started_at": cet(from), "ended_at": cet(to),
         "spoken_ms": spoken_ms, "limit_ms": 180_000, "over_limit": spoken_ms > 180_000,
     })
@@ -285,6 +329,23 @@ fn expected() -> Value {
     const IOM: &str = "International Organization for Migration (IOM)";
     const IRCC: &str = "Immigration, Refugees and Citizenship Canada (IRCC), Government of Canada";
     const MOROCCO: &str = "Ministry Delegate to the Minister of Foreign Affairs, African Cooperation and Moroccans Residing Abroad, in charge of Moroccans Residing Abroad";
+    // Began in French (3 min), then English (2 min), then Spanish (2 min).
+    let mut ahmed = named(
+        "round-2",
+        "Ahmed Skim",
+        "ahmed-skim",
+        MOROCCO,
+        "fr",
+        "16:38:00",
+        "16:45:00",
+        420_000,
+        300_000,
+    );
+    ahmed["languages"] = json!([
+        { "language": "fr", "spoken_ms": 180_000 },
+        { "language": "en", "spoken_ms": 120_000 },
+        { "language": "es", "spoken_ms": 120_000 },
+    ]);
     json!({
         "meeting": {
             "id": "gfmd-mayors-2021-01-22",
@@ -299,6 +360,8 @@ fn expected() -> Value {
             "actual_end": at(1_611_334_980_000, "2021-01-22T18:03:00+01:00"),
             "actual_ms": 7_380_000,
             "drift_ms": 180_000,
+            // Run on its agenda's day: the plan is not moved.
+            "plan_shift_ms": 0,
         },
         "segments": [
             segment("intro", "Brief introduction and session mechanics", "intro",
@@ -323,7 +386,7 @@ fn expected() -> Value {
             // 5m30s on the floor, 1 minute of it paused.
             named("round-1", "Alexandra Young", "alexandra-young", IRCC, "en", "16:16:00", "16:21:30", 270_000, 300_000),
             named("round-2", "Salvatore Martello", "salvatore-martello", "Municipality of Lampedusa and Linosa", "en", "16:30:30", "16:38:00", 450_000, 300_000),
-            named("round-2", "Ahmed Skim", "ahmed-skim", MOROCCO, "fr", "16:38:00", "16:45:00", 420_000, 300_000),
+            ahmed,
             named("round-3", "Jeniffer Villarreal de Hoyos", "jeniffer-villarreal-de-hoyos", "District of Barranquilla", "es", "16:53:00", "16:58:00", 300_000, 300_000),
             named("round-3", "Felipe Muñoz", "felipe-munoz", "Inter-American Development Bank (IDB)", "es", "16:58:00", "17:02:30", 270_000, 300_000),
             named("open-conversation", "Bettina Etter", "bettina-etter", "Swiss Agency for Development and Cooperation (SDC), Federal Department of Foreign Affairs", "en", "17:13:00", "17:16:00", 180_000, 180_000),
@@ -341,13 +404,14 @@ fn expected() -> Value {
             "spoken_ms": 4_020_000,
             // António, Salvatore, Ahmed, Diego, John's second, Sophie's closing.
             "over_limit": 6,
+            // Speeches by the language they began in; time by the language spoken.
             "by_language": {
                 "ar": { "speeches": 2, "spoken_ms": 360_000 },
-                // 210+300+300+270+450+180+60+210+300 = 2280 s.
-                "en": { "speeches": 9, "spoken_ms": 2_280_000 },
-                // 300+270+210+180 = 960 s.
-                "es": { "speeches": 4, "spoken_ms": 960_000 },
-                "fr": { "speeches": 1, "spoken_ms": 420_000 },
+                // 210+300+300+270+450+180+60+210+300 = 2280 s, and Ahmed's 120 s.
+                "en": { "speeches": 9, "spoken_ms": 2_400_000 },
+                // 300+270+210+180 = 960 s, and Ahmed's 120 s.
+                "es": { "speeches": 4, "spoken_ms": 1_080_000 },
+                "fr": { "speeches": 1, "spoken_ms": 180_000 },
             },
         },
         "queue": {
@@ -375,6 +439,63 @@ fn expected() -> Value {
             hand(7, 2, GAELLE, GAELLE_DELEGATION, "fr", false, "17:41:00", None, "waiting", 1_320_000),
             hand(8, 3, JOHN, JOHN_DELEGATION, "en", false, "17:50:00", Some("17:51:00"), "removed", 60_000),
         ],
+        "edits": [],
+        "interpretation": {
+            "floor_ms": { "ar": 360_000, "en": 2_400_000, "es": 1_080_000, "fr": 180_000 },
+            "switched": [{
+                "n": 6, "segment": "round-2", "name": "Ahmed Skim",
+                "parts": [
+                    { "language": "fr", "from": cet("16:38:00"), "spoken_ms": 180_000 },
+                    { "language": "en", "from": cet("16:41:00"), "spoken_ms": 120_000 },
+                    { "language": "es", "from": cet("16:43:00"), "spoken_ms": 120_000 },
+                ],
+            }],
+            "booths": [
+                booth("en", 0, 0, 0, 0, 1, 0),
+                booth("fr", 0, 0, 1, 1, 0, 0),
+                booth("es", 0, 1, 1, 0, 0, 1),
+                booth("ar", 1, 0, 0, 0, 0, 0),
+            ],
+            "incidents": [
+                incident("handover", "en", "16:30:00", None, None, None),
+                incident("slow_down", "ar", "16:42:00", Some("en"), None, None),
+                incident("floor_corrected", "es", "16:43:00", Some("es"), Some("es"), None),
+                incident("repeat_figure", "fr", "16:44:00", Some("es"), Some("the 2019 figure"), Some("16:44:30")),
+                incident("no_interpretation", "es", "17:40:00", None, None, None),
+            ],
+        },
+    })
+}
+
+/// One booth's figures in the interpretation section.
+fn booth(
+    booth: &str,
+    slow_downs: u64,
+    no_interpretation: u64,
+    alerts: u64,
+    acknowledged: u64,
+    handovers: u64,
+    floor_corrections: u64,
+) -> Value {
+    json!({
+        "booth": booth, "slow_downs": slow_downs, "no_interpretation": no_interpretation,
+        "alerts": alerts, "acknowledged": acknowledged, "handovers": handovers,
+        "floor_corrections": floor_corrections,
+    })
+}
+
+/// One booth incident.
+fn incident(
+    kind: &str,
+    booth: &str,
+    at: &str,
+    floor: Option<&str>,
+    text: Option<&str>,
+    acknowledged: Option<&str>,
+) -> Value {
+    json!({
+        "kind": kind, "booth": booth, "at": cet(at), "floor": floor, "text": text,
+        "acknowledged_at": acknowledged.map(cet),
     })
 }
 
@@ -464,7 +585,7 @@ fn report_csv_reads_back_as_one_sheet_with_names_intact() {
             .position(|h| h == name)
             .unwrap_or_else(|| panic!("no column {name}"))
     };
-    assert_eq!(headers.len(), 29);
+    assert_eq!(headers.len(), 31);
     assert!(
         rows.iter().all(|r| r.len() == headers.len()),
         "every row has every column"
@@ -480,9 +601,13 @@ fn report_csv_reads_back_as_one_sheet_with_names_intact() {
     assert_eq!(of("speech").len(), 16);
     assert_eq!(of("hand").len(), 8);
     // 3 speaking totals + 2×4 per language + 2 hand totals + 4 per language
-    // + 6 outcomes + median and max.
-    assert_eq!(of("summary").len(), 25);
-    assert_eq!(rows.len(), 1 + 7 + 16 + 8 + 25);
+    // + 6 outcomes + median and max; then the interpretation figures: 4 floor languages,
+    // the switch count, 6 per booth.
+    assert_eq!(of("summary").len(), 25 + 4 + 1 + 6 * 4);
+    // Ahmed Skim's 3 stretches in 3 languages; 5 booth incidents.
+    assert_eq!(of("speech_language").len(), 3);
+    assert_eq!(of("incident").len(), 5);
+    assert_eq!(rows.len(), 1 + 7 + 16 + 8 + 54 + 3 + 5);
     assert!(rows
         .iter()
         .all(|r| &r[col("meeting")] == "gfmd-mayors-2021-01-22"));
@@ -565,9 +690,56 @@ fn report_csv_reads_back_as_one_sheet_with_names_intact() {
     };
     assert_eq!(metric("hands_raised", ""), "8");
     assert_eq!(metric("hands_by_language", "ar"), "2");
-    assert_eq!(metric("spoken_ms_by_language", "fr"), "420000");
+    assert_eq!(metric("spoken_ms_by_language", "fr"), "180000");
     assert_eq!(metric("median_wait_ms", ""), "360000");
     assert_eq!(metric("hands_never_called", ""), "3");
+
+    // The interpretation section: Ahmed Skim's three stretches, the booth incidents.
+    let parts: Vec<(String, String, String)> = of("speech_language")
+        .into_iter()
+        .map(|r| {
+            (
+                r[col("n")].to_string(),
+                r[col("language")].to_string(),
+                r[col("duration_ms")].to_string(),
+            )
+        })
+        .collect();
+    let want = |n: &str, l: &str, d: &str| (n.to_string(), l.to_string(), d.to_string());
+    assert_eq!(
+        parts,
+        [
+            want("6", "fr", "180000"),
+            want("6", "en", "120000"),
+            want("6", "es", "120000")
+        ]
+    );
+    let incidents = of("incident");
+    let kinds: Vec<(&str, &str, &str)> = incidents
+        .iter()
+        .map(|r| (&r[col("kind")], &r[col("language")], &r[col("status")]))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("handover", "en", ""),
+            ("slow_down", "ar", ""),
+            ("floor_corrected", "es", ""),
+            ("repeat_figure", "fr", "acknowledged"),
+            ("no_interpretation", "es", "open"),
+        ]
+    );
+    let figure = &incidents[3];
+    assert_eq!(&figure[col("text")], "the 2019 figure");
+    assert_eq!(&figure[col("floor_language")], "es");
+    assert_eq!(&figure[col("start")], "2021-01-22T16:44:00+01:00");
+    assert_eq!(&figure[col("end")], "2021-01-22T16:44:30+01:00");
+    assert_eq!(metric("floor_ms_by_language", "en"), "2400000");
+    assert_eq!(metric("speeches_with_switch", ""), "1");
+    assert_eq!(metric("slow_downs_by_booth", "ar"), "1");
+    assert_eq!(metric("no_interpretation_by_booth", "es"), "1");
+    assert_eq!(metric("booth_alerts_acknowledged_by_booth", "fr"), "1");
+    assert_eq!(metric("handovers_by_booth", "en"), "1");
 }
 
 #[test]
@@ -651,7 +823,9 @@ fn report_before_the_start_is_all_plan() {
     );
     assert_eq!(r.speaking.by_language[&Lang::Ar].speeches, 0);
     let (_, rows) = parse_csv(&r.to_csv().unwrap());
-    assert_eq!(rows.len(), 1 + 7 + 25);
+    // Meeting, segments, summary; the interpretation summary: 4 floor languages, the
+    // switch count, 6 figures for each of the 4 booths.
+    assert_eq!(rows.len(), 1 + 7 + 25 + 4 + 1 + 6 * 4);
 }
 
 #[test]

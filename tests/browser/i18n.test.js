@@ -80,7 +80,7 @@ test('dynamic keys are complete: kinds, roles, error codes and languages', async
     ...['intro', 'welcome', 'round', 'open_floor', 'closing', 'break'].map((k) => `kind.${k}`),
     ...['host', 'moderator', 'speaker', 'participant', 'observer', 'interpreter', 'projector'].map((k) => `role.${k}`),
     ...['bad_request', 'invalid_argument', 'unsupported_version', 'unauthorized', 'forbidden', 'invalid_state',
-      'not_found', 'duplicate', 'queue_closed', 'rate_limited', 'too_large', 'no_such_meeting', 'archived',
+      'not_found', 'duplicate', 'queue_closed', 'rate_limited', 'too_large', 'no_such_meeting', 'archived', 'meeting_full',
       'internal', 'offline'].map((k) => `error.${k}`),
     ...['ar', 'de', 'en', 'es', 'fr', 'it', 'pt', 'ru', 'sv', 'zh'].map((k) => `lang.${k}`),
     ...['no_interpretation', 'slow_down', 'speaker_done'].map((k) => `alert.${k}`),

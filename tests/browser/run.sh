@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Browser tests of the web client: installs what a fresh Debian machine lacks (Chromium,
 # an Arabic-capable font, the two npm packages), builds the server binary (the client is
-# embedded in it), then runs the catalogue test and the end-to-end test with node's
-# built-in runner. Exits non-zero on any failure.
+# embedded in it), then runs every *.test.js with node's built-in runner: catalogues,
+# end to end, the stage display's and the consoles' geometry, every view × language ×
+# screen (screenshots in test-artifacts/screenshots/, axe light and dark), the host
+# console's tools (their QR codes read back by zbarimg). Each file starts its own
+# server. Exits non-zero on any failure.
 #
 #   tests/browser/run.sh                 # build target/debug/podium and test it
 #   PODIUM_BIN=/path/to/podium tests/browser/run.sh   # test that binary as it is
@@ -24,6 +27,10 @@ fi
 if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   apt_install chromium
 fi
+if ! command -v zbarimg >/dev/null; then
+  # The host console's QR codes are read back by a real decoder (console-features.test.js).
+  apt_install zbar-tools
+fi
 if command -v fc-list >/dev/null && [ -z "$(fc-list :lang=ar 2>/dev/null)" ]; then
   apt_install fonts-noto-core || echo "note: no Arabic font installed; screenshots may show boxes"
 fi
@@ -40,5 +47,6 @@ if [ -z "${PODIUM_BIN:-}" ]; then
   export PODIUM_BIN="$repo/target/debug/podium"
 fi
 
+rm -rf "$repo/test-artifacts/screenshots"
 mkdir -p "$repo/test-artifacts/screenshots"
-node --test i18n.test.js e2e.test.js
+node --test i18n.test.js units.test.js console-units.test.js e2e.test.js stage.test.js consoles.test.js views.test.js booth.test.js console-features.test.js

@@ -1,16 +1,22 @@
-// Peer baseline for `podium-load --target ws-relay`: the smallest honest Node.js relay.
+// Peer baselines for `podium-load --target ws-relay` and `ws-relay-send`: the smallest
+// honest Node.js relays, in the two styles a team would write.
+//
+// - `--style frame` (ws-relay, the default): each broadcast is framed once with
+//   `WebSocket.Sender.frame` and the same buffer is written to every socket — the
+//   frame-once relay, what a team writes once it has profiled.
+// - `--style send` (ws-relay-send): `client.send(text)` for each client in a loop, as the
+//   `ws` README shows — the idiomatic relay (`ws` frames the message anew for each socket).
 //
 // - Clients connect to `/`; the control client connects to `/control`.
-// - Any message from the control client makes the relay broadcast one pre-framed
+// - Any message from the control client makes the relay broadcast one
 //   `{"type":"change","seq":S,...}` message of FRAME bytes (Podium's change size) to every
-//   client — framed once with `WebSocket.Sender.frame`, the same buffer written to every
-//   socket — then answer the control client `{"type":"ack","id":ID,"seq":S}`.
+//   client, then answer the control client `{"type":"ack","id":ID,"seq":S}`.
 // - A client's message `{"id":ID,...}` raises a "hand": hands seen in one event-loop turn
 //   are appended to a queue and the whole queue is broadcast once (coalesced), then each
 //   sender gets its ack. This mirrors Podium's hand storm without its rules or journal.
 // - A new connection first gets the latest broadcast (its "snapshot").
 //
-// Usage: node relay.js --port P [--frame 604]
+// Usage: node relay.js --port P [--frame 604] [--style frame|send]
 'use strict';
 
 const http = require('http');
@@ -23,13 +29,15 @@ const arg = (name, dflt) => {
 };
 const PORT = Number(arg('--port', '9090'));
 const FRAME = Number(arg('--frame', '604'));
+const STYLE = arg('--style', 'frame');
+if (STYLE !== 'frame' && STYLE !== 'send') throw new Error(`--style frame|send, not ${STYLE}`);
 const HAND_BYTES = 150;
 
 const server = http.createServer();
 const wss = new WebSocket.WebSocketServer({ server, perMessageDeflate: false, clientTracking: false });
 const clients = new Set();
 let seq = 0;
-let latest = null; // the latest pre-framed message (array of Buffers)
+let latest = null; // the latest message: pre-framed (frame style) or text (send style)
 const queue = []; // hand entries (JSON strings)
 let pendingHands = []; // [ws, id] waiting for the coalesced broadcast
 
@@ -41,6 +49,11 @@ function message(extra) {
 }
 
 function broadcast(text) {
+  if (STYLE === 'send') {
+    latest = text;
+    for (const ws of clients) ws.send(text);
+    return;
+  }
   const frame = WebSocket.Sender.frame(Buffer.from(text), {
     fin: true,
     rsv1: false,
@@ -52,6 +65,11 @@ function broadcast(text) {
   for (const ws of clients) {
     ws._socket.write(latest);
   }
+}
+
+function sendLatest(ws) {
+  if (STYLE === 'send') ws.send(latest);
+  else ws._socket.write(latest);
 }
 
 function flushHands() {
@@ -71,7 +89,7 @@ wss.on('connection', (ws, req) => {
   const control = req.url === '/control';
   if (!control) {
     clients.add(ws);
-    ws._socket.write(latest);
+    sendLatest(ws);
   }
   ws.on('message', (data) => {
     const text = data.toString();

@@ -5,8 +5,8 @@ use crate::clocksync::{Estimator, Sample};
 use anyhow::{anyhow, bail, Context, Result};
 use futures_util::{SinkExt, StreamExt};
 use podium_protocol::{
-    ClientMessage, Command, ErrorCode, Identity, Lang, MeetingState, ServerMessage,
-    PROTOCOL_VERSION,
+    ClientMessage, Command, ErrorCode, Identity, Lang, ListName, MeetingState, PageItems,
+    ServerMessage, PROTOCOL_VERSION,
 };
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -34,6 +34,8 @@ pub struct Client {
     pub seq: u64,
     /// The agenda from the latest `agenda` message.
     pub agenda: podium_protocol::Agenda,
+    /// This participant's latest `place` (seq, ordinary hand, point of order), if any came.
+    pub place: Option<(u64, Option<usize>, Option<usize>)>,
     /// Its version.
     pub agenda_version: u64,
     /// Its planned times (segment starts, then the planned end).
@@ -132,6 +134,7 @@ impl Client {
                         agenda_version,
                         planned,
                         agendas_received: received,
+                        place: None,
                         next_id: 1,
                         skew_ms: 0.0,
                     });
@@ -203,6 +206,13 @@ impl Client {
                 self.seq = *seq;
                 self.state = (**state).clone();
             }
+            ServerMessage::Place {
+                seq,
+                hand,
+                point_of_order,
+            } if self.place.is_none_or(|p| p.0 <= *seq) => {
+                self.place = Some((*seq, *hand, *point_of_order));
+            }
             ServerMessage::Agenda {
                 version,
                 agenda,
@@ -214,6 +224,97 @@ impl Client {
                 self.agendas_received += 1;
             }
             _ => {}
+        }
+    }
+
+    /// One page of a staff list: (items, total).
+    pub async fn fetch(
+        &mut self,
+        what: ListName,
+        from: usize,
+        limit: Option<usize>,
+    ) -> Result<Result<(PageItems, usize), (ErrorCode, String)>> {
+        let id = 3_000_000 + self.next_id;
+        self.next_id += 1;
+        let msg = ClientMessage::Fetch {
+            id,
+            what,
+            from,
+            limit,
+        };
+        send_json(&mut self.ws, &msg).await?;
+        match self.next_reply().await? {
+            ServerMessage::Page {
+                id: got,
+                items,
+                total,
+                ..
+            } if got == id => Ok(Ok((items, total))),
+            ServerMessage::Error {
+                id: Some(got),
+                code,
+                message,
+            } if got == id => Ok(Err((code, message))),
+            other => bail!("expected page {id}, got {other:?}"),
+        }
+    }
+
+    /// The whole participant register, paged in with `fetch` (staff only).
+    pub async fn register(&mut self) -> Result<Vec<podium_protocol::Participant>> {
+        let mut all = Vec::new();
+        loop {
+            match self.fetch(ListName::Participants, all.len(), None).await? {
+                Ok((PageItems::Participants(page), total)) => {
+                    all.extend(page);
+                    if all.len() >= total {
+                        return Ok(all);
+                    }
+                }
+                Ok((PageItems::HandHistory(h), total)) if h.is_empty() && all.len() >= total => {
+                    return Ok(all)
+                }
+                Ok(other) => bail!("unexpected page {other:?}"),
+                Err(e) => bail!("fetch refused: {e:?}"),
+            }
+        }
+    }
+
+    /// The whole state as the engine holds it: the staff state with the register and the
+    /// hand history paged in (staff only).
+    pub async fn whole_state(&mut self) -> Result<MeetingState> {
+        let participants = self.register().await?;
+        let hand_history = self.hand_history().await?;
+        let mut s = self.state.clone();
+        if s.participant_count != Some(participants.len())
+            || s.hand_history_len != Some(hand_history.len())
+        {
+            bail!("the lists changed while they were paged in");
+        }
+        s.participants = participants;
+        s.hand_history = hand_history;
+        s.participant_count = None;
+        s.hand_history_len = None;
+        Ok(s)
+    }
+
+    /// The whole hand history, paged in with `fetch` (staff only).
+    pub async fn hand_history(&mut self) -> Result<Vec<podium_protocol::HandRecord>> {
+        let mut all = Vec::new();
+        loop {
+            match self.fetch(ListName::HandHistory, all.len(), None).await? {
+                Ok((PageItems::HandHistory(page), total)) => {
+                    all.extend(page);
+                    if all.len() >= total {
+                        return Ok(all);
+                    }
+                }
+                // An empty page decodes as either kind.
+                Ok((PageItems::Participants(p), total)) if p.is_empty() && all.len() >= total => {
+                    return Ok(all)
+                }
+                Ok(other) => bail!("unexpected page {other:?}"),
+                Err(e) => bail!("fetch refused: {e:?}"),
+            }
         }
     }
 
@@ -302,6 +403,18 @@ impl Client {
     /// Waits until `pred(state)` holds.
     pub async fn wait_for(&mut self, mut pred: impl FnMut(&MeetingState) -> bool) -> Result<()> {
         while !pred(&self.state) {
+            let msg = recv(&mut self.ws).await?;
+            self.absorb(&msg);
+        }
+        Ok(())
+    }
+
+    /// Waits until the latest `place` (seq, hand, point of order) satisfies `pred`.
+    pub async fn wait_place(
+        &mut self,
+        mut pred: impl FnMut((u64, Option<usize>, Option<usize>)) -> bool,
+    ) -> Result<()> {
+        while !self.place.is_some_and(&mut pred) {
             let msg = recv(&mut self.ws).await?;
             self.absorb(&msg);
         }
@@ -407,20 +520,31 @@ pub async fn read_until_close(ws: &mut Ws) -> Result<UntilClose> {
     }
 }
 
-/// The state as a non-staff role sees it: the host's state minus the participant
-/// register, the hand history and the host's alerts, the queue detailed for its first
-/// hands only and keyed in full.
+/// The state as staff see it, from the whole state: the register and the hand history
+/// left out, their lengths given.
+pub fn staff_view(whole: &MeetingState) -> MeetingState {
+    let mut s = whole.clone();
+    s.participant_count = Some(s.participants.len());
+    s.hand_history_len = Some(s.hand_history.len());
+    s.participants.clear();
+    s.hand_history.clear();
+    s
+}
+
+/// The state as a non-staff role (but a booth) sees it, from the host's (staff) state:
+/// without the lengths of the register and the hand history, the agenda edit log and the
+/// alerts to the chair (booth alerts included), the queue detailed for its first hands
+/// only, with its length.
 pub fn public_view(state: &MeetingState) -> MeetingState {
     let mut s = state.clone();
     s.participants.clear();
     s.hand_history.clear();
+    s.participant_count = None;
+    s.hand_history_len = None;
+    s.agenda_edits.clear();
     s.no_interpretation = None;
-    s.queue_keys = Some(
-        s.queue
-            .iter()
-            .map(|h| podium_protocol::queue_key(h.participant, h.point_of_order))
-            .collect(),
-    );
+    s.interpretation.alerts.clear();
+    s.queue_len = Some(s.queue.len());
     s.queue.truncate(podium_protocol::PUBLIC_QUEUE_DETAIL);
     s
 }
@@ -437,7 +561,7 @@ impl Client {
         loop {
             let msg = recv(&mut self.ws).await?;
             match msg {
-                ServerMessage::Change { .. } => self.absorb(&msg),
+                ServerMessage::Change { .. } | ServerMessage::Place { .. } => self.absorb(&msg),
                 other => return Ok(other),
             }
         }

@@ -12,6 +12,15 @@ use tokio_util::sync::CancellationToken;
 /// The admin token test servers use.
 pub const ADMIN: &str = "0123456789abcdef0123456789abcdef";
 
+/// The bundled agenda with the hand cooldown turned off (`hand_cooldown = "0s"`), for
+/// workloads that toggle hands faster than a person may (durability bursts, benchmarks of
+/// the durable write path).
+pub fn agenda_without_hand_cooldown() -> String {
+    let agenda = podium_server::DEFAULT_AGENDA;
+    let at = agenda.find("[meeting]\n").expect("a [meeting] table") + "[meeting]\n".len();
+    format!("{}hand_cooldown = \"0s\"\n{}", &agenda[..at], &agenda[at..])
+}
+
 /// An in-process server with the bundled meeting.
 pub struct TestServer {
     /// Where it listens.
@@ -36,6 +45,11 @@ impl TestServer {
 
     /// Starts a server with the given limits.
     pub async fn start_with(limits: Limits) -> Result<TestServer> {
+        TestServer::start_with_agenda(limits, podium_server::DEFAULT_AGENDA).await
+    }
+
+    /// Starts a server with the given limits and first meeting (an agenda in TOML).
+    pub async fn start_with_agenda(limits: Limits, agenda: &str) -> Result<TestServer> {
         let data = tempfile::tempdir()?;
         let shutdown = CancellationToken::new();
         let config = Config {
@@ -45,8 +59,7 @@ impl TestServer {
             limits: Arc::new(limits),
         };
         let podium = Podium::open(config, shutdown.clone()).await?;
-        let agenda = podium_protocol::Agenda::from_toml(podium_server::DEFAULT_AGENDA)
-            .map_err(|e| anyhow!("{e}"))?;
+        let agenda = podium_protocol::Agenda::from_toml(agenda).map_err(|e| anyhow!("{e}"))?;
         podium.ensure_meeting(agenda).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -112,6 +125,20 @@ pub fn podium_bin() -> Result<PathBuf> {
     }
 }
 
+/// How to start a `podium serve` child beyond the defaults (stdout and stderr to
+/// /dev/null, the test admin token).
+#[derive(Default)]
+pub struct ChildOptions {
+    /// Extra arguments after `serve --bind ADDR --data DIR`.
+    pub args: Vec<String>,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
+    /// Where its stdout goes (default: /dev/null).
+    pub stdout: Option<std::process::Stdio>,
+    /// Where its stderr goes (default: /dev/null).
+    pub stderr: Option<std::process::Stdio>,
+}
+
 /// A `podium serve` child process.
 pub struct ChildServer {
     /// The process.
@@ -126,17 +153,37 @@ impl ChildServer {
     /// Starts `podium serve` on a free port with `data` as its data directory, and waits
     /// until it answers `/healthz`.
     pub fn start(data: &Path) -> Result<ChildServer> {
+        ChildServer::start_with(data, ChildOptions::default())
+    }
+
+    /// Like [`ChildServer::start`], creating the first meeting from `agenda` (TOML,
+    /// written into `data`) when the data directory has none yet.
+    pub fn start_with_agenda(data: &Path, agenda: Option<&str>) -> Result<ChildServer> {
+        let mut options = ChildOptions::default();
+        if let Some(text) = agenda {
+            std::fs::create_dir_all(data)?;
+            let file = data.join("agenda.toml");
+            std::fs::write(&file, text)?;
+            options.args = vec!["--agenda".into(), file.display().to_string()];
+        }
+        ChildServer::start_with(data, options)
+    }
+
+    /// Starts `podium serve` with extra arguments, environment and output files.
+    pub fn start_with(data: &Path, options: ChildOptions) -> Result<ChildServer> {
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0")?;
             l.local_addr()?.port()
         };
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
-        let child = std::process::Command::new(podium_bin()?)
+        let mut child = std::process::Command::new(podium_bin()?)
             .args(["serve", "--bind", &addr.to_string(), "--data"])
             .arg(data)
+            .args(&options.args)
             .env("PODIUM_ADMIN_TOKEN", ADMIN)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .envs(options.env.iter().map(|(k, v)| (k, v)))
+            .stdout(options.stdout.unwrap_or_else(std::process::Stdio::null))
+            .stderr(options.stderr.unwrap_or_else(std::process::Stdio::null))
             .spawn()
             .context("start podium serve")?;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -144,7 +191,13 @@ impl ChildServer {
             if std::net::TcpStream::connect(addr).is_ok() {
                 break;
             }
+            if let Some(status) = child.try_wait()? {
+                return Err(anyhow!(
+                    "podium serve exited with {status} before listening"
+                ));
+            }
             if std::time::Instant::now() > deadline {
+                let _ = child.kill();
                 return Err(anyhow!("podium serve did not listen on {addr} within 30 s"));
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
@@ -175,6 +228,26 @@ impl ChildServer {
             .as_str()
             .unwrap_or_default()
             .to_string()
+    }
+
+    /// Sends SIGTERM and waits up to `limit` for the process to exit; its exit status.
+    pub fn terminate(&mut self, limit: std::time::Duration) -> Result<std::process::ExitStatus> {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(anyhow!(
+                    "podium serve did not stop within {limit:?} of SIGTERM"
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     /// Kills the process with SIGKILL and reaps it.

@@ -198,15 +198,15 @@ async fn owner_killed_during_a_burst_loses_nothing_acknowledged() -> Result<()> 
     for (n, c) in people.iter_mut() {
         if *n == 0 {
             let token = c.participant_token.clone().context("token")?;
-            let again = Client::hello(nodes[s1].addr, MEETING, &token).await?;
-            let me = podium_protocol::queue_key(again.you.participant.unwrap(), false);
+            let mut again = Client::hello(nodes[s1].addr, MEETING, &token).await?;
+            // Its own place in the queue comes right after the snapshot.
+            tokio::time::timeout(Duration::from_secs(5), again.wait_place(|_| true))
+                .await
+                .context("no place message after the snapshot")??;
             ensure!(
-                again
-                    .state
-                    .queue_keys
-                    .as_ref()
-                    .is_some_and(|k| k.contains(&me)),
-                "a hand raised through the dead node survived"
+                again.place.is_some_and(|(_, hand, _)| hand.is_some()),
+                "a hand raised through the dead node survived: {:?}",
+                again.place
             );
         }
     }

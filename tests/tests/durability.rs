@@ -19,7 +19,7 @@ use podium_server::hub::meeting::{Input, MeetingHandle, SNAPSHOT_EVERY};
 use podium_server::store::sqlite::SqliteStore;
 use podium_server::store::Store;
 use podium_server::{Config, Limits, Podium};
-use podium_tests::client::Client;
+use podium_tests::client::{staff_view, Client};
 use podium_tests::server::{podium_bin, ChildServer, ADMIN};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -59,6 +59,49 @@ fn go_to(segment: &str) -> Command {
 fn give_floor(person: &str) -> Command {
     Command::GiveFloor {
         person: person.into(),
+    }
+}
+
+/// A live edit: "any other business" inserted before the closing (with a late speaker),
+/// and the current segment (the open conversation) cut to `minutes`.
+fn live_edit(minutes: i64) -> Command {
+    use podium_protocol::{AgendaOp, Person, Secs, Segment, SegmentKind, SegmentPatch};
+    Command::EditAgenda {
+        ops: vec![
+            AgendaOp::InsertSegment {
+                at: 6,
+                segment: Segment {
+                    id: format!("aob-{minutes}"),
+                    kind: SegmentKind::OpenFloor,
+                    title: "Any other business".into(),
+                    title_original: Some("Divers".into()),
+                    question: None,
+                    question_original: None,
+                    duration: Secs(300),
+                    speech_limit: None,
+                    moderator: None,
+                    speakers: vec![Person {
+                        id: None,
+                        name: "Nadia Rahman".into(),
+                        title: Some("Mayor".into()),
+                        affiliation: Some("Dhaka North".into()),
+                        country: Some("Bangladesh".into()),
+                        language: Lang::Ar,
+                        text_url: None,
+                    }],
+                    reactions: vec![],
+                    warning: Some(Secs(120)),
+                    danger: None,
+                },
+            },
+            AgendaOp::UpdateSegment {
+                segment: OPEN_FLOOR.into(),
+                set: SegmentPatch {
+                    duration: Some(Secs(minutes * 60)),
+                    ..Default::default()
+                },
+            },
+        ],
     }
 }
 
@@ -176,7 +219,7 @@ async fn kill9_in_open_conversation_resumes_exactly() -> Result<()> {
         p.wait_seq(last).await?;
     }
 
-    let before = host.state.clone();
+    let before = host.whole_state().await?;
     let before_seq = host.seq;
     assert_eq!(before_seq, last);
     assert_eq!(before.phase, Phase::Running);
@@ -206,9 +249,9 @@ async fn kill9_in_open_conversation_resumes_exactly() -> Result<()> {
     tokio::time::sleep(Duration::from_millis(wait)).await;
 
     let server = ChildServer::start(dir.path())?;
-    let host = Client::hello(server.addr, &m, &server.token("host", None)).await?;
+    let mut host = Client::hello(server.addr, &m, &server.token("host", None)).await?;
     assert_eq!(host.seq, before_seq, "recovered seq");
-    assert_same_state("after kill -9", &host.state, &before);
+    assert_same_state("after kill -9", &host.whole_state().await?, &before);
     let speech = host.state.speech.as_ref().expect("the speech is still on");
     assert_eq!(speech.speaker.person.as_deref(), Some("bettina-etter"));
     assert_eq!(speech.clock, Clock::Running { ends_at }, "same deadline");
@@ -306,9 +349,19 @@ async fn kill9_at_every_stage_resumes_exactly() -> Result<()> {
                 P(2, raise(None, true)),
                 Host(Command::GiveFloorToHand { hand: None }),
                 P(0, lower(false)),
-                P(0, raise(Some(Lang::Fr), false)),
+                // (Not Ana again at once: a lowered hand waits for the cooldown.)
+                P(1, raise(Some(Lang::Fr), true)),
                 Host(Command::CloseQueue),
                 Host(adjust(ClockTarget::Speech, 45)),
+            ],
+        ),
+        (
+            "agenda edited live",
+            vec![
+                Host(live_edit(40)),
+                Host(Command::GiveFloor {
+                    person: "nadia-rahman".into(),
+                }),
             ],
         ),
         ("after end", vec![Host(Command::EndMeeting)]),
@@ -342,16 +395,26 @@ async fn kill9_at_every_stage_resumes_exactly() -> Result<()> {
             .max(last);
         }
         host.wait_seq(last).await?;
-        let before = host.state.clone();
+        let before = host.whole_state().await?;
         let before_seq = host.seq;
+        let before_agenda = (
+            host.agenda_version,
+            host.agenda.clone(),
+            host.planned.clone(),
+        );
         drop((host, ps));
 
         server.kill9()?;
         server = ChildServer::start(dir.path())?;
 
-        let host = Client::hello(server.addr, &m, &server.token("host", None)).await?;
+        let mut host = Client::hello(server.addr, &m, &server.token("host", None)).await?;
         assert_eq!(host.seq, before_seq, "{stage}: recovered seq");
-        assert_same_state(stage, &host.state, &before);
+        assert_same_state(stage, &host.whole_state().await?, &before);
+        assert_eq!(
+            (host.agenda_version, &host.agenda, &host.planned),
+            (before_agenda.0, &before_agenda.1, &before_agenda.2),
+            "{stage}: the agenda as edited"
+        );
         for p in &people {
             let c = Client::hello(server.addr, &m, &p.token).await?;
             assert_eq!(c.you.participant, Some(p.id), "{stage}: personal token");
@@ -368,6 +431,17 @@ async fn kill9_at_every_stage_resumes_exactly() -> Result<()> {
                 assert!(matches!(clock, Some(Clock::Paused { .. })), "{clock:?}");
             }
             "open floor with hands" => assert!(before.queue.len() >= 2),
+            "agenda edited live" => {
+                assert_eq!(before.agenda_version, 1);
+                assert_eq!(before_agenda.1.segments[6].id, "aob-40");
+                assert_eq!(
+                    before
+                        .speech
+                        .as_ref()
+                        .map(|s| (s.speaker.name.as_str(), s.speaker.language)),
+                    Some(("Nadia Rahman", Lang::Ar))
+                );
+            }
             "after end" => assert_eq!(before.phase, Phase::Ended),
             _ => {}
         }
@@ -480,7 +554,11 @@ fn host_adjustment(t: usize) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill9_mid_burst_keeps_every_acknowledged_change() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let mut server = ChildServer::start(dir.path())?;
+    // Participants toggle faster than the hand cooldown allows: the burst needs it off.
+    let mut server = ChildServer::start_with_agenda(
+        dir.path(),
+        Some(&podium_tests::server::agenda_without_hand_cooldown()),
+    )?;
     let m = server.meeting();
     let langs = [Lang::En, Lang::Fr, Lang::Es, Lang::Ar];
     let mut people = Vec::new();
@@ -497,8 +575,8 @@ async fn kill9_mid_burst_keeps_every_acknowledged_change() -> Result<()> {
     // first recovered.
     let mut all_acked_seqs = Vec::new();
     for round in 0..2 {
-        let host = Client::hello(server.addr, &m, &server.token("host", None)).await?;
-        let base = host.state.clone();
+        let mut host = Client::hello(server.addr, &m, &server.token("host", None)).await?;
+        let base = host.whole_state().await?;
         let base_seq = host.seq;
         let Clock::Running { ends_at: base_ends } = base.segment_clock else {
             bail!("the segment clock should run");
@@ -553,8 +631,8 @@ async fn kill9_mid_burst_keeps_every_acknowledged_change() -> Result<()> {
         assert!(answered_at_kill < total, "the kill came after the burst");
 
         server = ChildServer::start(dir.path())?;
-        let host = Client::hello(server.addr, &m, &server.token("host", None)).await?;
-        let got = &host.state;
+        let mut host = Client::hello(server.addr, &m, &server.token("host", None)).await?;
+        let got = &host.whole_state().await?;
         let recovered = host.seq;
 
         // Nothing was refused (the plans are valid whatever was cut).
@@ -590,7 +668,7 @@ async fn kill9_mid_burst_keeps_every_acknowledged_change() -> Result<()> {
         if let Some((seq, state)) = &host_rec.last_change {
             assert!(*seq <= recovered, "published {seq} > recovered {recovered}");
             if *seq == recovered {
-                assert_same_state("last published", got, state);
+                assert_same_state("last published", &staff_view(got), state);
             }
         }
         for r in &records {
@@ -689,8 +767,8 @@ async fn kill9_mid_burst_keeps_every_acknowledged_change() -> Result<()> {
 
     // Finally read the journal itself: the server's state is its replay, and every
     // acknowledged command's event sits at the seq it was acknowledged with.
-    let host = Client::hello(server.addr, &m, &server.token("host", None)).await?;
-    let (state, seq) = (host.state.clone(), host.seq);
+    let mut host = Client::hello(server.addr, &m, &server.token("host", None)).await?;
+    let (state, seq) = (host.whole_state().await?, host.seq);
     let mut server = server;
     server.kill9()?;
     let mut store = SqliteStore::open(dir.path())?;
@@ -935,7 +1013,7 @@ async fn damaged_database_is_refused_and_left_untouched() -> Result<()> {
     std::fs::write(dir.path().join("podium.sqlite-wal"), &wal)?;
     let server = ChildServer::start(dir.path())?;
     let host = Client::hello(server.addr, &server.meeting(), &server.token("host", None)).await?;
-    assert_eq!(host.state.participants.len(), 7);
+    assert_eq!(host.state.participant_count, Some(7));
     assert_eq!(host.state.current, Some(5));
     Ok(())
 }
@@ -952,7 +1030,7 @@ async fn command(h: &MeetingHandle, actor: Actor, command: Command) -> Result<u6
             command,
             id: 0,
             reply: tx,
-            key: None,
+            idempotency: None,
         })
         .await,
         "meeting task gone"
@@ -972,7 +1050,9 @@ async fn recovery_across_snapshots_matches_the_live_engine() -> Result<()> {
     };
     let shutdown = CancellationToken::new();
     let podium = Podium::open(config.clone(), shutdown.clone()).await?;
-    let agenda = agenda();
+    // Participants toggle their hands in rounds faster than the cooldown: turned off.
+    let agenda =
+        Agenda::from_toml(&podium_tests::server::agenda_without_hand_cooldown()).expect("valid");
     let id = agenda.meeting_id();
     podium.ensure_meeting(agenda).await?;
     let h = podium.hub.meeting(&id).context("meeting loaded")?;
@@ -1007,7 +1087,20 @@ async fn recovery_across_snapshots_matches_the_live_engine() -> Result<()> {
                 command,
                 id: sent,
                 reply: tx.clone(),
-                key: None,
+                idempotency: None,
+            })
+            .await;
+            sent += 1;
+        }
+        // Agenda edits on both sides of the snapshots: recovery must restore the agenda
+        // the snapshot was taken with, then replay the edits after it.
+        if round % 40 == 20 {
+            h.send(Input::Command {
+                actor: Actor::Host,
+                command: live_edit(30 + round as i64 / 10),
+                id: sent,
+                reply: tx.clone(),
+                idempotency: None,
             })
             .await;
             sent += 1;
@@ -1023,7 +1116,7 @@ async fn recovery_across_snapshots_matches_the_live_engine() -> Result<()> {
                     command,
                     id: sent,
                     reply: tx.clone(),
-                    key: None,
+                    idempotency: None,
                 })
                 .await;
                 sent += 1;
@@ -1069,5 +1162,14 @@ async fn recovery_across_snapshots_matches_the_live_engine() -> Result<()> {
     let back = podium.hub.engine(&id).await?;
     assert_eq!(back.seq(), live.seq());
     assert_same_state("recovered in-process", back.state(), live.state());
+    assert_eq!(live.state().agenda_version, 3, "three edits");
+    assert_eq!(back.agenda(), live.agenda(), "the agenda as edited");
+    assert!(
+        rec.snapshot
+            .as_ref()
+            .and_then(|s| s.agenda.as_ref())
+            .is_some(),
+        "the snapshot keeps its agenda"
+    );
     Ok(())
 }

@@ -1,12 +1,29 @@
-//! A long speaking list: participants get the first hands in full and the whole order as
-//! compact keys; the host gets every hand. Both agree on the order.
+//! A long speaking list: participants get the first hands in full and the queue's length,
+//! and each gets its own places in a `place` message whenever they move — also when a
+//! move deep in the queue changes nothing else they see; the host gets every hand.
 
-use podium_protocol::{queue_key, Command, Lang, PUBLIC_QUEUE_DETAIL};
+use podium_protocol::{Command, Lang, PUBLIC_QUEUE_DETAIL};
 use podium_tests::client::{public_view, Client};
 use podium_tests::server::TestServer;
 
+/// Waits until every participant's latest `place` is where the host's queue puts them.
+async fn places_match(host: &Client, people: &mut [Client]) -> anyhow::Result<()> {
+    for p in people.iter_mut() {
+        let me = p.you.participant.expect("participant id");
+        let want = |poo: bool| {
+            host.state
+                .queue
+                .iter()
+                .position(|h| h.participant == me && h.point_of_order == poo)
+        };
+        let (hand, poo) = (want(false), want(true));
+        p.wait_place(|(_, h, o)| h == hand && o == poo).await?;
+    }
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn participants_get_the_head_of_a_long_queue_and_every_place() -> anyhow::Result<()> {
+async fn participants_get_the_head_of_a_long_queue_and_their_own_places() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
     let m = server.meeting().to_string();
     let mut host = Client::hello(server.addr, &m, &server.token("host", None)).await?;
@@ -25,6 +42,8 @@ async fn participants_get_the_head_of_a_long_queue_and_every_place() -> anyhow::
             lang,
         )
         .await?;
+        // Once after the snapshot: no hand up.
+        p.wait_place(|(_, h, o)| h.is_none() && o.is_none()).await?;
         p.must(Command::RaiseHand {
             language: None,
             point_of_order: i == n - 1,
@@ -36,26 +55,40 @@ async fn participants_get_the_head_of_a_long_queue_and_every_place() -> anyhow::
     let seq = last.seq;
     host.wait_seq(seq).await?;
     assert_eq!(host.state.queue.len(), n, "the host sees every hand");
-    assert!(host.state.queue_keys.is_none());
-    // The last one raised a point of order: first in line.
-    let keys = last
-        .state
-        .queue_keys
-        .clone()
-        .expect("keys in the public view");
-    assert_eq!(keys.len(), n);
-    assert_eq!(keys[0], queue_key(last.you.participant.expect("id"), true));
+    assert_eq!(host.state.queue_len, None);
+    assert_eq!(host.state.participant_count, Some(n));
+    // The last one raised a point of order: first in line, and everyone else moved back.
+    assert_eq!(last.state.queue_len, Some(n));
     assert_eq!(last.state.queue.len(), PUBLIC_QUEUE_DETAIL);
     assert_eq!(last.state, public_view(&host.state));
-    // The participant at the back finds its own place from the keys alone.
-    let back = &mut people[n - 2];
-    back.wait_seq(seq).await?;
-    let mine = queue_key(back.you.participant.expect("id"), false);
-    let place = back
-        .state
-        .queue_keys
-        .as_ref()
-        .and_then(|k| k.iter().position(|&k| k == mine));
-    assert_eq!(place, Some(n - 1));
+    places_match(&host, &mut people).await?;
+    assert_eq!(
+        people[n - 1].place.map(|p| (p.1, p.2)),
+        Some((None, Some(0)))
+    );
+    assert_eq!(people[n - 2].place.map(|p| p.1), Some(Some(n - 1)));
+
+    // A move deep in the queue (beyond the hands shown in full) changes no public state,
+    // but the two who swapped places are told.
+    let public_seq = people[0].seq;
+    let hand = host.state.queue[n - 1].id;
+    let moved = host.must(Command::MoveHand { hand, to: n - 2 }).await?;
+    places_match(&host, &mut people).await?;
+    assert!(people[n - 2].place.expect("place").0 >= moved);
+    people[0].ping().await?;
+    assert_eq!(
+        people[0].seq, public_seq,
+        "no change for a move nobody sees in full"
+    );
+
+    // The first ordinary hand lowers: everyone behind moves up.
+    people[0]
+        .must(Command::LowerHand {
+            point_of_order: false,
+        })
+        .await?;
+    host.wait_seq(people[0].seq).await?;
+    places_match(&host, &mut people).await?;
+    assert_eq!(people[0].place.map(|p| (p.1, p.2)), Some((None, None)));
     server.stop().await
 }

@@ -64,11 +64,10 @@ async fn host_speaker_and_participants_share_one_state() -> anyhow::Result<()> {
         p.wait_seq(seq).await?;
     }
     let expected = public_view(&host.state);
-    assert_eq!(
-        host.state.participants.len(),
-        3,
-        "the host sees the register"
-    );
+    assert_eq!(host.state.participant_count, Some(3));
+    let register = host.register().await?;
+    assert_eq!(register.len(), 3, "the host pages in the register");
+    assert_eq!(register[2].name, "Lena Svensson");
     assert_eq!(speaker.seq, seq);
     assert_eq!(
         speaker.state, expected,
@@ -81,9 +80,17 @@ async fn host_speaker_and_participants_share_one_state() -> anyhow::Result<()> {
             "participant's state differs from the host's"
         );
         assert!(
-            p.state.participants.is_empty(),
+            p.state.participants.is_empty() && p.state.participant_count.is_none(),
             "participants must not see the register"
         );
+    }
+    // Nor may they page it in.
+    match participants[0]
+        .fetch(podium_protocol::ListName::Participants, 0, None)
+        .await?
+    {
+        Err((ErrorCode::Forbidden, _)) => {}
+        other => panic!("a participant's fetch must be forbidden, got {other:?}"),
     }
 
     // A participant may not move the meeting: `forbidden`, and nothing changes.

@@ -71,9 +71,10 @@ async fn a_stalled_client_is_dropped_and_nobody_else_waits() -> anyhow::Result<(
     }
     eprintln!("{:?}: {FOLLOWERS} followers joined", t0.elapsed());
 
-    // The stalled client is staff (it gets the large register with every change). It
-    // authenticates, reads its welcome and snapshot, then never reads again; its receive
-    // buffer is small, so the server's send path to it fills after a few dozen changes.
+    // The stalled client is staff. It authenticates, reads its welcome and snapshot, asks
+    // for the (large) register 100 times, then never reads again; its receive buffer is
+    // small, so the server's send path to it fills with the pages (a loopback socket's send
+    // buffer takes about a megabyte), and the changes queue behind them.
     let mut stalled = connect_small_buffer(addr, 4096).await?;
     send_json(
         &mut stalled,
@@ -97,6 +98,15 @@ async fn a_stalled_client_is_dropped_and_nobody_else_waits() -> anyhow::Result<(
         recv(&mut stalled).await?,
         ServerMessage::Snapshot { .. }
     ));
+    for id in 0..100 {
+        let fetch = ClientMessage::Fetch {
+            id,
+            what: podium_protocol::ListName::Participants,
+            from: 0,
+            limit: None,
+        };
+        send_json(&mut stalled, &fetch).await?;
+    }
 
     // 500 state changes, each a ~190-character message for the speaker's screen.
     let mut last_seq = 0;

@@ -188,14 +188,70 @@ async fn an_archived_meeting_closes_with_4002_and_answers_archived() -> anyhow::
         }
     }
 
-    // The report is still there for the host.
-    let r = http::get(
-        addr,
-        &format!("/api/meetings/{m}/report.json"),
-        Some(&host_token),
-    )
+    // The report is still there for the host, and for the administrator.
+    for token in [host_token.as_str(), ADMIN] {
+        let path = format!("/api/meetings/{m}/report.json");
+        let r = http::get(addr, &path, Some(token)).await?;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()?["meeting"]["phase"], "running");
+    }
+    let path = format!("/api/meetings/{m}/report.json");
+    let r = http::get(addr, &path, Some(&ana_token)).await?;
+    assert_eq!(
+        r.status, 401,
+        "a participant's token does not open the report"
+    );
+    server.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pong_echoes_client_time_exactly_and_unknown_languages_are_invalid_arguments(
+) -> anyhow::Result<()> {
+    // 200 pings in a row: above the default rate limit.
+    let server = TestServer::start_with(podium_server::Limits {
+        rate: podium_server::ws::ratelimit::RateLimit {
+            burst: 1000.0,
+            per_sec: 1000.0,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
     .await?;
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.json()?["meeting"]["phase"], "running");
+    let (addr, m) = (server.addr, server.meeting().to_string());
+    let join = server.token("participant", None);
+    let mut ana = Client::join(addr, &m, &join, "Ana Souza", "Brazil", Lang::Es).await?;
+    // Fractional times like performance.now() gives; without exact parsing about one in
+    // eight came back one float step off.
+    let mut x = 1_769_526_000_000.123_f64;
+    for i in 0..200u64 {
+        x += 0.1 + i as f64 * 1e-3;
+        let raw = format!(r#"{{"type":"ping","id":{i},"client_time":{x}}}"#);
+        ana.send_text(raw).await?;
+        match ana.next_reply().await? {
+            ServerMessage::Pong {
+                id, client_time, ..
+            } => {
+                assert_eq!(id, i);
+                assert_eq!(client_time.to_bits(), x.to_bits(), "{client_time} != {x}");
+            }
+            other => anyhow::bail!("expected pong, got {other:?}"),
+        }
+    }
+    // A language code Podium does not know: invalid_argument, not bad_request.
+    let raw = r#"{"type":"command","id":900,"command":{"type":"raise_hand","language":"xx"}}"#;
+    ana.send_text(raw).await?;
+    match ana.next_reply().await? {
+        ServerMessage::Error { id, code, .. } => {
+            assert_eq!((id, code), (Some(900), ErrorCode::InvalidArgument));
+        }
+        other => anyhow::bail!("expected an error, got {other:?}"),
+    }
+    // A misspelt field is still a bad request.
+    let raw = r#"{"type":"command","id":901,"command":{"type":"raise_hand","lang":"en"}}"#;
+    ana.send_text(raw).await?;
+    match ana.next_reply().await? {
+        ServerMessage::Error { code, .. } => assert_eq!(code, ErrorCode::BadRequest),
+        other => anyhow::bail!("expected an error, got {other:?}"),
+    }
     server.stop().await
 }

@@ -1,5 +1,6 @@
-//! Every scenario of `podium-load` at a small N against an in-process server: checks that
-//! every client got every final state (the library fails otherwise), not timings.
+//! Every scenario of `podium-load` at a small N against an in-process server, with the
+//! clients spread over this process and a worker process as in a big run: checks that every
+//! client got every final state (the library fails otherwise), not timings.
 
 use podium_tests::load::target::TargetKind;
 use podium_tests::load::{self, LoadConfig, TargetInfo};
@@ -8,7 +9,12 @@ use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_scenario_at_small_n() -> anyhow::Result<()> {
-    let server = TestServer::start().await?;
+    // The durable-commands scenario toggles hands every 55 ms: the cooldown is off.
+    let server = TestServer::start_with_agenda(
+        podium_server::Limits::default(),
+        &podium_tests::server::agenda_without_hand_cooldown(),
+    )
+    .await?;
     let info = TargetInfo {
         kind: TargetKind::Podium,
         addr: server.addr,
@@ -27,7 +33,11 @@ async fn every_scenario_at_small_n() -> anyhow::Result<()> {
     cfg.durable_secs = 1.5;
     cfg.verify_every = 1;
     cfg.timeout = Duration::from_secs(20);
+    // 200 clients, at most 120 per process: 119 here with the host, 81 in a worker.
+    cfg.per_process = 120;
+    cfg.exe = Some(env!("CARGO_BIN_EXE_podium-load").into());
     let r = load::run(&cfg, &info).await?;
+    assert_eq!(r.processes, 2);
     let f = r.fanout.as_ref().expect("fanout ran");
     assert_eq!(f.latency_ms.n, 200 * 10, "every client got every update");
     assert!(f.message_bytes > 0);
@@ -45,6 +55,13 @@ async fn every_scenario_at_small_n() -> anyhow::Result<()> {
     let d = r.durable_commands.as_ref().expect("durable commands ran");
     assert!(d.accepted > 0 && d.refused == 0, "{d:?}");
     assert!(r.idle_memory.is_some());
+    // The host got every join, in changes that do not carry the register.
+    let joins = r.setup_bytes.as_ref().expect("setup bytes");
+    assert!(
+        joins.host_changes > 0 && joins.host_per_change > 0.0,
+        "{joins:?}"
+    );
+    assert!(h.bytes.participant_changes > 0, "{:?}", h.bytes);
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     server.stop().await
 }

@@ -1,9 +1,15 @@
-// Pieces every view shares: agenda, clocks, current speaker, queue, times and errors.
-// They only render state; they never talk to the server.
+// Pieces every view shares: times and zones, the agenda's texts (French originals in the
+// French interface), the schedule (planned, expected, drift), the agenda list, the
+// segment, the current speaker, the signals addressed to the speech in progress, and
+// errors. Clocks live in clocks.js and the queue in queue.js (re-exported here). They
+// only render state; they never talk to the server.
 
 import { html, slug as slugOf } from '../dom.js';
-import { t, locale } from '../i18n/index.js';
-import { clockView, formatDuration } from '../clock.js';
+import { t, locale, getLang } from '../i18n/index.js';
+import { formatDuration, remaining } from '../clock.js';
+
+export { clockHtml, clockFor, clockNote, tick, thresholds, riseText } from './clocks.js';
+export { queueHtml, queueLength, ownHands, myPlaces } from './queue.js';
 
 /** The viewer's own time zone. */
 export function viewerZone() {
@@ -11,12 +17,14 @@ export function viewerZone() {
 }
 
 const fmtCache = new Map();
-function formatter(tz, withZone) {
-  const key = `${locale()}|${tz}|${withZone}`;
+function formatter(tz, kind) {
+  const key = `${locale()}|${tz}|${kind}`;
   if (!fmtCache.has(key)) {
-    const opts = { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+    let opts;
+    if (kind === 'date') opts = { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' };
+    else opts = { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+    if (kind === 'zone') opts.timeZoneName = 'short';
     if (tz) opts.timeZone = tz;
-    if (withZone) opts.timeZoneName = 'short';
     let f;
     try { f = new Intl.DateTimeFormat(locale(), opts); } catch { f = new Intl.DateTimeFormat(locale(), { ...opts, timeZone: 'UTC' }); }
     fmtCache.set(key, f);
@@ -27,13 +35,19 @@ function formatter(tz, withZone) {
 /** "16:05" in zone `tz`. */
 export function fmtTime(ms, tz) {
   if (ms === null || ms === undefined) return '';
-  return formatter(tz, false).format(new Date(ms));
+  return formatter(tz, 'time').format(new Date(ms));
+}
+
+/** "Friday 22 January 2021" in zone `tz`, in the interface language. */
+export function fmtDate(ms, tz) {
+  if (ms === null || ms === undefined) return '';
+  return formatter(tz, 'date').format(new Date(ms));
 }
 
 /** The short name of zone `tz` at time `ms` ("CET", "UTC+1"). */
 export function zoneName(tz, ms) {
   try {
-    const parts = formatter(tz, true).formatToParts(new Date(ms || 0));
+    const parts = formatter(tz, 'zone').formatToParts(new Date(ms || 0));
     const z = parts.find((p) => p.type === 'timeZoneName');
     return z ? z.value : tz;
   } catch {
@@ -41,11 +55,48 @@ export function zoneName(tz, ms) {
   }
 }
 
+/** "16:00–18:00" kept left to right inside any text (bidi isolate). */
+export function timeRange(a, b, tz) {
+  return `\u2066${fmtTime(a, tz)}–${fmtTime(b, tz)}\u2069`;
+}
+
+/** "in 18 min", "in 2 h 05 min", "now" — from `ms` ahead. */
+export function relativeText(ms) {
+  if (ms <= 30000) return t('time.now');
+  const min = Math.ceil(ms / 60000);
+  if (min < 120) return t('time.in_min', { n: min });
+  return t('time.in_h', { h: Math.floor(min / 60), m: String(min % 60).padStart(2, '0') });
+}
+
 /** Name of a floor language in the interface language. */
 export function langName(code) {
   if (!code) return '';
   const s = t(`lang.${code}`);
   return s === `lang.${code}` ? code : s;
+}
+
+/**
+ * A text of the agenda in the interface language: the original (`title_original`,
+ * `question_original`) when the interface speaks the agenda's original language, else
+ * the translation. Returns `{text, lang}`; `lang` is set when the text is the original.
+ */
+export function agendaText(model, obj, field) {
+  if (!obj) return { text: '', lang: null };
+  const orig = obj[`${field}_original`];
+  const ol = model && model.agenda && model.agenda.meeting.original_language;
+  if (orig && ol && getLang() === ol) return { text: orig, lang: ol };
+  return { text: obj[field] || orig || '', lang: obj[field] ? null : ol || null };
+}
+
+/** A segment's title in the interface language (see agendaText). */
+export function segTitle(model, seg) {
+  return agendaText(model, seg, 'title');
+}
+
+/** Markup for an agenda text: kept as written (translate="no"), its own direction and
+ * language. */
+export function textHtml({ text, lang }, cls = '', testid = '') {
+  return html`<span class="${cls}"${testid ? html` data-testid="${testid}"` : ''} translate="no" dir="auto"${lang ? html` lang="${lang}"` : ''}>${text}</span>`;
 }
 
 /** The current segment, or null. */
@@ -75,14 +126,26 @@ export function plannedAt(model, i) {
   return p + scheduleShift(model);
 }
 
+/** When segment i starts: its actual start once entered, else the best guess from the
+ * running clock and the planned durations in between, else (not started) the plan. */
+export function expectedStart(model, i, now) {
+  const st = model.state;
+  if (!st || !model.agenda) return null;
+  if (st.phase === 'not_started') return plannedAt(model, i);
+  const seen = st.segments && st.segments[i];
+  if (st.phase === 'ended' || i <= st.current) return seen && seen.started_at ? seen.started_at : null;
+  let at = now + Math.max(0, remaining(st.segment_clock, now));
+  for (let j = st.current + 1; j < i; j++) at += (model.agenda.segment[j].duration || 0) * 1000;
+  return at;
+}
+
 /** Drift of the schedule in ms (positive: late), or null before the meeting runs. */
 export function drift(model, now) {
   const st = model.state;
   if (!st || st.phase !== 'running' || st.current === undefined || st.current === null) return null;
   const plannedEnd = plannedAt(model, st.current + 1);
   if (plannedEnd === null) return null;
-  const clock = st.segment_clock;
-  let rem = clock.state === 'running' ? clock.ends_at - now : clock.remaining;
+  const rem = remaining(st.segment_clock, now);
   const projected = now + Math.max(rem, 0);
   return projected - plannedEnd;
 }
@@ -113,6 +176,78 @@ export function personDetails(p) {
   return [p.title, p.affiliation, p.country].filter(Boolean).join(' · ');
 }
 
+/** A person named in the agenda, by id. */
+export function findPerson(agenda, id) {
+  const all = [];
+  if (agenda.meeting.host) all.push(agenda.meeting.host);
+  for (const s of agenda.segment) {
+    if (s.moderator) all.push(s.moderator);
+    all.push(...(s.speakers || []), ...(s.reactions || []));
+  }
+  return all.find((p) => (p.id || slugOf(p.name)) === id) || null;
+}
+
+/** Indexes of the segments where person `id` is a named speaker or reaction. */
+export function segmentsOfSpeaker(agenda, id) {
+  const out = [];
+  agenda.segment.forEach((s, i) => {
+    if ([...(s.speakers || []), ...(s.reactions || [])].some((p) => (p.id || slugOf(p.name)) === id)) out.push(i);
+  });
+  return out;
+}
+
+/** Indexes of the segments that person `id` moderates. */
+export function segmentsModeratedBy(agenda, id) {
+  const out = [];
+  agenda.segment.forEach((s, i) => {
+    if (s.moderator && (s.moderator.id || slugOf(s.moderator.name)) === id) out.push(i);
+  });
+  return out;
+}
+
+/** The speech in progress and whether `you` (welcome identity) holds it. */
+export function holdsFloor(model) {
+  const st = model.state;
+  const you = model.you;
+  if (!st || !st.speech || !you) return false;
+  const sp = st.speech.speaker;
+  if (you.person) return sp.person === you.person;
+  if (you.participant !== undefined && you.participant !== null) return sp.participant === you.participant;
+  return false;
+}
+
+/**
+ * The signals addressed to the speech in progress: `{message, slow}`. They belong to
+ * the speech (`state.speech.message`, `state.speech.slow_down`) and end with it; with a
+ * server that still sends them at the top level, only those sent during this speech
+ * count.
+ */
+export function speechSignals(st) {
+  const sp = st && st.speech;
+  if (!sp) return { message: null, slow: null };
+  const since = sp.started_at;
+  const pick = (own, top) => {
+    if (own !== undefined) return own || null;
+    return top && top.at >= since ? top : null;
+  };
+  return { message: pick(sp.message, st.speaker_message), slow: pick(sp.slow_down, st.slow_down) };
+}
+
+/** Who comes next in the current segment: named speakers and reactions not yet heard
+ * (nor speaking), then the first hands. */
+export function nextUp(model, { hands = 3 } = {}) {
+  const st = model.state;
+  const seg = currentSegment(model);
+  if (!st || !seg || st.phase !== 'running') return [];
+  const heard = new Set((st.history || []).filter((r) => r.segment === st.current && r.speaker.person).map((r) => r.speaker.person));
+  const now = st.speech && st.speech.speaker.person;
+  const named = [...(seg.speakers || []), ...(seg.reactions || [])]
+    .filter((p) => !heard.has(p.id || slugOf(p.name)) && (p.id || slugOf(p.name)) !== now)
+    .map((p) => ({ name: p.name, language: p.language }));
+  const q = (st.queue || []).slice(0, hands).map((h) => ({ name: h.name, language: h.language, hand: true }));
+  return [...named, ...q];
+}
+
 /** The whole agenda with planned times (meeting zone and viewer zone) and actual times. */
 export function agendaHtml(model, { detailed = false } = {}) {
   const ag = model.agenda;
@@ -132,13 +267,13 @@ export function agendaHtml(model, { detailed = false } = {}) {
     const people = [seg.moderator ? seg.moderator.name : null, ...(seg.speakers || []).map((p) => p.name)].filter(Boolean);
     return html`<li class="agenda-item${isCurrent ? ' current' : ''}${done ? ' done' : ''}" data-testid="agenda-item" data-segment="${seg.id}"${isCurrent ? html` aria-current="step"` : ''}>
       <div class="agenda-times">
-        <span class="planned" data-testid="planned-time"><span class="visually-hidden">${t('agenda.planned')} </span>\u2066${fmtTime(start, mz)}–${fmtTime(end, mz)}\u2069 <span class="zone">${zoneName(mz, start)}</span></span>
-        ${sameZone ? '' : html`<span class="viewer-time" data-testid="viewer-time">${t('agenda.your_time', { time: `\u2066${fmtTime(start, vz)}–${fmtTime(end, vz)}\u2069` })}</span>`}
+        <span class="planned" data-testid="planned-time"><span class="visually-hidden">${t('agenda.planned')} </span>${timeRange(start, end, mz)} <span class="zone">${zoneName(mz, start)}</span></span>
+        ${sameZone ? '' : html`<span class="viewer-time" data-testid="viewer-time">${t('agenda.your_time', { time: timeRange(start, end, vz) })}</span>`}
       </div>
       <div class="agenda-main">
         <span class="kind">${kindLabel(seg.kind)}</span>
         ${isCurrent ? html`<span class="badge now">${t('agenda.now')}</span>` : ''}
-        <span class="agenda-title" translate="no" dir="auto">${seg.title}</span>
+        ${textHtml(segTitle(model, seg), 'agenda-title')}
         ${detailed && people.length ? html`<span class="agenda-people" translate="no" dir="auto">${people.join(', ')}</span>` : ''}
         ${detailed && times.started_at ? html`<span class="actual" data-testid="actual-time">${isCurrent
           ? t('agenda.actual_since', { start: fmtTime(times.started_at, mz) })
@@ -152,80 +287,6 @@ export function agendaHtml(model, { detailed = false } = {}) {
   });
   return html`${shifted ? html`<p class="note" data-testid="schedule-shifted">${t('agenda.shifted')}</p>` : ''}
     <ol class="agenda" data-testid="agenda">${items}</ol>`;
-}
-
-/** A clock that the tick redraws: kind is "segment", "speech" or "main". */
-export function clockHtml(kind, model, now, { size = 'medium', label = true } = {}) {
-  const clock = clockFor(kind, model);
-  const v = clockView(clock, now);
-  return html`<div class="clock clock-${size} level-${v.level} state-${v.state}" data-clock="${kind}" data-testid="${kind}-clock" role="timer" aria-live="off">
-    ${label ? html`<div class="clock-label">${clockLabel(kind, model)}</div>` : ''}
-    <div class="clock-digits" dir="ltr" data-testid="${kind}-clock-text">${v.text}</div>
-    <div class="clock-note" data-testid="${kind}-clock-note">${clockNote(v)}</div>
-  </div>`;
-}
-
-function clockLabel(kind, model) {
-  if (kind === 'segment') return t('clock.segment');
-  if (kind === 'speech') return t('clock.speech');
-  return model.state && model.state.speech ? t('clock.speech') : t('clock.segment');
-}
-
-/** The clock object a data-clock kind refers to. */
-export function clockFor(kind, model) {
-  const st = model.state;
-  if (!st) return null;
-  if (kind === 'segment') return st.segment_clock;
-  if (kind === 'speech') return st.speech ? st.speech.clock : null;
-  return st.speech ? st.speech.clock : st.segment_clock;
-}
-
-/** Words beside the digits, so that colour is never the only signal. */
-export function clockNote(v) {
-  if (v.state === 'ready') return t('clock.not_started');
-  const parts = [];
-  if (v.state === 'paused') parts.push(t('clock.paused'));
-  if (v.level === 'over') parts.push(t('clock.overtime'));
-  else if (v.level === 'warn') parts.push(t('clock.one_minute'));
-  return parts.join(' · ');
-}
-
-/**
- * Redraws every clock and waiting time under `root` from local time. Called on every
- * animation frame; touches the DOM only when a shown value changes. Returns the kinds
- * whose clock just crossed into the last minute while running.
- */
-export function tick(root, model, now) {
-  const crossed = [];
-  for (const el of root.querySelectorAll('[data-clock]')) {
-    const kind = el.dataset.clock;
-    const clock = clockFor(kind, model);
-    if (!clock) continue;
-    const v = clockView(clock, now);
-    const digits = el.querySelector('.clock-digits');
-    if (digits && digits.textContent !== v.text) digits.textContent = v.text;
-    const cls = `level-${v.level}`;
-    if (!el.classList.contains(cls)) {
-      const was = el.dataset.level;
-      el.classList.remove('level-ok', 'level-warn', 'level-over');
-      el.classList.add(cls);
-      if (was === 'ok' && v.level === 'warn' && v.state === 'running') crossed.push(kind);
-    }
-    el.dataset.level = v.level;
-    const note = el.querySelector('.clock-note');
-    const nt = clockNote(v);
-    if (note && note.textContent !== nt) note.textContent = nt;
-  }
-  for (const el of root.querySelectorAll('[data-since]')) {
-    const since = Number(el.dataset.since);
-    const txt = t('queue.waiting', { time: formatDuration(now - since) });
-    if (el.textContent !== txt) el.textContent = txt;
-  }
-  for (const el of root.querySelectorAll('[data-drift]')) {
-    const txt = driftText(drift(model, now));
-    if (el.textContent !== txt) el.textContent = txt;
-  }
-  return crossed;
 }
 
 /** The person holding the floor, or the segment when nobody does. */
@@ -245,80 +306,9 @@ export function currentSpeakerHtml(model, { big = false } = {}) {
   </div>`;
 }
 
-/** A person named in the agenda, by id. */
-export function findPerson(agenda, id) {
-  const all = [];
-  if (agenda.meeting.host) all.push(agenda.meeting.host);
-  for (const s of agenda.segment) {
-    if (s.moderator) all.push(s.moderator);
-    all.push(...(s.speakers || []), ...(s.reactions || []));
-  }
-  return all.find((p) => (p.id || slugOf(p.name)) === id) || null;
-}
-
-/**
- * The speaking queue. `staff` adds the moderation buttons; `you` (a participant id)
- * marks one's own hands.
- */
-export function queueHtml(model, now, { staff = false, you = null, compact = false } = {}) {
-  const st = model.state;
-  const q = (st && st.queue) || [];
-  const total = queueLength(st);
-  const head = html`<div class="queue-head">
-    <span class="queue-count" data-testid="queue-count">${t('queue.count', { n: total })}</span>
-    ${st && !st.queue_open ? html`<span class="badge closed" data-testid="queue-closed">${t('queue.closed')}</span>` : ''}
-  </div>`;
-  if (!q.length) {
-    return html`${head}<p class="muted" data-testid="queue-empty">${t('queue.empty')}</p>`;
-  }
-  const items = q.map((h, i) => {
-    const mine = you !== null && you !== undefined && h.participant === you;
-    return html`<li class="queue-item${h.point_of_order ? ' poo' : ''}${mine ? ' mine' : ''}" data-testid="queue-item" data-hand="${h.id}" data-participant="${h.participant}">
-      <span class="queue-pos">${i + 1}</span>
-      <span class="queue-who">
-        <span class="queue-name" data-testid="queue-name" translate="no" dir="auto">${h.name}</span>
-        ${h.delegation ? html`<span class="queue-delegation" translate="no" dir="auto">${h.delegation}</span>` : ''}
-        ${mine ? html`<span class="badge mine">${t('queue.you')}</span>` : ''}
-      </span>
-      <span class="queue-meta">
-        ${h.point_of_order ? html`<span class="badge poo" data-testid="queue-poo">${t('queue.point_of_order')}</span>` : ''}
-        <span class="badge lang" data-testid="queue-language" data-lang="${h.language}">${langName(h.language)}</span>
-        ${compact ? '' : html`<span class="waiting" data-since="${h.raised_at}">${t('queue.waiting', { time: formatDuration(now - h.raised_at) })}</span>`}
-      </span>
-      ${staff ? html`<span class="queue-actions">
-        <button type="button" class="primary small" data-action="floor-hand" data-hand="${h.id}" data-testid="hand-floor-${h.id}">${t('host.give_floor')}</button>
-        <button type="button" class="small" data-action="hand-up" data-hand="${h.id}" data-index="${i}" data-testid="hand-up-${h.id}" ${i === 0 ? 'disabled' : ''} aria-label="${t('host.move_up_name', { name: h.name })}">${t('host.move_up')}</button>
-        <button type="button" class="small" data-action="hand-down" data-hand="${h.id}" data-index="${i}" data-testid="hand-down-${h.id}" ${i === q.length - 1 ? 'disabled' : ''} aria-label="${t('host.move_down_name', { name: h.name })}">${t('host.move_down')}</button>
-        <button type="button" class="small danger" data-action="hand-remove" data-hand="${h.id}" data-testid="hand-remove-${h.id}" aria-label="${t('host.remove_name', { name: h.name })}">${t('host.remove')}</button>
-      </span>` : ''}
-    </li>`;
-  });
-  const more = total > q.length
-    ? html`<p class="muted" data-testid="queue-more">${t('queue.more', { n: total - q.length })}</p>`
-    : '';
-  return html`${head}<ol class="queue" data-testid="queue">${items}</ol>${more}`;
-}
-
-/** Hands in the whole queue: participants get the first hands in full and the whole
- * order as `queue_keys` (participant × 2 + 1 for a point of order). */
-export function queueLength(st) {
-  if (!st) return 0;
-  return st.queue_keys ? st.queue_keys.length : (st.queue || []).length;
-}
-
-/** One's own hands as `{ i, point_of_order }`, `i` being the place in the whole queue. */
-export function ownHands(st, participant) {
-  if (!st || participant === undefined || participant === null) return [];
-  const keys = st.queue_keys || (st.queue || []).map((h) => h.participant * 2 + (h.point_of_order ? 1 : 0));
-  const out = [];
-  keys.forEach((k, i) => {
-    if (Math.floor(k / 2) === participant) out.push({ i, point_of_order: k % 2 === 1 });
-  });
-  return out;
-}
-
-/** The segment's title and guiding question. */
-export function segmentHtml(model, { question = true } = {}) {
+/** The segment's title and guiding question (the question folds away when
+ * `question` is "collapsible"). */
+export function segmentHtml(model, { question = true, open = false } = {}) {
   const st = model.state;
   const seg = currentSegment(model);
   if (!st || st.phase === 'not_started') {
@@ -328,11 +318,25 @@ export function segmentHtml(model, { question = true } = {}) {
     return html`<div class="segment" data-testid="segment"><p class="segment-status" data-testid="segment-status">${t('meeting.ended')}</p></div>`;
   }
   if (!seg) return '';
+  const q = agendaText(model, seg, 'question');
+  const qHtml = html`<span class="question-label">${t('segment.question')}</span> ${textHtml(q)}`;
   return html`<div class="segment" data-testid="segment">
     <div class="kind">${kindLabel(seg.kind)} · ${t('segment.position', { n: st.current + 1, total: model.agenda.segment.length })}</div>
-    <h2 class="segment-title" data-testid="segment-title" translate="no" dir="auto">${seg.title}</h2>
-    ${question && seg.question ? html`<p class="question" data-testid="segment-question"><span class="question-label">${t('segment.question')}</span> <span translate="no" dir="auto">${seg.question}</span></p>` : ''}
+    <h2 class="segment-title" dir="auto">${textHtml(segTitle(model, seg), '', 'segment-title')}</h2>
+    ${question && q.text ? (question === 'collapsible'
+      ? html`<details class="question-fold" data-testid="segment-question-fold"${open ? html` open` : ''}><summary>${t('segment.show_question')}</summary><p class="question" data-testid="segment-question" tabindex="0">${qHtml}</p></details>`
+      : html`<p class="question" data-testid="segment-question">${qHtml}</p>`) : ''}
   </div>`;
+}
+
+/** The languages that may be spoken on the floor: the booths' (`meeting.languages`) and
+ * those a relay rule of the agenda's `interpretation` covers (PROTOCOL.md). */
+export function floorLanguages(agenda) {
+  const out = [...agenda.meeting.languages];
+  for (const r of (agenda.interpretation && agenda.interpretation.relay) || []) {
+    if (!out.includes(r.floor)) out.push(r.floor);
+  }
+  return out;
 }
 
 /** Options of a language <select>. */

@@ -1,14 +1,18 @@
-// The host console (also the segment moderators'): agenda with planned and actual
-// times and drift, both clocks, floor, queue moderation, messages, toggles, alerts
-// and keyboard shortcuts.
+// The host console (also the segment moderators'), laid out to fit 1366×768: the
+// clocks with their controls, the floor and the alerts stay in view; the guiding
+// question folds; the queue is one line per hand and scrolls inside its panel; agenda,
+// history and shortcuts share a tabbed panel. A moderator sees which segments are
+// theirs, no host-only control, and controls that are off outside their segments with
+// the reason. After the end every live control is off and the host gets the report.
 
-import { html, patch, personId, isTyping } from '../dom.js';
+import { html, patch, isTyping } from '../dom.js';
 import { t } from '../i18n/index.js';
-import { formatDuration } from '../clock.js';
+import { agendaHtml, queueHtml, drift, driftText, tick, riseText } from './common.js';
 import {
-  agendaHtml, clockHtml, currentSpeakerHtml, queueHtml, segmentHtml, currentSegment,
-  drift, driftText, fmtTime, langName, viewerZone, personDetails, tick,
-} from './common.js';
+  consoleRole, bannerHtml, nowHtml, clocksHtml, navHtml, floorHtml, alertsHtml, queueControlsHtml, historyHtml,
+} from './host-parts.js';
+import { mountTools } from './host-tools.js';
+import { mountDesk, deskAlertItems } from './host-desk.js';
 
 const SHORTCUTS = [
   ['Space', 'shortcut.space'],
@@ -19,58 +23,70 @@ const SHORTCUTS = [
   ['+', 'shortcut.plus'],
   ['−', 'shortcut.minus'],
 ];
+const TABS = ['agenda', 'history', 'shortcuts'];
 
 export function mount(root, ctx) {
   const { conn } = ctx;
   const model = conn.model;
-  const dismissed = ctx.viewMemory.dismissed || (ctx.viewMemory.dismissed = {});
+  const mem = ctx.viewMemory;
+  const dismissed = mem.dismissed || (mem.dismissed = {});
+  if (!mem.tab) mem.tab = 'agenda';
 
   root.innerHTML = String(html`
-    <div class="host-grid">
-      <section class="panel now-panel" aria-labelledby="now-h">
-        <h2 id="now-h" class="panel-title">${t('host.now')}</h2>
-        <div data-part="now"></div>
-        <div data-part="controls"></div>
-      </section>
-      <section class="panel floor-panel" aria-labelledby="floor-h">
-        <h2 id="floor-h" class="panel-title">${t('host.floor')}</h2>
-        <div data-part="floor"></div>
-        <form class="message-form" data-form="message">
-          <label for="msg-input">${t('host.message_label')}</label>
-          <div class="row">
-            <input id="msg-input" type="text" maxlength="200" data-testid="message-input" placeholder="${t('host.message_placeholder')}" autocomplete="off">
-            <button type="submit" data-testid="message-send">${t('host.message_send')}</button>
+    <div class="console" data-testid="console">
+      <div class="console-banner" data-part="banner"></div>
+      <div class="console-grid">
+        <section class="panel now-panel" aria-labelledby="now-h">
+          <h2 id="now-h" class="visually-hidden">${t('host.now')}</h2>
+          <div data-part="now"></div>
+          <div data-part="clocks"></div>
+          <div data-part="nav"></div>
+        </section>
+        <div class="side-column">
+          <section class="panel alerts-panel" aria-labelledby="alerts-h" data-testid="alerts-panel">
+            <h2 id="alerts-h" class="panel-title">${t('host.alerts')}</h2>
+            <div data-part="alerts" class="alerts-scroll"></div>
+          </section>
+          <section class="panel floor-panel" aria-labelledby="floor-h">
+            <h2 id="floor-h" class="panel-title">${t('host.floor')}</h2>
+            <div data-part="floor-lang"></div>
+            <div data-part="floor" class="floor-scroll"></div>
+            <form class="message-form" data-form="message">
+              <label for="msg-input">${t('host.message_label')}</label>
+              <div class="row">
+                <input id="msg-input" type="text" maxlength="200" data-testid="message-input" placeholder="${t('host.message_placeholder')}" autocomplete="off">
+                <button type="submit" data-testid="message-send">${t('host.message_send')}</button>
+              </div>
+            </form>
+          </section>
+        </div>
+        <section class="panel queue-panel" aria-labelledby="queue-h">
+          <h2 id="queue-h" class="panel-title">${t('queue.title')}</h2>
+          <div data-part="queue-controls"></div>
+          <div data-part="queue" class="queue-scroll" tabindex="0" aria-labelledby="queue-h"></div>
+        </section>
+        <section class="panel tabs-panel" aria-label="${t('host.more')}">
+          <div data-part="tools"></div>
+          <div class="tabs" role="tablist">
+            ${TABS.map((k) => html`<button type="button" role="tab" id="tab-${k}" data-tab="${k}" data-testid="tab-${k}" aria-controls="tabpanel-${k}" aria-selected="${mem.tab === k ? 'true' : 'false'}" tabindex="${mem.tab === k ? '0' : '-1'}">${t(`host.tab_${k}`)}</button>`)}
           </div>
-        </form>
-      </section>
-      <section class="panel queue-panel" aria-labelledby="queue-h">
-        <h2 id="queue-h" class="panel-title">${t('queue.title')}</h2>
-        <div data-part="queue-controls"></div>
-        <div data-part="queue"></div>
-      </section>
-      <section class="panel alerts-panel" aria-labelledby="alerts-h">
-        <h2 id="alerts-h" class="panel-title">${t('host.alerts')}</h2>
-        <div data-part="alerts"></div>
-      </section>
-      <section class="panel agenda-panel" aria-labelledby="agenda-h">
-        <h2 id="agenda-h" class="panel-title">${t('agenda.title')}</h2>
-        <div data-part="agenda"></div>
-      </section>
-      <section class="panel history-panel" aria-labelledby="history-h">
-        <h2 id="history-h" class="panel-title">${t('host.history')}</h2>
-        <div data-part="history"></div>
-      </section>
-      <section class="panel help-panel" aria-labelledby="help-h" data-testid="shortcuts-help">
-        <h2 id="help-h" class="panel-title">${t('shortcut.title')}</h2>
-        <dl class="shortcuts">
-          ${SHORTCUTS.map(([k, key]) => html`<div><dt><kbd dir="ltr">${k === 'Space' ? t('shortcut.space_key') : k}</kbd></dt><dd>${t(key)}</dd></div>`)}
-        </dl>
-        <p class="muted">${t('shortcut.note')}</p>
-      </section>
+          <div class="tab-body">
+            <div role="tabpanel" id="tabpanel-agenda" aria-labelledby="tab-agenda" tabindex="0" data-part="agenda"${mem.tab === 'agenda' ? '' : ' hidden'}></div>
+            <div role="tabpanel" id="tabpanel-history" aria-labelledby="tab-history" tabindex="0" data-part="history"${mem.tab === 'history' ? '' : ' hidden'}></div>
+            <div role="tabpanel" id="tabpanel-shortcuts" aria-labelledby="tab-shortcuts" tabindex="0" data-testid="shortcuts-help"${mem.tab === 'shortcuts' ? '' : ' hidden'}>
+              <dl class="shortcuts">
+                ${SHORTCUTS.map(([k, key]) => html`<div><dt><kbd dir="ltr">${k === 'Space' ? t('shortcut.space_key') : k}</kbd></dt><dd>${t(key)}</dd></div>`)}
+              </dl>
+              <p class="muted">${t('shortcut.note')}</p>
+            </div>
+          </div>
+        </section>
+      </div>
     </div>`);
 
   const part = (name) => root.querySelector(`[data-part="${name}"]`);
   const send = (cmd) => ctx.send(cmd);
+  let who = null;
 
   function segToggleCommand() {
     const c = model.state && model.state.segment_clock;
@@ -86,171 +102,41 @@ export function mount(root, ctx) {
     if (sp.clock.state === 'paused') return { type: 'resume_clock', target: 'speech' };
     return { type: 'start_clock', target: 'speech' };
   }
-  function toggleLabel(clock) {
-    if (!clock) return t('host.start_clock');
-    if (clock.state === 'running') return t('host.pause');
-    if (clock.state === 'paused') return t('host.resume');
-    return t('host.start_clock');
-  }
 
-  function renderNow(now) {
-    const st = model.state;
-    if (!st) return '';
-    const d = drift(model, now);
-    return html`
-      ${segmentHtml(model)}
-      ${st.phase === 'running' ? html`<p class="drift" data-testid="drift" data-drift aria-live="off">${driftText(d)}</p>` : ''}
-      ${currentSpeakerHtml(model)}
-      <div class="clocks">
-        ${st.phase === 'running' ? clockHtml('segment', model, now) : ''}
-        ${st.speech ? clockHtml('speech', model, now) : ''}
-      </div>`;
-  }
-
-  function renderControls() {
-    const st = model.state;
-    if (!st) return '';
-    if (st.phase === 'not_started') {
-      return html`<div class="controls"><button type="button" class="primary big" data-action="start-meeting" data-testid="start-meeting">${t('host.start_meeting')}</button></div>`;
-    }
-    if (st.phase === 'ended') return '';
-    const segs = model.agenda.segment;
-    const sp = st.speech;
-    return html`
-      <div class="controls" role="group" aria-labelledby="grp-seg">
-        <span class="group-label" id="grp-seg">${t('clock.segment')}</span>
-        <button type="button" class="primary" data-action="segment-toggle" data-testid="segment-toggle">${toggleLabel(st.segment_clock)}</button>
-        <button type="button" data-action="segment-plus" data-testid="segment-plus">${t('host.plus_minute')}</button>
-        <button type="button" data-action="segment-minus" data-testid="segment-minus">${t('host.minus_minute')}</button>
-      </div>
-      ${sp ? html`<div class="controls" role="group" aria-labelledby="grp-speech">
-        <span class="group-label" id="grp-speech">${t('clock.speech')}</span>
-        <button type="button" data-action="speech-toggle" data-testid="speech-toggle">${toggleLabel(sp.clock)}</button>
-        <button type="button" data-action="speech-plus" data-testid="speech-plus">${t('host.plus_minute')}</button>
-        <button type="button" data-action="speech-minus" data-testid="speech-minus">${t('host.minus_minute')}</button>
-        <button type="button" class="danger" data-action="end-speech" data-testid="end-speech">${t('host.end_speech')}</button>
-      </div>` : ''}
-      <div class="controls" role="group" aria-labelledby="grp-nav">
-        <span class="group-label" id="grp-nav">${t('host.navigation')}</span>
-        <button type="button" data-action="prev-segment" data-testid="prev-segment" ${st.current === 0 ? 'disabled' : ''}>${t('host.previous')}</button>
-        <button type="button" data-action="next-segment" data-testid="next-segment" ${st.current >= segs.length - 1 ? 'disabled' : ''}>${t('host.next')}</button>
-        <span class="jump">
-          <label for="jump-select" class="visually-hidden">${t('host.jump_label')}</label>
-          <select id="jump-select" data-testid="jump-select">
-            ${segs.map((s, i) => html`<option value="${s.id}"${i === st.current ? ' selected' : ''} translate="no" dir="auto">${i + 1}. ${s.title}</option>`)}
-          </select>
-          <button type="button" data-action="jump" data-testid="jump-go">${t('host.jump')}</button>
-        </span>
-        <button type="button" class="danger" data-action="end-meeting" data-testid="end-meeting">${t('host.end_meeting')}</button>
-      </div>`;
-  }
-
-  function renderFloor() {
-    const st = model.state;
-    const seg = currentSegment(model);
-    if (!st || st.phase !== 'running' || !seg) return html`<p class="muted">${t('host.floor_idle')}</p>`;
-    const spoken = new Map();
-    for (const r of st.history || []) {
-      if (r.segment === st.current && r.speaker.person) spoken.set(r.speaker.person, (spoken.get(r.speaker.person) || 0) + r.spoken_ms);
-    }
-    const holder = st.speech && st.speech.speaker.person;
-    const row = (p, kind) => {
-      const id = personId(p);
-      return html`<li class="named-speaker${holder === id ? ' holding' : ''}" data-testid="named-speaker" data-person="${id}">
-        <span class="who"><span class="name" translate="no" dir="auto">${p.name}</span>
-          <span class="details" translate="no" dir="auto">${personDetails(p)}</span></span>
-        <span class="meta"><span class="badge">${kind}</span>
-          <span class="badge lang">${langName(p.language)}</span>
-          ${spoken.has(id) ? html`<span class="badge spoke">${t('host.spoke_for', { time: formatDuration(spoken.get(id)) })}</span>` : ''}
-          ${holder === id ? html`<span class="badge now">${t('host.has_floor')}</span>` : ''}</span>
-        <button type="button" class="primary small" data-action="give-floor" data-person="${id}" data-testid="give-floor-${id}" ${holder === id ? 'disabled' : ''}>${t('host.give_floor')}</button>
-      </li>`;
-    };
-    const speakers = (seg.speakers || []).map((p) => row(p, t('host.speaker')));
-    const reactions = (seg.reactions || []).map((p) => row(p, t('host.reaction')));
-    return html`
-      ${speakers.length || reactions.length ? html`<ul class="named-speakers">${speakers}${reactions}</ul>` : html`<p class="muted">${t('host.no_named')}</p>`}
-      <div class="controls">
-        <button type="button" class="primary" data-action="floor-next" data-testid="floor-next-hand" ${st.queue.length ? '' : 'disabled'}>${t('host.floor_next_hand')}</button>
-      </div>`;
-  }
-
-  function renderQueueControls() {
-    const st = model.state;
-    if (!st) return '';
-    const check = (action, testid, on, label) => html`<label class="toggle">
-      <input type="checkbox" data-action="${action}" data-testid="${testid}"${on ? ' checked' : ''}> ${label}</label>`;
-    return html`<div class="controls">
-        <button type="button" data-action="queue-toggle" data-testid="queue-toggle">${st.queue_open ? t('host.close_queue') : t('host.reopen_queue')}</button>
-        <button type="button" class="danger" data-action="queue-clear" data-testid="queue-clear" ${st.queue.length ? '' : 'disabled'}>${t('host.clear_queue')}</button>
-      </div>
-      <div class="toggles">
-        ${check('toggle-priority', 'toggle-priority', st.not_yet_spoken_first, t('host.not_yet_spoken_first'))}
-        ${check('toggle-observers', 'toggle-observers', st.observers_may_raise_hand, t('host.observer_hands'))}
-        ${check('toggle-auto', 'toggle-auto', st.auto_advance, t('host.auto_advance'))}
-      </div>`;
-  }
-
-  function renderAlerts() {
-    const st = model.state;
-    if (!st) return '';
-    const vz = viewerZone();
-    const items = [];
-    const add = (kind, sig, text) => {
-      if (!sig || dismissed[kind] === sig.n) return;
-      items.push(html`<li class="alert alert-${kind}" data-testid="alert-${kind}">
-        <span>${text}</span> <span class="muted">${fmtTime(sig.at, vz)}</span>
-        <button type="button" class="small" data-action="dismiss" data-kind="${kind}" data-n="${sig.n}">${t('host.dismiss')}</button></li>`);
-    };
-    const booth = (sig) => (sig.language ? langName(sig.language) : t('interp.booth_unknown'));
-    add('no_interpretation', st.no_interpretation, st.no_interpretation && t('alert.no_interpretation', { booth: booth(st.no_interpretation) }));
-    // Protocol 2: the slow-down and the message travel with the speech in progress.
-    const slow = st.speech && st.speech.slow_down;
-    const message = st.speech && st.speech.message;
-    add('slow_down', slow, slow && t('alert.slow_down', { booth: booth(slow) }));
-    add('speaker_done', st.speaker_done, t('alert.speaker_done'));
-    if (message) {
-      items.push(html`<li class="alert alert-info" data-testid="last-message">${t('host.last_message')} <q translate="no" dir="auto">${message.text}</q> <span class="muted">${fmtTime(message.at, vz)}</span></li>`);
-    }
-    if (!items.length) return html`<p class="muted">${t('host.no_alerts')}</p>`;
-    return html`<ul class="alerts" role="list">${items}</ul>`;
-  }
-
-  function renderHistory() {
-    const st = model.state;
-    const hist = (st && st.history) || [];
-    if (!hist.length) return html`<p class="muted">${t('host.history_empty')}</p>`;
-    return html`<ol class="history" data-testid="history">${hist.map((r) => html`<li>
-      <span class="name" translate="no" dir="auto">${r.speaker.name}</span>
-      <span class="badge lang">${langName(r.speaker.language)}</span>
-      <span class="spoken" dir="ltr">${formatDuration(r.spoken_ms)}</span>
-      ${r.over_limit ? html`<span class="badge over">${t('host.over_limit')}</span>` : ''}
-      <span class="muted" translate="no" dir="auto">${model.agenda.segment[r.segment] ? model.agenda.segment[r.segment].title : ''}</span>
-    </li>`)}</ol>`;
-  }
-
-  let lastAlertN = {};
+  let lastAlertN = mem.lastAlertN || (mem.lastAlertN = {});
+  let lastBanner = 0;
   function update() {
     if (!model.state || !model.agenda) return;
-    const now = conn.serverNow();
-    patch(part('now'), renderNow(now));
-    patch(part('controls'), renderControls());
-    patch(part('floor'), renderFloor());
-    patch(part('queue-controls'), renderQueueControls());
-    patch(part('queue'), queueHtml(model, now, { staff: true }));
-    patch(part('alerts'), renderAlerts());
+    const now = ctx.now();
+    who = consoleRole(model, ctx.role, { offline: ctx.offline });
+    document.body.dataset.phase = model.state.phase;
+    patch(part('banner'), bannerHtml(model, now, who, dismissed));
+    patch(part('now'), nowHtml(model, now, { questionOpen: !!mem.questionOpen }));
+    patch(part('clocks'), clocksHtml(model, now, who));
+    patch(part('nav'), navHtml(model, who));
+    patch(part('floor'), floorHtml(model, who));
+    patch(part('queue-controls'), queueControlsHtml(model, who, { optionsOpen: !!mem.optionsOpen }));
+    patch(part('queue'), queueHtml(model, now, { staff: true, disabled: !who.active, reason: who.reason, removable: who.host && !who.ended }));
+    patch(part('alerts'), alertsHtml(model, dismissed, deskAlertItems(model, who)));
+    desk.update(who);
+    tools.update();
     patch(part('agenda'), agendaHtml(model, { detailed: true }));
-    patch(part('history'), renderHistory());
+    patch(part('history'), historyHtml(model));
+    root.querySelector('#msg-input').disabled = !who.active;
+    root.querySelector('[data-testid="message-send"]').disabled = !who.active;
+    // Alerts are announced once each, also across a language switch.
     const st = model.state;
-    for (const kind of ['no_interpretation', 'slow_down', 'speaker_done']) {
-      const sig = kind === 'slow_down' ? st.speech && st.speech.slow_down : st[kind];
+    for (const kind of ['no_interpretation', 'speaker_done']) {
+      const sig = st[kind];
       if (sig && lastAlertN[kind] !== undefined && lastAlertN[kind] !== sig.n) {
-        ctx.announce(kind === 'speaker_done' ? t('alert.speaker_done') : t(`alert.${kind}`, { booth: sig.language ? langName(sig.language) : t('interp.booth_unknown') }));
+        ctx.announce(kind === 'speaker_done' ? t('alert.speaker_done') : t(`alert.${kind}`, { booth: sig.language ? t(`lang.${sig.language}`) : t('interp.booth_unknown') }));
       }
       lastAlertN[kind] = sig ? sig.n : null;
     }
   }
 
+  /** Blocks commands the console shows as off (aria-disabled keeps focus in place). */
+  const isOff = (el) => el.disabled || el.getAttribute('aria-disabled') === 'true';
   const actions = {
     'start-meeting': () => send({ type: 'start_meeting' }),
     'end-meeting': () => { if (confirm(t('confirm.end_meeting'))) send({ type: 'end_meeting' }); },
@@ -279,6 +165,7 @@ export function mount(root, ctx) {
     'queue-toggle': () => send(model.state.queue_open ? { type: 'close_queue' } : { type: 'reopen_queue' }),
     'queue-clear': () => { if (confirm(t('confirm.clear_queue'))) send({ type: 'clear_queue' }); },
     dismiss: (el) => { dismissed[el.dataset.kind] = Number(el.dataset.n); update(); },
+    report: (el) => downloadReport(el.dataset.format),
   };
   const toggles = {
     'toggle-priority': (on) => send({ type: 'set_priority', not_yet_spoken_first: on }),
@@ -286,9 +173,42 @@ export function mount(root, ctx) {
     'toggle-auto': (on) => send({ type: 'set_auto_advance', on }),
   };
 
+  /** The report needs the host's token in a header, so it is fetched, then saved. */
+  async function downloadReport(format) {
+    try {
+      const res = await fetch(`/api/meetings/${encodeURIComponent(ctx.meeting)}/report.${format}`, {
+        headers: { Authorization: `Bearer ${conn.linkToken}` },
+      });
+      if (!res.ok) throw new Error(String(res.status));
+      const blob = await res.blob();
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(blob);
+      a.download = `${ctx.meeting}-report.${format}`;
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+    } catch {
+      ctx.notify(t('host.report_failed'), 'error');
+    }
+  }
+
+  function selectTab(k, focus) {
+    mem.tab = k;
+    for (const b of root.querySelectorAll('[role="tab"]')) {
+      const on = b.dataset.tab === k;
+      b.setAttribute('aria-selected', on ? 'true' : 'false');
+      b.tabIndex = on ? 0 : -1;
+      if (on && focus) b.focus();
+    }
+    for (const k2 of TABS) root.querySelector(`#tabpanel-${k2}`).hidden = k2 !== k;
+  }
+
   function onClick(e) {
+    const tab = e.target.closest('[role="tab"]');
+    if (tab && root.contains(tab)) { selectTab(tab.dataset.tab, false); return; }
     const el = e.target.closest('button[data-action]');
-    if (!el || !root.contains(el) || el.disabled) return;
+    if (!el || !root.contains(el) || isOff(el)) return;
     const fn = actions[el.dataset.action];
     if (fn) fn(el);
   }
@@ -302,19 +222,32 @@ export function mount(root, ctx) {
       fn(want).then((ok) => { if (!ok && el.isConnected) el.checked = !want; });
     }
   }
+  function onToggle(e) {
+    if (e.target.matches('[data-testid="segment-question-fold"]')) mem.questionOpen = e.target.open;
+    if (e.target.matches('[data-testid="queue-options"]')) mem.optionsOpen = e.target.open;
+  }
   function onSubmit(e) {
     const form = e.target.closest('form[data-form="message"]');
     if (!form) return;
     e.preventDefault();
     const input = form.querySelector('input');
     const text = input.value.trim();
-    if (!text) return;
+    if (!text || input.disabled) return;
     ctx.send({ type: 'message_speaker', text }).then((ok) => { if (ok) { input.value = ''; ctx.notify(t('host.message_sent')); } });
   }
   function onKey(e) {
+    const tab = e.target.closest && e.target.closest('[role="tab"]');
+    if (tab && (e.key === 'ArrowRight' || e.key === 'ArrowLeft')) {
+      e.preventDefault();
+      const rtl = document.documentElement.dir === 'rtl';
+      const step = (e.key === 'ArrowRight') !== rtl ? 1 : -1;
+      const i = (TABS.indexOf(tab.dataset.tab) + step + TABS.length) % TABS.length;
+      selectTab(TABS[i], true);
+      return;
+    }
     if (e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target) || e.defaultPrevented) return;
     const st = model.state;
-    if (!st || st.phase !== 'running') return;
+    if (!st || st.phase !== 'running' || !who || !who.active) return;
     const onButton = e.target && e.target.closest && e.target.closest('button, a, summary');
     switch (e.key) {
       case ' ':
@@ -357,8 +290,11 @@ export function mount(root, ctx) {
     }
   }
 
+  const tools = mountTools(root, ctx);
+  const desk = mountDesk(root, ctx, tools.env);
   root.addEventListener('click', onClick);
   root.addEventListener('change', onChange);
+  root.addEventListener('toggle', onToggle, true);
   root.addEventListener('submit', onSubmit);
   document.addEventListener('keydown', onKey);
   update();
@@ -366,11 +302,28 @@ export function mount(root, ctx) {
   return {
     update,
     tick(now) {
-      for (const kind of tick(root, model, now)) ctx.announce(t('clock.one_minute_announce'));
+      const rises = tick(root, model, now, { offline: ctx.offline });
+      // Staff hear the speech clock's thresholds (the segment's too when nobody speaks).
+      for (const r of rises) {
+        if (r.kind === 'speech' || !model.state.speech) ctx.announce(riseText(r));
+      }
+      // The moderator's "(in 18 min)" moves on without a change.
+      if (who && now - lastBanner > 15000) {
+        lastBanner = now;
+        patch(part('banner'), bannerHtml(model, now, who, dismissed));
+      }
+      const d = root.querySelector('[data-drift]');
+      if (d) {
+        const txt = driftText(drift(model, now));
+        if (d.textContent !== txt) d.textContent = txt;
+      }
     },
     destroy() {
+      tools.destroy();
+      desk.destroy();
       root.removeEventListener('click', onClick);
       root.removeEventListener('change', onChange);
+      root.removeEventListener('toggle', onToggle, true);
       root.removeEventListener('submit', onSubmit);
       document.removeEventListener('keydown', onKey);
     },

@@ -340,23 +340,38 @@ async fn try_promote(node: &Arc<Node>, ctl: &Ctl, slot: &Arc<Slot>) -> anyhow_li
     let (Some(grants), Some(metrics)) = (node.grants.get(), node.metrics.get()) else {
         return Err("the node is not bound to a hub".into());
     };
+    // The meeting's role links: the task owns them (rotations, links following edits).
+    let mid = slot.id.clone();
+    let links = match node.store.run(move |s| s.tokens(&mid)).await {
+        Ok(Ok(rows)) => rows
+            .into_iter()
+            .filter(|r| r.link_token.is_some())
+            .collect(),
+        Ok(Err(e)) | Err(e) => {
+            let _ = lease::release(&mut conn, &node.scripts, &slot.id, &value).await;
+            return Err(e.to_string().into());
+        }
+    };
     let seq = engine.seq();
     *slot.pos.lock().expect("pos lock") = (epoch, seq);
     // A child of the server's shutdown: whatever happens to the hand-over, the task
     // writes what it was given and stops when the server does.
     let stop = shutdown.child_token();
     let tracker = node.tracker();
-    let (handle, task) = meeting::spawn_publishing(
-        slot.id.clone(),
-        engine,
-        node.store.fenced(epoch),
-        grants.clone(),
-        metrics.clone(),
-        stop.clone(),
-        &tracker,
-        slot.pub_tx.clone(),
-    );
     let ended = CancellationToken::new();
+    let mut states = slot.pub_tx.subscribe();
+    states.mark_changed();
+    let (agent, outbox) = AgentLink::new(epoch, states, ended.clone());
+    let env = meeting::TaskEnv {
+        store: node.store.fenced(epoch),
+        grants: grants.clone(),
+        metrics: metrics.clone(),
+        shutdown: stop.clone(),
+        tracker: tracker.clone(),
+        revoked: Some(agent.revoked.clone()),
+    };
+    let (handle, task) =
+        meeting::spawn_publishing(slot.id.clone(), engine, links, env, slot.pub_tx.clone());
     tracker.spawn({
         let ended = ended.clone();
         async move {
@@ -364,9 +379,6 @@ async fn try_promote(node: &Arc<Node>, ctl: &Ctl, slot: &Arc<Slot>) -> anyhow_li
             ended.cancel();
         }
     });
-    let mut states = slot.pub_tx.subscribe();
-    states.mark_changed();
-    let (agent, outbox) = AgentLink::new(epoch, states, ended.clone());
     let outbox = tracker.spawn(fanout::run_outbox(node.clone(), slot.clone(), outbox));
     slot.mode.send_replace(Mode::Local {
         tx: handle.inbox().clone(),

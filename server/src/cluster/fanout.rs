@@ -17,58 +17,69 @@
 //! The agenda travels with the first state of each agenda version an outbox publishes;
 //! a node that missed it (it lost messages) rebuilds the state from the journal instead.
 //!
-//! Wire format: `PDS1`, a little-endian u32 header length, the header JSON
-//! `{"epoch","seq","staff":[seq,state_at,len],"public":[seq,state_at,len],
-//! "agenda":[version,len]}`, then the staff and public `change` bytes and the agenda JSON
-//! (`len` 0 when it is not included).
+//! Wire format: `PDS2`, a little-endian u32 header length, the header JSON
+//! `{"epoch","seq","parts":[[seq,json_at,state_at,len] × 3],"places":n,
+//! "agenda":[version,len]}`, then the staff, public and booth `change` frames (each a
+//! whole websocket frame, header included), the queue places (`n` × 16 bytes: participant
+//! u64, hand place u32, point-of-order place u32, little-endian) and the agenda JSON (`len`
+//! 0 when it is not included).
 
 use super::{keys, Mode, Node, Slot};
 use crate::engine::Engine;
-use crate::hub::meeting::Reply;
-use crate::hub::views::{AgendaFrame, Projection, Published};
-use axum::extract::ws::Utf8Bytes;
+use crate::hub::meeting::{Reply, Revoked};
+use crate::hub::views::{AgendaFrame, Places, Projection, Published};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
 
-const MAGIC: &[u8; 4] = b"PDS1";
+const MAGIC: &[u8; 4] = b"PDS2";
 
 #[derive(Serialize, Deserialize)]
 struct Header {
     epoch: u64,
     seq: u64,
-    staff: [u64; 3],
-    public: [u64; 3],
+    parts: [[u64; 4]; 3],
+    places: u64,
     agenda: [u64; 2],
 }
 
 /// Encodes a published state of `epoch` for the meeting's channel, with its agenda if
 /// `with_agenda`.
 pub fn encode(epoch: u64, p: &Published, with_agenda: bool) -> Vec<u8> {
-    let part = |x: &Projection| [x.seq, x.state_at() as u64, x.change.len() as u64];
+    let projections = [&p.staff, &p.public, &p.booth];
+    let part = |x: &Projection| {
+        let (json_at, state_at) = x.offsets();
+        [x.seq, json_at as u64, state_at as u64, x.frame.len() as u64]
+    };
     let agenda = if with_agenda {
         p.agenda.agenda_json()
     } else {
         ""
     };
+    let places = p.places.entries();
     let header = serde_json::to_vec(&Header {
         epoch,
         seq: p.seq,
-        staff: part(&p.staff),
-        public: part(&p.public),
+        parts: projections.map(|x| part(x)),
+        places: places.len() as u64,
         agenda: [p.agenda.version, agenda.len() as u64],
     })
     .expect("header serialises");
-    let mut out = Vec::with_capacity(
-        8 + header.len() + p.staff.change.len() + p.public.change.len() + agenda.len(),
-    );
+    let frames: usize = projections.iter().map(|x| x.frame.len()).sum();
+    let mut out = Vec::with_capacity(8 + header.len() + frames + places.len() * 16 + agenda.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(header.len() as u32).to_le_bytes());
     out.extend_from_slice(&header);
-    out.extend_from_slice(p.staff.change.as_str().as_bytes());
-    out.extend_from_slice(p.public.change.as_str().as_bytes());
+    for x in projections {
+        out.extend_from_slice(&x.frame);
+    }
+    for (pid, hand, poo) in places {
+        out.extend_from_slice(&pid.to_le_bytes());
+        out.extend_from_slice(&hand.to_le_bytes());
+        out.extend_from_slice(&poo.to_le_bytes());
+    }
     out.extend_from_slice(agenda.as_bytes());
     out
 }
@@ -79,8 +90,10 @@ pub struct Decoded {
     pub epoch: u64,
     /// The state's seq.
     pub seq: u64,
-    /// (projection seq, change bytes, state offset) for staff, then public.
-    pub parts: [(u64, Utf8Bytes, usize); 2],
+    /// (projection seq, frame, json offset, state offset) for staff, public and booth.
+    pub parts: [(u64, Bytes, usize, usize); 3],
+    /// The queue places.
+    pub places: Vec<(u64, u32, u32)>,
     /// The agenda version of the state, and the agenda JSON if included.
     pub agenda: (u64, Option<Bytes>),
 }
@@ -91,25 +104,42 @@ pub fn decode(payload: &[u8]) -> Option<Decoded> {
     let len = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
     let header: Header = serde_json::from_slice(rest.get(4..4 + len)?).ok()?;
     let body = Bytes::copy_from_slice(rest.get(4 + len..)?);
-    let (s_len, p_len, a_len) = (
-        header.staff[2] as usize,
-        header.public[2] as usize,
-        header.agenda[1] as usize,
-    );
-    if body.len() != s_len + p_len + a_len {
+    let n_places = usize::try_from(header.places).ok()?;
+    let mut at = 0usize;
+    let mut take = |n: usize| -> Option<Bytes> {
+        let end = at.checked_add(n)?;
+        let b = body.get(at..end).map(|_| body.slice(at..end))?;
+        at = end;
+        Some(b)
+    };
+    let mut parts = Vec::with_capacity(3);
+    for [seq, json_at, state_at, len] in header.parts {
+        let frame = take(usize::try_from(len).ok()?)?;
+        parts.push((seq, frame, json_at as usize, state_at as usize));
+    }
+    let raw = take(n_places.checked_mul(16)?)?;
+    let places = raw
+        .chunks_exact(16)
+        .map(|c| {
+            (
+                u64::from_le_bytes(c[..8].try_into().expect("8 bytes")),
+                u32::from_le_bytes(c[8..12].try_into().expect("4 bytes")),
+                u32::from_le_bytes(c[12..].try_into().expect("4 bytes")),
+            )
+        })
+        .collect();
+    let agenda_len = usize::try_from(header.agenda[1]).ok()?;
+    let agenda = take(agenda_len)?;
+    if at != body.len() {
         return None;
     }
-    let staff = Utf8Bytes::try_from(body.slice(..s_len)).ok()?;
-    let public = Utf8Bytes::try_from(body.slice(s_len..s_len + p_len)).ok()?;
-    let agenda = (a_len > 0).then(|| body.slice(s_len + p_len..));
+    let parts: [(u64, Bytes, usize, usize); 3] = parts.try_into().ok()?;
     Some(Decoded {
         epoch: header.epoch,
         seq: header.seq,
-        parts: [
-            (header.staff[0], staff, header.staff[1] as usize),
-            (header.public[0], public, header.public[1] as usize),
-        ],
-        agenda: (header.agenda[0], agenda),
+        parts,
+        places,
+        agenda: (header.agenda[0], (agenda_len > 0).then_some(agenda)),
     })
 }
 
@@ -152,30 +182,47 @@ pub fn receive(node: &Arc<Node>, slot: &Arc<Slot>, payload: &[u8]) {
             return;
         }
     };
-    let [(s_seq, s_bytes, s_at), (p_seq, p_bytes, p_at)] = d.parts;
-    let keep = |cur: &Arc<Projection>, seq: u64, bytes: Utf8Bytes, at: usize| {
+    // A projection whose seq did not move is the one this node shows already: shared,
+    // so its connections see no change.
+    let keep = |cur: &Arc<Projection>,
+                (seq, bytes, json_at, state_at): (u64, Bytes, usize, usize)| {
         if cur.seq == seq {
             Some(cur.clone())
         } else {
-            Projection::from_parts(seq, bytes, at).map(Arc::new)
+            Projection::from_frame(seq, bytes, json_at, state_at).map(Arc::new)
         }
     };
-    let (Some(staff), Some(public)) = (
-        keep(&current.staff, s_seq, s_bytes, s_at),
-        keep(&current.public, p_seq, p_bytes, p_at),
+    let [staff, public, booth] = d.parts;
+    let (Some(staff), Some(public), Some(booth)) = (
+        keep(&current.staff, staff),
+        keep(&current.public, public),
+        keep(&current.booth, booth),
     ) else {
         tracing::warn!(meeting = %slot.id, "malformed state message ignored");
         return;
     };
+    let places = Places::from_entries(d.places);
+    let places = if *current.places == places {
+        current.places.clone()
+    } else {
+        Arc::new(places)
+    };
     *pos = (d.epoch, d.seq);
-    if Arc::ptr_eq(&staff, &current.staff)
-        && Arc::ptr_eq(&public, &current.public)
+    let unchanged = |a: &Arc<Projection>, b: &Arc<Projection>| Arc::ptr_eq(a, b);
+    if unchanged(&staff, &current.staff)
+        && unchanged(&public, &current.public)
+        && unchanged(&booth, &current.booth)
+        && Arc::ptr_eq(&places, &current.places)
         && Arc::ptr_eq(&frame, &current.agenda)
     {
         return;
     }
-    slot.pub_tx
-        .send_replace(Arc::new(Published::assemble(d.seq, staff, public, frame)));
+    slot.pub_tx.send_replace(Arc::new(Published::assemble(
+        d.seq,
+        (staff, public, booth),
+        places,
+        frame,
+    )));
 }
 
 /// Offers a state rebuilt from the journal (after this node may have missed messages):
@@ -210,6 +257,8 @@ pub struct Outbox {
     pub routes: Routes,
     /// Other answers, already encoded: (node, payload).
     pub other: mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+    /// Tokens the meeting task revoked, for every node (after the state that shows it).
+    pub revoked: mpsc::UnboundedReceiver<Revoked>,
     /// Cancelled when the meeting task has ended: then the outbox publishes what is left
     /// and stops, even if a handle of the task's channels is still about.
     pub ended: tokio_util::sync::CancellationToken,
@@ -219,13 +268,14 @@ pub struct Outbox {
 pub async fn run_outbox(node: Arc<Node>, slot: Arc<Slot>, mut ob: Outbox) {
     let channel = keys::m(&slot.id, "state");
     let mut conn = node.conn.clone();
-    let (mut replies_open, mut other_open) = (true, true);
+    let (mut replies_open, mut other_open, mut revoked_open) = (true, true, true);
     let mut changed = false;
     let mut last_round = false;
     // The agenda version the last published state carried (the first carries its agenda).
     let mut agenda_sent: Option<u64> = None;
     loop {
         let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut revoked: Vec<Revoked> = Vec::new();
         tokio::select! {
             biased;
             r = ob.states.changed() => {
@@ -240,6 +290,10 @@ pub async fn run_outbox(node: Arc<Node>, slot: Arc<Slot>, mut ob: Outbox) {
                 Some(x) => out.push(x),
                 None => other_open = false,
             },
+            m = ob.revoked.recv(), if revoked_open => match m {
+                Some(r) => revoked.push(r),
+                None => revoked_open = false,
+            },
             _ = ob.ended.cancelled(), if !last_round => last_round = true,
         }
         while let Ok((lid, reply)) = ob.replies.try_recv() {
@@ -247,6 +301,9 @@ pub async fn run_outbox(node: Arc<Node>, slot: Arc<Slot>, mut ob: Outbox) {
         }
         while let Ok(x) = ob.other.try_recv() {
             out.push(x);
+        }
+        while let Ok(r) = ob.revoked.try_recv() {
+            revoked.push(r);
         }
         let mut pipe = redis::pipe();
         // The state first: every reply behind it shows in it.
@@ -259,6 +316,13 @@ pub async fn run_outbox(node: Arc<Node>, slot: Arc<Slot>, mut ob: Outbox) {
                 .arg(encode(ob.epoch, &p, with_agenda))
                 .ignore();
             changed = false;
+        }
+        // Then the revocations: a revoked screen closes after the state that shows why.
+        for r in &revoked {
+            pipe.cmd("PUBLISH")
+                .arg(keys::REVOKED)
+                .arg(super::revoke::encode_tokens(&slot.id, r))
+                .ignore();
         }
         for (to, payload) in &out {
             pipe.cmd("PUBLISH")
@@ -292,21 +356,46 @@ mod tests {
 
     #[test]
     fn a_state_message_decodes_to_the_same_bytes() {
+        use crate::engine::Actor;
+        use podium_protocol::{Command, Lang};
         let agenda = Arc::new(Agenda::from_toml(crate::DEFAULT_AGENDA).unwrap());
-        let engine = Engine::new(agenda);
+        let mut engine = Engine::new(agenda);
+        // Two hands up, so the places table has entries.
+        engine
+            .apply(&Command::StartMeeting, &Actor::Host, 1_000)
+            .unwrap();
+        for name in ["Ana", "Ben"] {
+            let (pid, _) = engine.join(name, "D", Lang::En, false).unwrap();
+            let raise = Command::RaiseHand {
+                language: None,
+                point_of_order: false,
+            };
+            engine
+                .apply(&raise, &Actor::Participant(pid), 2_000)
+                .unwrap();
+        }
         let p = crate::hub::meeting::first_published(&engine, None);
+        assert_eq!(p.places.entries().len(), 2);
         let wire = encode(7, &p, true);
         let d = decode(&wire).expect("decodes");
-        assert_eq!((d.epoch, d.seq), (7, 0));
+        assert_eq!((d.epoch, d.seq), (7, engine.seq()));
         assert_eq!(
             d.agenda.1.as_deref(),
             Some(p.agenda.agenda_json().as_bytes())
         );
         assert!(decode(&encode(7, &p, false)).unwrap().agenda.1.is_none());
-        assert_eq!(d.parts[0].1.as_str(), p.staff.change.as_str());
-        assert_eq!(d.parts[1].1.as_str(), p.public.change.as_str());
-        assert_eq!(d.parts[1].2, p.public.state_at());
+        for (part, x) in d.parts.iter().zip([&p.staff, &p.public, &p.booth]) {
+            assert_eq!(part.1, x.frame);
+            let rebuilt = Projection::from_frame(part.0, part.1.clone(), part.2, part.3).unwrap();
+            assert_eq!(rebuilt.state(), x.state());
+            assert_eq!(rebuilt.change(), x.change());
+        }
+        assert_eq!(d.places, p.places.entries());
         assert!(decode(&wire[..wire.len() - 1]).is_none());
         assert!(decode(b"nonsense").is_none());
+        // Offsets that do not fit the frame are refused.
+        let (seq, frame, json_at, _) = d.parts[0].clone();
+        assert!(Projection::from_frame(seq, frame.clone(), json_at, frame.len()).is_none());
+        assert!(Projection::from_frame(seq, frame, 10_000, 0).is_none());
     }
 }

@@ -14,11 +14,12 @@
 //! error. A connection lost during a commit leaves the outcome unknown:
 //! [`StoreError::Unavailable`], and the meeting task reloads from the journal.
 
+use super::apikeys::{self, Fields};
 use super::keys;
 use super::scripts::{is_noscript, Scripts};
 use crate::store::{
-    Batch, CommandKey, MeetingStatus, Recovered, Snapshot, Store, StoreError, StoredMeeting,
-    TokenRow, KEY_WINDOW_MS,
+    ApiKeyRow, Batch, IdempotencyRecord, MeetingStatus, Recovered, Snapshot, Store, StoreError,
+    StoredMeeting, TokenRow, IDEMPOTENCY_TTL_MS,
 };
 use podium_protocol::{Agenda, Role};
 use redis::{Connection, RedisResult, Value};
@@ -28,7 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// How a token row is kept in `podium:tokens`.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct TokenWire {
     /// Meeting id.
     pub meeting: String,
@@ -178,14 +179,16 @@ impl RedisStore {
     /// The `EVALSHA` of one batch's append.
     fn append_cmd(&self, b: &Batch) -> redis::Cmd {
         let id = &b.meeting;
-        let (head, lease, journal, snap, mtokens, mkeys, keyz) = (
-            keys::m(id, "head"),
-            keys::m(id, "lease"),
-            keys::m(id, "journal"),
-            keys::m(id, "snap"),
-            keys::m(id, "tokens"),
-            keys::m(id, "keys"),
-            keys::m(id, "keyz"),
+        let k = |w: &str| keys::m(id, w);
+        let (head, lease, journal, snap, mtokens, idem, idemz, removed) = (
+            k("head"),
+            k("lease"),
+            k("journal"),
+            k("snap"),
+            k("tokens"),
+            k("idem"),
+            k("idemz"),
+            k("removed"),
         );
         let mut c = self.scripts.append.cmd(&[
             &head,
@@ -194,8 +197,9 @@ impl RedisStore {
             &snap,
             keys::TOKENS,
             &mtokens,
-            &mkeys,
-            &keyz,
+            &idem,
+            &idemz,
+            &removed,
         ]);
         c.arg(b.epoch)
             .arg(format!("{}/{}", self.node, b.epoch))
@@ -217,14 +221,25 @@ impl RedisStore {
             c.arg(hex::encode(t.hash))
                 .arg(serde_json::to_string(&TokenWire::of(t)).expect("token row serialises"));
         }
-        c.arg(b.keys.len());
-        for k in &b.keys {
-            c.arg(&k.key).arg(k.seq).arg(k.at);
+        c.arg(b.revoked.len());
+        for h in &b.revoked {
+            c.arg(hex::encode(h));
         }
-        c.arg(KEY_WINDOW_MS);
+        c.arg(b.idempotency.len());
+        for r in &b.idempotency {
+            c.arg(apikeys::record_field(&r.scope, &r.key))
+                .arg(apikeys::record_value(r))
+                .arg(r.at);
+        }
+        c.arg(IDEMPOTENCY_TTL_MS);
+        c.arg(b.removed.len());
+        for p in &b.removed {
+            c.arg(p);
+        }
         c
     }
 
+    /// The meeting's tokens that open something: removed participants' are left out.
     fn rows(&mut self, meeting: &str) -> Result<Vec<TokenRow>, StoreError> {
         let list = keys::m(meeting, "tokens");
         let hashes: Vec<String> =
@@ -232,6 +247,11 @@ impl RedisStore {
         if hashes.is_empty() {
             return Ok(Vec::new());
         }
+        let removed: Vec<u64> = self.with(|c| {
+            redis::cmd("SMEMBERS")
+                .arg(keys::m(meeting, "removed"))
+                .query(c)
+        })?;
         let rows: Vec<Option<String>> =
             self.with(|c| redis::cmd("HMGET").arg(keys::TOKENS).arg(&hashes).query(c))?;
         let mut out = Vec::with_capacity(rows.len());
@@ -239,6 +259,9 @@ impl RedisStore {
             let Some(row) = row else { continue };
             let wire: TokenWire = serde_json::from_str(&row)
                 .map_err(|e| StoreError::Decode(format!("token row: {e}")))?;
+            if wire.participant.is_some_and(|p| removed.contains(&p)) {
+                continue;
+            }
             out.push(wire.row(hash_of_hex(h)?));
         }
         Ok(out)
@@ -459,20 +482,6 @@ impl Store for RedisStore {
         Ok(Recovered { snapshot, tail })
     }
 
-    fn command_keys(&mut self, meeting: &str, since: i64) -> Result<Vec<CommandKey>, StoreError> {
-        let hash = keys::m(meeting, "keys");
-        let all: Vec<(String, String)> =
-            self.with(|c| redis::cmd("HGETALL").arg(&hash).query(c))?;
-        Ok(all
-            .into_iter()
-            .filter_map(|(key, v)| {
-                let (seq, at) = v.split_once(':')?;
-                let (seq, at) = (seq.parse().ok()?, at.parse().ok()?);
-                (at >= since).then_some(CommandKey { key, seq, at })
-            })
-            .collect())
-    }
-
     fn set_status(&mut self, meeting: &str, status: MeetingStatus) -> Result<(), StoreError> {
         let (record, head) = (keys::meeting(meeting), keys::m(meeting, "head"));
         let mut cmd = self
@@ -489,15 +498,17 @@ impl Store for RedisStore {
 
     fn delete(&mut self, meeting: &str) -> Result<(), StoreError> {
         let k = |w: &str| keys::m(meeting, w);
-        let (record, mtokens, head, journal, snap, mkeys, keyz, lease) = (
+        let (record, mtokens, head, journal, snap, idem, idemz, lease, removed, api) = (
             keys::meeting(meeting),
             k("tokens"),
             k("head"),
             k("journal"),
             k("snap"),
-            k("keys"),
-            k("keyz"),
+            k("idem"),
+            k("idemz"),
             k("lease"),
+            k("removed"),
+            k("apikeys"),
         );
         let mut cmd = self.scripts.delete.cmd(&[
             keys::MEETINGS,
@@ -507,10 +518,13 @@ impl Store for RedisStore {
             &head,
             &journal,
             &snap,
-            &mkeys,
-            &keyz,
+            &idem,
+            &idemz,
             &lease,
             keys::MEETINGS_VER,
+            &removed,
+            &api,
+            keys::API_KEYS,
         ]);
         cmd.arg(meeting);
         let done: i64 = self.with(|c| cmd.query(c))?;
@@ -518,5 +532,84 @@ impl Store for RedisStore {
             return Err(StoreError::NoSuchMeeting(meeting.into()));
         }
         Ok(())
+    }
+
+    fn create_key(&mut self, key: &ApiKeyRow) -> Result<bool, StoreError> {
+        let cmd = apikeys::create_cmd(&self.scripts, key);
+        let created: i64 = self.with(|c| cmd.query(c))?;
+        Ok(created == 1)
+    }
+
+    fn keys(&mut self, meeting: Option<&str>) -> Result<Vec<ApiKeyRow>, StoreError> {
+        let hashes: Vec<String> = match meeting {
+            Some(m) => self.with(|c| redis::cmd("HVALS").arg(keys::m(m, "apikeys")).query(c))?,
+            None => self.with(|c| redis::cmd("SMEMBERS").arg(keys::API_KEYS).query(c))?,
+        };
+        let mut rows = Vec::with_capacity(hashes.len());
+        for chunk in hashes.chunks(500) {
+            let mut pipe = redis::pipe();
+            for h in chunk {
+                pipe.cmd("HGETALL").arg(keys::api_key(h));
+            }
+            let all: Vec<Fields> = self.with(|c| pipe.query(c))?;
+            for (h, f) in chunk.iter().zip(all) {
+                rows.extend(apikeys::row_of(hash_of_hex(h)?, &f)?);
+            }
+        }
+        apikeys::sort(&mut rows);
+        Ok(rows)
+    }
+
+    fn revoke_key(
+        &mut self,
+        meeting: &str,
+        id: &str,
+        at: i64,
+    ) -> Result<Option<ApiKeyRow>, StoreError> {
+        let mut cmd = self.scripts.key_revoke.cmd(&[&keys::m(meeting, "apikeys")]);
+        cmd.arg(id).arg(at);
+        let h: Option<String> = self.with(|c| cmd.query(c))?;
+        let Some(h) = h else { return Ok(None) };
+        let f: Fields = self.with(|c| redis::cmd("HGETALL").arg(keys::api_key(&h)).query(c))?;
+        apikeys::row_of(hash_of_hex(&h)?, &f)
+    }
+
+    fn touch_key(&mut self, meeting: &str, id: &str, at: i64) -> Result<(), StoreError> {
+        let mut cmd = self.scripts.key_touch.cmd(&[&keys::m(meeting, "apikeys")]);
+        cmd.arg(id).arg(at);
+        let _: i64 = self.with(|c| cmd.query(c))?;
+        Ok(())
+    }
+
+    fn idempotency(
+        &mut self,
+        meeting: &str,
+        scope: &[u8; 32],
+        key: &str,
+        since: i64,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let field = apikeys::record_field(scope, key);
+        let v: Option<String> = self.with(|c| {
+            redis::cmd("HGET")
+                .arg(keys::m(meeting, "idem"))
+                .arg(&field)
+                .query(c)
+        })?;
+        Ok(v.and_then(|v| apikeys::record_of(meeting, &field, &v))
+            .filter(|r| r.at >= since))
+    }
+
+    fn idempotency_since(
+        &mut self,
+        meeting: &str,
+        since: i64,
+    ) -> Result<Vec<IdempotencyRecord>, StoreError> {
+        let all: Vec<(String, String)> =
+            self.with(|c| redis::cmd("HGETALL").arg(keys::m(meeting, "idem")).query(c))?;
+        Ok(all
+            .into_iter()
+            .filter_map(|(f, v)| apikeys::record_of(meeting, &f, &v))
+            .filter(|r| r.at >= since)
+            .collect())
     }
 }

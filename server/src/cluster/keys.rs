@@ -12,14 +12,19 @@
 //! | `podium:m:<id>:lease` | string, with TTL | `<node>/<epoch>` of the owner |
 //! | `podium:m:<id>:journal` | stream | one entry per event, id `<seq>-0`, fields `e` (event JSON), `ep` (epoch of the writer) |
 //! | `podium:m:<id>:snap` | hash | `seq`, `state`: the latest snapshot |
-//! | `podium:m:<id>:keys`, `…:keyz` | hash, sorted set | command idempotency keys → `seq:at`; by time, for pruning |
+//! | `podium:m:<id>:idem`, `…:idemz` | hash, sorted set | idempotency records `<credential>:<key>` → `<request>:<seq>:<at>`; by time, for pruning |
+//! | `podium:m:<id>:removed` | set | participants removed: their personal tokens open nothing |
+//! | `podium:apikey:<hash>` | hash | an API key's row (`meeting`, `id`, `role`, `person`, `label`, `created_at`, `last_used_at`, `revoked_at`) |
+//! | `podium:m:<id>:apikeys` | hash | the meeting's API keys: id → hash |
+//! | `podium:apikeys` | set | every API key's hash |
 //! | `podium:node:<node>` | string, with TTL | a live node's instance id (heartbeat) |
 //! | `podium:nodes` | set | every node name seen |
 //! | `podium:base-url` | string | the base URL links are printed with |
 //!
 //! Channels: `podium:m:<id>:state` (the owner's published states), `podium:m:<id>:in`
 //! (requests to the owner), `podium:node:<node>` (replies to a node), `podium:events`
-//! (meetings created, archived or deleted; leases released).
+//! (meetings created, archived or deleted; leases released), `podium:revoked` (tokens
+//! and API keys revoked, for every node's open connections).
 
 /// Every meeting id, by creation time.
 pub const MEETINGS: &str = "podium:meetings";
@@ -33,6 +38,15 @@ pub const NODES: &str = "podium:nodes";
 pub const BASE_URL: &str = "podium:base-url";
 /// Cluster-wide notifications.
 pub const EVENTS: &str = "podium:events";
+/// Revocations, for every node (see `super::revoke`).
+pub const REVOKED: &str = "podium:revoked";
+/// Every API key's hash.
+pub const API_KEYS: &str = "podium:apikeys";
+
+/// An API key's row, by the key's hash (hex).
+pub fn api_key(hash_hex: &str) -> String {
+    format!("podium:apikey:{hash_hex}")
+}
 
 /// A meeting's record.
 pub fn meeting(id: &str) -> String {

@@ -20,6 +20,9 @@
 //! - [`offline`]: reading a cluster without joining it (`podium links`, `podium report`).
 //! - [`pubsub`]: the node's one subscriber connection, its reconnection, and the
 //!   dispatch of what arrives.
+//! - [`revoke`]: revocations (rotated links, removed participants, revoked API keys)
+//!   refused by every node at once and closing every node's connections;
+//!   [`apikeys`]: API keys and idempotency records in Redis.
 //!
 //! # Invariants
 //!
@@ -37,6 +40,7 @@
 //!   bytes; a node that was cut off rebuilds the state from the journal.
 //! - Nodes trust each other and Redis: the cluster is one trust domain.
 
+pub mod apikeys;
 pub mod coordinator;
 pub mod fanout;
 pub mod journal;
@@ -44,6 +48,7 @@ pub mod keys;
 pub mod lease;
 pub mod offline;
 pub mod pubsub;
+pub mod revoke;
 pub mod router;
 pub mod rpc;
 pub mod scripts;
@@ -215,6 +220,8 @@ pub struct Node {
     pub grants: OnceLock<Arc<DashMap<[u8; 32], Grant>>>,
     /// The hub's metrics.
     pub metrics: OnceLock<Arc<Metrics>>,
+    /// The server's API keys (a revocation on another node ends their streams here).
+    pub keys: OnceLock<Weak<crate::keys::KeyRing>>,
     /// The hub's task tracker (meeting tasks, agents, routers).
     pub tracker: OnceLock<TaskTracker>,
     /// The server's shutdown signal.
@@ -315,6 +322,7 @@ impl Cluster {
             hub: OnceLock::new(),
             grants: OnceLock::new(),
             metrics: OnceLock::new(),
+            keys: OnceLock::new(),
             tracker: OnceLock::new(),
             shutdown: OnceLock::new(),
             slots: DashMap::new(),
@@ -337,6 +345,19 @@ impl Cluster {
                 .await?;
         }
         Ok((Cluster { node }, store))
+    }
+
+    /// The server's API keys, checked in Redis at each use (see [`apikeys::NodeKeys`]).
+    pub async fn key_ring(
+        &self,
+        store: StoreHandle,
+    ) -> Result<Arc<crate::keys::KeyRing>, StoreError> {
+        let shared = Arc::new(apikeys::NodeKeys {
+            conn: self.node.conn.clone(),
+        });
+        let ring = crate::keys::KeyRing::load_shared(store, shared).await?;
+        let _ = self.node.keys.set(Arc::downgrade(&ring));
+        Ok(ring)
     }
 }
 
@@ -397,6 +418,11 @@ impl Node {
         self.tracker.get().cloned().unwrap_or_default()
     }
 
+    /// The server's API keys, while they live.
+    pub fn key_ring(&self) -> Option<Arc<crate::keys::KeyRing>> {
+        self.keys.get().and_then(Weak::upgrade)
+    }
+
     /// The metrics of the hub.
     pub fn metrics(&self) -> Arc<Metrics> {
         self.metrics.get().cloned().unwrap_or_default()
@@ -453,17 +479,32 @@ impl Placement for Cluster {
         self.node.nudge.notify_one();
     }
 
-    fn lookup(&self, hash: [u8; 32]) -> BoxFuture<'_, Option<TokenRow>> {
+    fn lookup(&self, hash: [u8; 32]) -> BoxFuture<'_, Result<Option<TokenRow>, StoreError>> {
         Box::pin(async move {
+            let unavailable = |e: redis::RedisError| StoreError::Unavailable(e.to_string());
             let mut c = self.node.conn.clone();
             let row: Option<String> = redis::cmd("HGET")
                 .arg(keys::TOKENS)
                 .arg(hex::encode(hash))
                 .query_async(&mut c)
                 .await
-                .ok()?;
-            let wire: journal::TokenWire = serde_json::from_str(&row?).ok()?;
-            Some(wire.row(hash))
+                .map_err(unavailable)?;
+            let Some(row) = row else { return Ok(None) };
+            let wire: journal::TokenWire = serde_json::from_str(&row)
+                .map_err(|e| StoreError::Decode(format!("token row: {e}")))?;
+            // A removed participant's tokens stay stored but open nothing.
+            if let Some(p) = wire.participant {
+                let barred: bool = redis::cmd("SISMEMBER")
+                    .arg(keys::m(&wire.meeting, "removed"))
+                    .arg(p)
+                    .query_async(&mut c)
+                    .await
+                    .map_err(unavailable)?;
+                if barred {
+                    return Ok(None);
+                }
+            }
+            Ok(Some(wire.row(hash)))
         })
     }
 

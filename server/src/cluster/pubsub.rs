@@ -1,13 +1,14 @@
 //! The node's one subscriber connection: it follows every attached meeting's state
 //! channel, the request channel of every meeting this node owns, this node's reply
-//! channel and the cluster's events, and hands each message to its part.
+//! channel, the cluster's events and its revocations, and hands each message to its part.
 //!
 //! Messages are handled in the order they arrive, inline: a state is in the node's
 //! `watch` before the answers published after it are given to their connections.
 //!
 //! When the connection drops it reconnects (with backoff), subscribes again, rebuilds
 //! every attached meeting's state from the journal (messages published meanwhile are
-//! lost) and answers every request in flight `unavailable` (their answers may be lost).
+//! lost), checks every grant and API key it holds against Redis (revocation notices may
+//! be lost), and answers every request in flight `unavailable` (their answers may be lost).
 
 use super::{fanout, keys, rpc, ClusterError, Node};
 use futures_util::StreamExt;
@@ -48,6 +49,7 @@ pub async fn start(
     let mut channels = HashSet::new();
     channels.insert(keys::node_channel(&node.cfg.node_id));
     channels.insert(keys::EVENTS.to_string());
+    channels.insert(keys::REVOKED.to_string());
     let weak = Arc::downgrade(node);
     let client = node.client.clone();
     tokio::spawn(run(weak, client, pubsub, channels, rx));
@@ -105,6 +107,8 @@ async fn run(
                             tracing::warn!(meeting = %s.id, error = %e, "resync failed");
                         }
                     }
+                    // Revocation notices sent meanwhile are lost too.
+                    super::revoke::recheck(&n).await;
                     n.nudge.notify_one();
                 });
             }
@@ -147,6 +151,10 @@ async fn run(
 fn dispatch(node: &Arc<Node>, channel: &str, payload: &[u8]) {
     if channel == keys::EVENTS {
         node.nudge.notify_one();
+        return;
+    }
+    if channel == keys::REVOKED {
+        super::revoke::receive(node, payload);
         return;
     }
     if let Some((id, what)) = keys::parse_meeting_channel(channel) {

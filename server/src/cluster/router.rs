@@ -4,12 +4,15 @@
 //! come in here too, and are served while this node owns the meeting.
 
 use super::rpc::{Parked, PendingReq, Waiter, NO_OWNER, PARK_LIMIT, REPLY_LIMIT};
-use super::wire::{encode_answer, Answer, Envelope, Request, Who};
+use super::wire::{
+    encode_answer, Answer, DelegateWire, Envelope, RecordWire, Request, RowWire, Who,
+};
 use super::{keys, pubsub, Mode, Node, Slot};
-use crate::hub::meeting::{first_published, Input, MeetingHandle};
+use crate::hub::meeting::{first_published, Input, InviteReply, MeetingHandle};
 use crate::hub::{Grant, HubError};
-use crate::store::StoredMeeting;
-use podium_protocol::ErrorCode;
+use crate::store::{StoredMeeting, TokenRow};
+use futures_util::future::BoxFuture;
+use podium_protocol::{ErrorCode, PageItems};
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -120,23 +123,36 @@ async fn run_router(
     }
 }
 
-/// Turns an input into a request for the owner; answers what needs no owner.
-fn pending_of(slot: &Arc<Slot>, input: Input) -> Option<PendingReq> {
-    let now = Instant::now();
-    let (body, waiter) = match input {
+/// Turns an input into a request for the owner and who waits for its answer; `None`
+/// for what needs no owner (a stop; a copy of the engine is read from the journal).
+fn split(input: Input) -> Option<(Request, Waiter)> {
+    Some(match input {
         Input::Command {
             actor,
             command,
             id,
-            key,
+            idempotency,
             reply,
         } => (
             Request::Command {
                 who: Who::of(&actor),
                 command,
-                key,
+                idempotency: idempotency.as_ref().map(RecordWire::of),
             },
             Waiter::Command { id, reply },
+        ),
+        Input::Http {
+            actor,
+            command,
+            idempotency,
+            reply,
+        } => (
+            Request::Http {
+                who: Who::of(&actor),
+                command,
+                idempotency: idempotency.as_ref().map(RecordWire::of),
+            },
+            Waiter::Http(reply),
         ),
         Input::Join {
             role,
@@ -154,8 +170,112 @@ fn pending_of(slot: &Arc<Slot>, input: Input) -> Option<PendingReq> {
             Waiter::Join(reply),
         ),
         Input::Participant(id, reply) => (Request::Participant { id }, Waiter::Participant(reply)),
+        Input::Fetch {
+            what,
+            from,
+            limit,
+            reply,
+        } => (
+            Request::Fetch { what, from, limit },
+            Waiter::Fetch(what, reply),
+        ),
+        Input::Links(reply) => (Request::Links, Waiter::Links(reply)),
+        Input::RotateLink {
+            role,
+            person,
+            reply,
+        } => (Request::RotateLink { role, person }, Waiter::Rotate(reply)),
+        Input::Invite { delegates, reply } => (
+            Request::Invite {
+                delegates: delegates.iter().map(DelegateWire::of).collect(),
+            },
+            Waiter::Invite(reply),
+        ),
         Input::Inspect(_) | Input::Stop => return None,
-    };
+    })
+}
+
+/// A request and its waiter as an input to this node's meeting task (the inverse of
+/// [`split`]); `Err` gives the waiter back if they do not go together.
+fn join(meeting: &str, body: Request, waiter: Waiter) -> Result<Input, Waiter> {
+    Ok(match (body, waiter) {
+        (
+            Request::Command {
+                who,
+                command,
+                idempotency,
+            },
+            Waiter::Command { id, reply },
+        ) => {
+            let Some(actor) = who.actor(meeting) else {
+                return Err(Waiter::Command { id, reply });
+            };
+            Input::Command {
+                actor,
+                command,
+                id,
+                idempotency: idempotency.and_then(|r| r.record(meeting)),
+                reply,
+            }
+        }
+        (
+            Request::Http {
+                who,
+                command,
+                idempotency,
+            },
+            Waiter::Http(reply),
+        ) => {
+            let Some(actor) = who.actor(meeting) else {
+                return Err(Waiter::Http(reply));
+            };
+            Input::Http {
+                actor,
+                command,
+                idempotency: idempotency.and_then(|r| r.record(meeting)),
+                reply,
+            }
+        }
+        (
+            Request::Join {
+                role,
+                name,
+                delegation,
+                language,
+            },
+            Waiter::Join(reply),
+        ) => Input::Join {
+            role,
+            name,
+            delegation,
+            language,
+            reply,
+        },
+        (Request::Participant { id }, Waiter::Participant(reply)) => Input::Participant(id, reply),
+        (Request::Fetch { what, from, limit }, Waiter::Fetch(_, reply)) => Input::Fetch {
+            what,
+            from,
+            limit,
+            reply,
+        },
+        (Request::Links, Waiter::Links(reply)) => Input::Links(reply),
+        (Request::RotateLink { role, person }, Waiter::Rotate(reply)) => Input::RotateLink {
+            role,
+            person,
+            reply,
+        },
+        (Request::Invite { delegates }, Waiter::Invite(reply)) => Input::Invite {
+            delegates: delegates.into_iter().map(DelegateWire::delegate).collect(),
+            reply,
+        },
+        (_, w) => return Err(w),
+    })
+}
+
+/// Turns an input into a request for the owner; answers what needs no owner.
+fn pending_of(slot: &Arc<Slot>, input: Input) -> Option<PendingReq> {
+    let now = Instant::now();
+    let (body, waiter) = split(input)?;
     Some(PendingReq {
         meeting: slot.id.clone(),
         body,
@@ -298,36 +418,9 @@ async fn deliver_local(slot: &Arc<Slot>, p: PendingReq) {
         p.waiter.fail(ErrorCode::Unavailable, NO_OWNER);
         return;
     };
-    let input = match (p.body, p.waiter) {
-        (Request::Command { who, command, key }, Waiter::Command { id, reply }) => {
-            match who.actor(&slot.id) {
-                Some(actor) => Input::Command {
-                    actor,
-                    command,
-                    id,
-                    key,
-                    reply,
-                },
-                None => return,
-            }
-        }
-        (
-            Request::Join {
-                role,
-                name,
-                delegation,
-                language,
-            },
-            Waiter::Join(reply),
-        ) => Input::Join {
-            role,
-            name,
-            delegation,
-            language,
-            reply,
-        },
-        (Request::Participant { id }, Waiter::Participant(reply)) => Input::Participant(id, reply),
-        (_, w) => {
+    let input = match join(&slot.id, p.body, p.waiter) {
+        Ok(input) => input,
+        Err(w) => {
             w.fail(ErrorCode::Internal, "mismatched request");
             return;
         }
@@ -339,7 +432,9 @@ async fn deliver_local(slot: &Arc<Slot>, p: PendingReq) {
     }
 }
 
-/// Serves a request from another node, if this node owns the meeting.
+/// Serves a request from another node, if this node owns the meeting: the input goes to
+/// the meeting task with a waiter whose answer the outbox publishes to the sender (after
+/// the state that shows it).
 async fn serve_remote(node: &Arc<Node>, slot: &Arc<Slot>, env: Envelope) {
     let Mode::Local { tx, agent, .. } = slot.mode.borrow().clone() else {
         answer(node, &env.node, env.req, Answer::NotOwner).await;
@@ -347,21 +442,17 @@ async fn serve_remote(node: &Arc<Node>, slot: &Arc<Slot>, env: Envelope) {
     };
     let (to, req) = (env.node, env.req);
     let mut route = None;
-    let input = match env.body {
-        Request::Command { who, command, key } => {
-            let Some(actor) = who.actor(&slot.id) else {
-                answer(
-                    node,
-                    &to,
-                    req,
-                    Answer::Error {
-                        code: ErrorCode::BadRequest,
-                        message: "no actor".into(),
-                    },
-                )
-                .await;
-                return;
-            };
+    // Sends the answer of a oneshot waiter to the sender's node, through the outbox.
+    let relay = |rx: BoxFuture<'static, Answer>| {
+        let other = agent.other.clone();
+        let to = to.clone();
+        tokio::spawn(async move {
+            let body = rx.await;
+            let _ = other.send((to, encode_answer(req, body)));
+        });
+    };
+    let waiter = match &env.body {
+        Request::Command { .. } => {
             let lid = agent.next.fetch_add(1, Ordering::Relaxed);
             agent
                 .routes
@@ -369,25 +460,26 @@ async fn serve_remote(node: &Arc<Node>, slot: &Arc<Slot>, env: Envelope) {
                 .expect("routes lock")
                 .insert(lid, (to.clone(), req));
             route = Some(lid);
-            Input::Command {
-                actor,
-                command,
+            Waiter::Command {
                 id: lid,
-                key,
                 reply: agent.replies.clone(),
             }
         }
-        Request::Join {
-            role,
-            name,
-            delegation,
-            language,
-        } => {
+        Request::Http { .. } => {
+            let (reply, rx) = oneshot::channel();
+            relay(Box::pin(async move {
+                match rx.await {
+                    Ok(Ok((seq, replayed))) => Answer::HttpAck { seq, replayed },
+                    Ok(Err((code, message))) => Answer::Error { code, message },
+                    Err(_) => Answer::NotOwner,
+                }
+            }));
+            Waiter::Http(reply)
+        }
+        Request::Join { .. } => {
             let (reply, rx) = oneshot::channel::<Result<(Grant, String), (ErrorCode, String)>>();
-            let other = agent.other.clone();
-            let to = to.clone();
-            tokio::spawn(async move {
-                let body = match rx.await {
+            relay(Box::pin(async move {
+                match rx.await {
                     Ok(Ok((grant, token))) => Answer::Joined {
                         who: Who {
                             role: grant.role,
@@ -398,37 +490,89 @@ async fn serve_remote(node: &Arc<Node>, slot: &Arc<Slot>, env: Envelope) {
                     },
                     Ok(Err((code, message))) => Answer::Error { code, message },
                     Err(_) => Answer::NotOwner,
-                };
-                let _ = other.send((to, encode_answer(req, body)));
-            });
-            Input::Join {
-                role,
-                name,
-                delegation,
-                language,
-                reply,
-            }
+                }
+            }));
+            Waiter::Join(reply)
         }
-        Request::Participant { id } => {
+        Request::Participant { .. } => {
             let (reply, rx) = oneshot::channel();
-            let other = agent.other.clone();
-            let to = to.clone();
-            tokio::spawn(async move {
-                let body = match rx.await {
+            relay(Box::pin(async move {
+                match rx.await {
                     Ok(participant) => Answer::Participant { participant },
                     Err(_) => Answer::NotOwner,
-                };
-                let _ = other.send((to, encode_answer(req, body)));
-            });
-            Input::Participant(id, reply)
+                }
+            }));
+            Waiter::Participant(reply)
+        }
+        Request::Fetch { what, .. } => {
+            let (reply, rx) = oneshot::channel::<(PageItems, usize)>();
+            relay(Box::pin(async move {
+                match rx.await {
+                    Ok((items, total)) => Answer::Page {
+                        items: serde_json::to_value(&items).unwrap_or_default(),
+                        total,
+                    },
+                    Err(_) => Answer::NotOwner,
+                }
+            }));
+            Waiter::Fetch(*what, reply)
+        }
+        Request::Links => {
+            let (reply, rx) = oneshot::channel::<Vec<TokenRow>>();
+            relay(Box::pin(async move {
+                match rx.await {
+                    Ok(rows) => Answer::Links {
+                        rows: rows.iter().map(RowWire::of).collect(),
+                    },
+                    Err(_) => Answer::NotOwner,
+                }
+            }));
+            Waiter::Links(reply)
+        }
+        Request::RotateLink { .. } => {
+            let (reply, rx) = oneshot::channel::<Result<TokenRow, (ErrorCode, String)>>();
+            relay(Box::pin(async move {
+                match rx.await {
+                    Ok(Ok(row)) => Answer::Rotated {
+                        row: RowWire::of(&row),
+                    },
+                    Ok(Err((code, message))) => Answer::Error { code, message },
+                    Err(_) => Answer::NotOwner,
+                }
+            }));
+            Waiter::Rotate(reply)
+        }
+        Request::Invite { .. } => {
+            let (reply, rx) = oneshot::channel::<InviteReply>();
+            relay(Box::pin(async move {
+                match rx.await {
+                    Ok(Ok(made)) => Answer::Invited { made },
+                    Ok(Err((code, message))) => Answer::Error { code, message },
+                    Err(_) => Answer::NotOwner,
+                }
+            }));
+            Waiter::Invite(reply)
+        }
+    };
+    let input = match join(&slot.id, env.body, waiter) {
+        Ok(input) => input,
+        Err(w) => {
+            // No actor for the sender's grant: the sender's node let in what this one
+            // would not (it cannot happen between nodes of one version).
+            w.fail(
+                ErrorCode::BadRequest,
+                "this sender cannot act in the meeting",
+            );
+            return;
         }
     };
     if tx.send(input).await.is_err() {
-        // The task stopped before taking it: nothing applied.
+        // The task stopped before taking it: nothing applied. (A oneshot waiter's relay
+        // sees its sender dropped and answers `not_owner` itself.)
         if let Some(lid) = route {
             agent.routes.lock().expect("routes lock").remove(&lid);
+            answer(node, &to, req, Answer::NotOwner).await;
         }
-        answer(node, &to, req, Answer::NotOwner).await;
     }
 }
 

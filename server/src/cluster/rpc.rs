@@ -18,11 +18,12 @@
 //!   and it will not be applied twice.
 
 use super::fanout::{Outbox, Routes};
-use super::wire::{Answer, AnswerEnvelope, Request};
+use super::wire::{Answer, AnswerEnvelope, Request, RowWire};
 use super::Node;
-use crate::hub::meeting::ReplyTx;
+use crate::hub::meeting::{HttpReply, InviteReply, ReplyTx, Revoked};
 use crate::hub::Grant;
-use podium_protocol::{ErrorCode, Participant};
+use crate::store::TokenRow;
+use podium_protocol::{ErrorCode, ListName, PageItems, Participant};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -45,25 +46,46 @@ pub enum Waiter {
         /// The connection's reply queue.
         reply: ReplyTx,
     },
+    /// An HTTP command.
+    Http(oneshot::Sender<HttpReply>),
     /// A join.
     Join(oneshot::Sender<Result<(Grant, String), (ErrorCode, String)>>),
     /// A participant lookup.
     Participant(oneshot::Sender<Option<Participant>>),
+    /// A page of a list (staff `fetch`), of this list.
+    Fetch(ListName, oneshot::Sender<(PageItems, usize)>),
+    /// The role links.
+    Links(oneshot::Sender<Vec<TokenRow>>),
+    /// A link rotation.
+    Rotate(oneshot::Sender<Result<TokenRow, (ErrorCode, String)>>),
+    /// An invitation.
+    Invite(oneshot::Sender<InviteReply>),
 }
 
 impl Waiter {
-    /// Tells the waiter its request failed.
+    /// Tells the waiter its request failed (a read's waiter hears that the meeting could
+    /// not answer, as when its task stops).
     pub fn fail(self, code: ErrorCode, message: &str) {
         match self {
             Waiter::Command { id, reply } => {
-                let _ = reply.try_send((id, Err((code, message.into()))));
+                let _ = reply.try_send((id, Err((code, message.to_string()))));
+            }
+            Waiter::Http(tx) => {
+                let _ = tx.send(Err((code, message.to_string())));
             }
             Waiter::Join(tx) => {
-                let _ = tx.send(Err((code, message.into())));
+                let _ = tx.send(Err((code, message.to_string())));
             }
             Waiter::Participant(tx) => {
                 let _ = tx.send(None);
             }
+            Waiter::Rotate(tx) => {
+                let _ = tx.send(Err((code, message.to_string())));
+            }
+            Waiter::Invite(tx) => {
+                let _ = tx.send(Err((code, message.to_string())));
+            }
+            Waiter::Fetch(..) | Waiter::Links(_) => {}
         }
     }
 }
@@ -104,6 +126,9 @@ pub struct AgentLink {
     pub other: mpsc::UnboundedSender<(String, Vec<u8>)>,
     /// Local request ids.
     pub next: Arc<AtomicU64>,
+    /// Where the meeting task tells which tokens a turn revoked (the outbox tells the
+    /// other nodes, after the state).
+    pub revoked: mpsc::UnboundedSender<Revoked>,
 }
 
 impl AgentLink {
@@ -115,6 +140,7 @@ impl AgentLink {
     ) -> (AgentLink, Outbox) {
         let (replies, replies_rx) = mpsc::channel(4096);
         let (other, other_rx) = mpsc::unbounded_channel();
+        let (revoked, revoked_rx) = mpsc::unbounded_channel();
         let routes: Routes = Arc::new(Mutex::new(HashMap::new()));
         (
             AgentLink {
@@ -122,6 +148,7 @@ impl AgentLink {
                 routes: routes.clone(),
                 other,
                 next: Arc::new(AtomicU64::new(1)),
+                revoked,
             },
             Outbox {
                 epoch,
@@ -129,6 +156,7 @@ impl AgentLink {
                 replies: replies_rx,
                 routes,
                 other: other_rx,
+                revoked: revoked_rx,
                 ended,
             },
         )
@@ -162,17 +190,10 @@ pub fn receive_answer(node: &Node, payload: &[u8]) {
         (Answer::Ack { seq }, Waiter::Command { id, reply }) => {
             let _ = reply.try_send((id, Ok(seq)));
         }
-        (Answer::Error { code, message }, w) => match w {
-            Waiter::Command { id, reply } => {
-                let _ = reply.try_send((id, Err((code, message))));
-            }
-            Waiter::Join(tx) => {
-                let _ = tx.send(Err((code, message)));
-            }
-            Waiter::Participant(tx) => {
-                let _ = tx.send(None);
-            }
-        },
+        (Answer::HttpAck { seq, replayed }, Waiter::Http(tx)) => {
+            let _ = tx.send(Ok((seq, replayed)));
+        }
+        (Answer::Error { code, message }, w) => w.fail(code, &message),
         (Answer::Joined { who, token }, Waiter::Join(tx)) => {
             let grant = who.grant(&p.meeting);
             if let Some(grants) = node.grants.get() {
@@ -182,6 +203,32 @@ pub fn receive_answer(node: &Node, payload: &[u8]) {
         }
         (Answer::Participant { participant }, Waiter::Participant(tx)) => {
             let _ = tx.send(participant);
+        }
+        (Answer::Page { items, total }, Waiter::Fetch(what, tx)) => {
+            let items = match what {
+                ListName::Participants => {
+                    serde_json::from_value(items).map(PageItems::Participants)
+                }
+                ListName::HandHistory => serde_json::from_value(items).map(PageItems::HandHistory),
+            };
+            match items {
+                Ok(items) => {
+                    let _ = tx.send((items, total));
+                }
+                Err(e) => tracing::warn!(error = %e, "undecodable page ignored"),
+            }
+        }
+        (Answer::Links { rows }, Waiter::Links(tx)) => {
+            let _ = tx.send(rows.into_iter().filter_map(RowWire::row).collect());
+        }
+        (Answer::Rotated { row }, Waiter::Rotate(tx)) => {
+            let _ = tx.send(row.row().ok_or((
+                ErrorCode::Internal,
+                "the new link did not decode".to_string(),
+            )));
+        }
+        (Answer::Invited { made }, Waiter::Invite(tx)) => {
+            let _ = tx.send(Ok(made));
         }
         (_, w) => w.fail(ErrorCode::Internal, "mismatched answer"),
     }

@@ -8,13 +8,15 @@
 
 /// Appends one turn of a meeting: checks that the caller holds the lease at the current
 /// epoch and that the journal ends where the caller thinks, then adds the events, the
-/// snapshot, new tokens and command keys. Returns 0 (done), -1 (fenced: not the owner
-/// at this epoch) or -2 (the journal does not end at `first_seq - 1`).
+/// snapshot, new tokens, deletes revoked ones, bars removed participants and writes the
+/// commands' idempotency records. Returns 0 (done), -1 (fenced: not the owner at this
+/// epoch) or -2 (the journal does not end at `first_seq - 1`).
 ///
-/// KEYS: head, lease, journal, snap, tokens, meeting tokens, keys, keyz.
+/// KEYS: head, lease, journal, snap, tokens, meeting tokens, idem, idemz, removed.
 /// ARGV: epoch, lease value, first seq, n, n events, has snapshot (0/1), snapshot seq,
-/// snapshot state, snapshot agenda (or empty), t, t × (token hash, row), k, k × (key, seq,
-/// at), key window (ms).
+/// snapshot state, snapshot agenda (or empty), t, t × (token hash, row), r, r × revoked
+/// hash, k, k × (record field, record value, at), record lifetime (ms), p, p × removed
+/// participant.
 pub const APPEND: &str = r#"
 local epoch = ARGV[1]
 if redis.call('GET', KEYS[2]) ~= ARGV[2] then return -1 end
@@ -45,21 +47,33 @@ for j = 1, t do
   redis.call('RPUSH', KEYS[6], ARGV[i])
   i = i + 2
 end
+local r = tonumber(ARGV[i]); i = i + 1
+for j = 1, r do
+  redis.call('HDEL', KEYS[5], ARGV[i])
+  redis.call('LREM', KEYS[6], 0, ARGV[i])
+  i = i + 1
+end
 local k = tonumber(ARGV[i]); i = i + 1
 local newest = nil
 for j = 1, k do
-  redis.call('HSET', KEYS[7], ARGV[i], ARGV[i + 1] .. ':' .. ARGV[i + 2])
+  redis.call('HSET', KEYS[7], ARGV[i], ARGV[i + 1])
   redis.call('ZADD', KEYS[8], ARGV[i + 2], ARGV[i])
   newest = tonumber(ARGV[i + 2])
   i = i + 3
 end
+local lifetime = tonumber(ARGV[i]); i = i + 1
 if newest then
   local old = redis.call('ZRANGEBYSCORE', KEYS[8], '-inf',
-    string.format('(%d', newest - tonumber(ARGV[i])), 'LIMIT', 0, 256)
+    string.format('(%d', newest - lifetime), 'LIMIT', 0, 256)
   if #old > 0 then
     redis.call('HDEL', KEYS[7], unpack(old))
     redis.call('ZREM', KEYS[8], unpack(old))
   end
+end
+local p = tonumber(ARGV[i]); i = i + 1
+for j = 1, p do
+  redis.call('SADD', KEYS[9], ARGV[i])
+  i = i + 1
 end
 return 0
 "#;
@@ -135,21 +149,61 @@ redis.call('PUBLISH', 'podium:events', 'meetings')
 return 1
 "#;
 
-/// Deletes a meeting and everything kept for it, fencing its owner. 0 if there is no
-/// such meeting.
+/// Deletes a meeting and everything kept for it (journal, tokens, API keys, idempotency
+/// records), fencing its owner. 0 if there is no such meeting.
 ///
-/// KEYS: meetings, meeting record, tokens, meeting tokens, head, journal, snap, keys,
-/// keyz, lease, meetings ver. ARGV: id.
+/// KEYS: meetings, meeting record, tokens, meeting tokens, head, journal, snap, idem,
+/// idemz, lease, meetings ver, removed, meeting API keys, API keys. ARGV: id.
 pub const DELETE: &str = r#"
 if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
 local toks = redis.call('LRANGE', KEYS[4], 0, -1)
 for _, h in ipairs(toks) do redis.call('HDEL', KEYS[3], h) end
-redis.call('DEL', KEYS[2], KEYS[4], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10])
+local api = redis.call('HVALS', KEYS[13])
+for _, h in ipairs(api) do
+  redis.call('DEL', 'podium:apikey:' .. h)
+  redis.call('SREM', KEYS[14], h)
+end
+redis.call('DEL', KEYS[2], KEYS[4], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[12], KEYS[13])
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HINCRBY', KEYS[5], 'epoch', 1)
 redis.call('HSET', KEYS[5], 'seq', '0')
 redis.call('INCR', KEYS[11])
 redis.call('PUBLISH', 'podium:events', 'meetings')
+return 1
+"#;
+
+/// Adds an API key unless its meeting has a key with its id: 1, or 0.
+///
+/// KEYS: meeting API keys, the key's hash, API keys. ARGV: id, hash (hex), meeting, role,
+/// person (or empty), label, created at.
+pub const KEY_CREATE: &str = r#"
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], 'meeting', ARGV[3], 'id', ARGV[1], 'role', ARGV[4],
+  'person', ARGV[5], 'label', ARGV[6], 'created_at', ARGV[7])
+redis.call('SADD', KEYS[3], ARGV[2])
+return 1
+"#;
+
+/// Revokes a key (its first revocation time stays) and returns its hash, or nil if the
+/// meeting has no such key.
+///
+/// KEYS: meeting API keys. ARGV: id, at.
+pub const KEY_REVOKE: &str = r#"
+local h = redis.call('HGET', KEYS[1], ARGV[1])
+if not h then return nil end
+redis.call('HSETNX', 'podium:apikey:' .. h, 'revoked_at', ARGV[2])
+return h
+"#;
+
+/// Records a key's last use (the latest wins).
+///
+/// KEYS: meeting API keys. ARGV: id, at.
+pub const KEY_TOUCH: &str = r#"
+local h = redis.call('HGET', KEYS[1], ARGV[1])
+if not h then return 0 end
+local k = 'podium:apikey:' .. h
+local cur = tonumber(redis.call('HGET', k, 'last_used_at') or '0')
+if tonumber(ARGV[2]) > cur then redis.call('HSET', k, 'last_used_at', ARGV[2]) end
 return 1
 "#;
 
@@ -196,6 +250,12 @@ pub struct Scripts {
     pub status: Lua,
     /// [`DELETE`].
     pub delete: Lua,
+    /// [`KEY_CREATE`].
+    pub key_create: Lua,
+    /// [`KEY_REVOKE`].
+    pub key_revoke: Lua,
+    /// [`KEY_TOUCH`].
+    pub key_touch: Lua,
 }
 
 impl Scripts {
@@ -209,10 +269,13 @@ impl Scripts {
             create: Lua::new(CREATE),
             status: Lua::new(STATUS),
             delete: Lua::new(DELETE),
+            key_create: Lua::new(KEY_CREATE),
+            key_revoke: Lua::new(KEY_REVOKE),
+            key_touch: Lua::new(KEY_TOUCH),
         }
     }
 
-    fn all(&self) -> [&Lua; 7] {
+    fn all(&self) -> [&Lua; 10] {
         [
             &self.append,
             &self.acquire,
@@ -221,6 +284,9 @@ impl Scripts {
             &self.create,
             &self.status,
             &self.delete,
+            &self.key_create,
+            &self.key_revoke,
+            &self.key_touch,
         ]
     }
 

@@ -2,7 +2,7 @@
 //! possible lives here. Nothing here mutates state; [`super::reduce`] does that.
 
 use super::queue;
-use super::{Actor, Rejection};
+use super::{booth, defend, Actor, Rejection};
 use podium_protocol::{
     Agenda, Clock, ClockTarget, Command, Event, Hand, Lang, MeetingState, Participant,
     ParticipantId, Phase, SpeakerInfo, UnixMs,
@@ -91,6 +91,7 @@ pub fn join(
     delegation: &str,
     language: Lang,
     observer: bool,
+    invited: bool,
 ) -> Result<Vec<Event>, Rejection> {
     if state.phase == Phase::Ended {
         return Err(Rejection::InvalidState("the meeting has ended".into()));
@@ -98,8 +99,12 @@ pub fn join(
     if state.participants.len() >= MAX_PARTICIPANTS {
         return Err(Rejection::InvalidState("the meeting is full".into()));
     }
-    let name = clean_text(name, "display name", MAX_NAME_CHARS)?;
-    let delegation = clean_text(delegation, "delegation", MAX_DELEGATION_CHARS)?;
+    // Names people type: bidi controls and invisibles removed, a visible letter needed.
+    let person = |t: &str, what: &str, max: usize| {
+        podium_protocol::limits::person_text(t, what, max).map_err(Rejection::InvalidArgument)
+    };
+    let name = person(name, "display name", MAX_NAME_CHARS)?;
+    let delegation = person(delegation, "delegation", MAX_DELEGATION_CHARS)?;
     let id = state.participants.last().map(|p| p.id + 1).unwrap_or(1);
     Ok(vec![Event::ParticipantJoined {
         participant: Participant {
@@ -108,6 +113,9 @@ pub fn join(
             delegation,
             language,
             observer,
+            invited,
+            removed: false,
+            lowered_at: None,
         },
     }])
 }
@@ -299,19 +307,19 @@ pub fn decide(
                     "your hand is already up".into()
                 }));
             }
+            defend::check_raise(agenda, state, p, *point_of_order, now)?;
             if !point_of_order && !state.queue_open {
                 return Err(Rejection::QueueClosed(
                     "the speaking list is closed; a point of order is still possible".into(),
                 ));
             }
             let language = language.unwrap_or(p.language);
-            if !agenda.meeting.languages.contains(&language) {
+            let floor = agenda.floor_languages();
+            if !floor.contains(&language) {
                 return Err(Rejection::InvalidArgument(format!(
                     "{} is not interpreted in this meeting; choose one of {}",
                     language.english_name(),
-                    agenda
-                        .meeting
-                        .languages
+                    floor
                         .iter()
                         .map(|l| l.code())
                         .collect::<Vec<_>>()
@@ -396,22 +404,33 @@ pub fn decide(
         }),
         SetObserverHands { allowed } => one(Event::ObserverHandsChanged { allowed: *allowed }),
         SetAutoAdvance { on } => one(Event::AutoAdvanceChanged { on: *on }),
+        SetJoinLinks { open } => one(Event::JoinLinksChanged { open: *open }),
         MessageSpeaker { text } => {
             let text = clean_text(text, "message", MAX_MESSAGE_CHARS)?;
             floor(state)?;
             one(Event::SpeakerMessageSent { text, at: now })
         }
+        // The booth's language comes from its link (a different one was refused).
         SlowDown { language } => {
             floor(state)?;
             one(Event::SlowDownRequested {
-                language: *language,
+                language: booth::booth_of(actor).or(*language),
                 at: now,
             })
         }
         NoInterpretation { language } => one(Event::NoInterpretationReported {
-            language: *language,
+            language: booth::booth_of(actor).or(*language),
             at: now,
         }),
+        EditAgenda { ops } => super::edit_rules::decide_edit(agenda, state, ops, now),
+        RemoveParticipant { .. } | ClosePointsOfOrder | ReopenPointsOfOrder => {
+            defend::decide(state, command, now)
+        }
+        SetFloorLanguage { .. }
+        | HandedOver
+        | BoothAlert { .. }
+        | AcknowledgeAlert { .. }
+        | SetBoothText { .. } => booth::decide(agenda, state, command, actor, now),
         Done => {
             let speaker = &floor(state)?.speaker;
             let holds = match actor {

@@ -5,7 +5,7 @@
 //! index up to the highest segment ever entered (`state.segments[i].started_at` set) is
 //! fixed in place: inserts, removals and moves happen only after it, so `current`,
 //! `speech.segment`, the speech history and the hand history keep pointing at the same
-//! segments. The rules that decide whether an edit is allowed are in `decide`;
+//! segments. The rules that decide whether an edit is allowed are in [`super::edit_rules`];
 //! this module only applies edits already accepted, and is total (it never fails).
 
 use podium_protocol::{Agenda, AgendaOp, Clock, MeetingState, Person, Phase};
@@ -28,9 +28,53 @@ fn fix_id(p: &mut Person) {
     }
 }
 
-/// Applies one accepted operation. Unknown ids or out-of-range places (impossible for an
-/// accepted edit) leave things as they are: the reducer never fails.
+/// Applies one accepted operation to the agenda and to the state indexed by segment.
+/// Unknown ids or out-of-range places (impossible for an accepted edit) leave things as
+/// they are: the reducer never fails.
 pub fn apply(agenda: &mut Agenda, state: &mut MeetingState, op: &AgendaOp) {
+    // The state first: it needs the indices as they are before the operation.
+    let find = |id: &str| agenda.segments.iter().position(|s| s.id == id);
+    let n = state.segments.len();
+    match op {
+        AgendaOp::InsertSegment { at, .. } => {
+            state.segments.insert((*at).min(n), Default::default());
+        }
+        AgendaOp::RemoveSegment { segment } => {
+            if let Some(i) = find(segment).filter(|&i| i < n) {
+                state.segments.remove(i);
+            }
+        }
+        AgendaOp::MoveSegment { segment, to } => {
+            if let Some(i) = find(segment).filter(|&i| i < n) {
+                let t = state.segments.remove(i);
+                state.segments.insert((*to).min(n - 1), t);
+            }
+        }
+        AgendaOp::UpdateSegment { segment, set } => {
+            // The current segment's clock gains or loses the change of plan: what has
+            // elapsed stays elapsed.
+            if let (Some(i), Some(d)) = (find(segment), set.duration) {
+                if state.current == Some(i) {
+                    shift(
+                        &mut state.segment_clock,
+                        d.ms() - agenda.segments[i].duration.ms(),
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
+    apply_to_agenda(agenda, op);
+    // Before the start, the clock shows the first segment's plan.
+    if state.phase == Phase::NotStarted {
+        state.segment_clock = Clock::Ready {
+            remaining: agenda.segments.first().map_or(0, |s| s.duration.ms()),
+        };
+    }
+}
+
+/// The agenda part of [`apply`] (also what the rules try an edit on).
+pub fn apply_to_agenda(agenda: &mut Agenda, op: &AgendaOp) {
     let find = |agenda: &Agenda, id: &str| agenda.segments.iter().position(|s| s.id == id);
     match op {
         AgendaOp::InsertSegment { at, segment } => {
@@ -45,16 +89,10 @@ pub fn apply(agenda: &mut Agenda, state: &mut MeetingState, op: &AgendaOp) {
                 fix_id(p);
             }
             agenda.segments.insert(at, segment);
-            state
-                .segments
-                .insert(at.min(state.segments.len()), Default::default());
         }
         AgendaOp::RemoveSegment { segment } => {
             if let Some(i) = find(agenda, segment) {
                 agenda.segments.remove(i);
-                if i < state.segments.len() {
-                    state.segments.remove(i);
-                }
             }
         }
         AgendaOp::MoveSegment { segment, to } => {
@@ -62,10 +100,6 @@ pub fn apply(agenda: &mut Agenda, state: &mut MeetingState, op: &AgendaOp) {
                 let s = agenda.segments.remove(i);
                 let to = (*to).min(agenda.segments.len());
                 agenda.segments.insert(to, s);
-                if i < state.segments.len() {
-                    let t = state.segments.remove(i);
-                    state.segments.insert(to.min(state.segments.len()), t);
-                }
             }
         }
         AgendaOp::UpdateSegment { segment, set } => {
@@ -98,13 +132,7 @@ pub fn apply(agenda: &mut Agenda, state: &mut MeetingState, op: &AgendaOp) {
                 s.danger = v;
             }
             if let Some(d) = set.duration {
-                let delta = d.ms() - s.duration.ms();
                 s.duration = d;
-                // The current segment's clock gains or loses the difference: what has
-                // elapsed stays elapsed.
-                if state.current == Some(i) && delta != 0 {
-                    shift(&mut state.segment_clock, delta);
-                }
             }
         }
         AgendaOp::AddSpeaker {
@@ -195,12 +223,6 @@ pub fn apply(agenda: &mut Agenda, state: &mut MeetingState, op: &AgendaOp) {
             }
         }
     }
-    // Before the start, the clock shows the first segment's plan.
-    if state.phase == Phase::NotStarted {
-        state.segment_clock = Clock::Ready {
-            remaining: agenda.segments.first().map_or(0, |s| s.duration.ms()),
-        };
-    }
 }
 
 /// Adds `delta_ms` to a clock's remaining time, whatever its state.
@@ -216,4 +238,89 @@ pub fn shift(clock: &mut Clock, delta_ms: i64) {
             remaining: remaining + delta_ms,
         },
     };
+}
+
+/// One line for the record about an operation, before it is applied to `agenda`.
+pub fn describe(agenda: &Agenda, op: &AgendaOp) -> String {
+    let name_of = |segment: &str, person: &str| {
+        agenda
+            .segments
+            .iter()
+            .find(|s| s.id == segment)
+            .and_then(|s| {
+                s.speakers
+                    .iter()
+                    .chain(&s.reactions)
+                    .find(|p| p.key() == person)
+            })
+            .map_or_else(|| person.to_string(), |p| p.name.clone())
+    };
+    match op {
+        AgendaOp::InsertSegment { at, segment } => format!(
+            "inserted segment {} \"{}\" ({}) at place {}",
+            segment.id,
+            segment.title,
+            segment.duration,
+            at + 1
+        ),
+        AgendaOp::UpdateSegment { segment, set } => {
+            let mut fields = Vec::new();
+            if let Some(d) = set.duration {
+                fields.push(format!("duration {d}"));
+            }
+            for (name, changed) in [
+                ("kind", set.kind.is_some()),
+                ("title", set.title.is_some()),
+                ("original title", set.title_original.is_some()),
+                ("question", set.question.is_some()),
+                ("original question", set.question_original.is_some()),
+                ("speech limit", set.speech_limit.is_some()),
+                ("warning", set.warning.is_some()),
+                ("danger", set.danger.is_some()),
+            ] {
+                if changed {
+                    fields.push(name.to_string());
+                }
+            }
+            format!("changed segment {segment}: {}", fields.join(", "))
+        }
+        AgendaOp::RemoveSegment { segment } => format!("removed segment {segment}"),
+        AgendaOp::MoveSegment { segment, to } => {
+            format!("moved segment {segment} to place {}", to + 1)
+        }
+        AgendaOp::AddSpeaker {
+            segment,
+            speaker,
+            reaction,
+            ..
+        } => format!(
+            "added {} ({}){} to {segment}",
+            speaker.name,
+            speaker.language,
+            if *reaction {
+                " as a reaction speaker"
+            } else {
+                ""
+            }
+        ),
+        AgendaOp::UpdateSpeaker {
+            segment, person, ..
+        } => format!("changed {} in {segment}", name_of(segment, person)),
+        AgendaOp::RemoveSpeaker { segment, person } => {
+            format!("removed {} from {segment}", name_of(segment, person))
+        }
+        AgendaOp::MoveSpeaker {
+            segment,
+            person,
+            to,
+        } => format!(
+            "moved {} to place {} in {segment}",
+            name_of(segment, person),
+            to + 1
+        ),
+        AgendaOp::SetModerator { segment, moderator } => match moderator {
+            Some(p) => format!("{} moderates {segment}", p.name),
+            None => format!("{segment} has no moderator any more"),
+        },
+    }
 }

@@ -9,8 +9,11 @@
 //! Architecture invariant: nothing here does IO, spawns, or reads a clock. Time comes in
 //! as `now` (Unix ms, server clock); deadlines go out through [`Engine::next_deadline`].
 
+pub mod booth;
 mod decide;
+pub mod defend;
 pub mod edit;
+mod edit_rules;
 mod queue;
 pub mod reduce;
 mod roles;
@@ -44,6 +47,12 @@ pub enum Rejection {
     /// A value is out of range.
     #[error("{0}")]
     InvalidArgument(String),
+    /// The shared join links are closed.
+    #[error("{0}")]
+    JoinsClosed(String),
+    /// Too soon: the message says when to try again.
+    #[error("{0}")]
+    RateLimited(String),
 }
 
 impl Rejection {
@@ -56,6 +65,8 @@ impl Rejection {
             Rejection::Duplicate(_) => ErrorCode::Duplicate,
             Rejection::QueueClosed(_) => ErrorCode::QueueClosed,
             Rejection::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            Rejection::JoinsClosed(_) => ErrorCode::JoinsClosed,
+            Rejection::RateLimited(_) => ErrorCode::RateLimited,
         }
     }
 }
@@ -84,7 +95,9 @@ impl Engine {
     }
 
     /// A meeting restored from a snapshot taken at `seq` (the agenda as it was then).
-    pub fn restore(agenda: Arc<Agenda>, state: MeetingState, seq: u64) -> Engine {
+    pub fn restore(agenda: Arc<Agenda>, mut state: MeetingState, seq: u64) -> Engine {
+        // Snapshots from before the interpretation desk have no booths yet.
+        booth::derive(&mut state, &agenda);
         Engine { agenda, state, seq }
     }
 
@@ -124,7 +137,33 @@ impl Engine {
         language: Lang,
         observer: bool,
     ) -> Result<(ParticipantId, Vec<Event>), Rejection> {
-        let events = decide::join(&self.state, name, delegation, language, observer)?;
+        if !self.state.join_links_open {
+            return Err(Rejection::JoinsClosed(
+                "this meeting admits only invited delegates: use the personal link you were sent"
+                    .into(),
+            ));
+        }
+        let events = decide::join(&self.state, name, delegation, language, observer, false)?;
+        self.replay(&events);
+        let id = self
+            .state
+            .participants
+            .last()
+            .map(|p| p.id)
+            .unwrap_or_default();
+        Ok((id, events))
+    }
+
+    /// The secretariat registers a delegate (personal link; name and delegation fixed by
+    /// it), whether or not the join links are open; returns their id and the event.
+    pub fn invite(
+        &mut self,
+        name: &str,
+        delegation: &str,
+        language: Lang,
+        observer: bool,
+    ) -> Result<(ParticipantId, Vec<Event>), Rejection> {
+        let events = decide::join(&self.state, name, delegation, language, observer, true)?;
         self.replay(&events);
         let id = self
             .state
@@ -177,7 +216,7 @@ impl Engine {
 
 /// The state of a meeting before anything happened.
 pub fn initial_state(agenda: &Agenda) -> MeetingState {
-    MeetingState {
+    let mut state = MeetingState {
         phase: Phase::NotStarted,
         agenda_version: 0,
         current: None,
@@ -195,17 +234,25 @@ pub fn initial_state(agenda: &Agenda) -> MeetingState {
         speech: None,
         history: Vec::new(),
         queue: Vec::new(),
-        queue_keys: None,
+        queue_len: None,
         queue_open: true,
         not_yet_spoken_first: false,
         observers_may_raise_hand: agenda.meeting.observers_may_raise_hand,
+        join_links_open: agenda.meeting.join_links,
         auto_advance: agenda.meeting.auto_advance,
         hand_history: Vec::new(),
+        hand_history_len: None,
         participants: Vec::new(),
+        participant_count: None,
+        agenda_edits: Vec::new(),
         no_interpretation: None,
         speaker_done: None,
         next_hand: 1,
-    }
+        points_of_order_open: true,
+        interpretation: Default::default(),
+    };
+    booth::derive(&mut state, agenda);
+    state
 }
 
 #[cfg(test)]

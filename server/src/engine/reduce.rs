@@ -4,10 +4,10 @@
 //! reads no clock (every time it needs is in the event), and the live engine uses exactly
 //! this function, so replaying a journal rebuilds the live state bit for bit.
 
-use super::{edit, queue};
+use super::{booth, defend, edit, queue};
 use podium_protocol::{
-    Agenda, Clock, ClockTarget, Event, HandOutcome, HandRecord, InterpreterSignal, MeetingState,
-    Phase, SpeakerMessage, Speech, SpeechRecord, UnixMs,
+    Agenda, AgendaEditRecord, Clock, ClockTarget, Event, HandOutcome, HandRecord,
+    InterpreterSignal, MeetingState, Phase, SpeakerMessage, Speech, SpeechRecord, UnixMs,
 };
 use std::sync::Arc;
 
@@ -26,15 +26,18 @@ fn finish_speech(state: &mut MeetingState, at: UnixMs) {
             ended_at: at,
             spoken_ms,
             limit_ms: s.limit_ms,
+            floor: s.floor,
         });
     }
 }
 
 fn leave_segment(state: &mut MeetingState, at: UnixMs) {
     if let (Some(c), Some(entered)) = (state.current, state.segment_entered_at) {
+        let remaining = state.segment_clock.remaining(at);
         let t = &mut state.segments[c];
         t.ended_at = Some(at);
         t.elapsed_ms += at - entered;
+        t.left_remaining = Some(remaining);
     }
     state.segment_entered_at = None;
 }
@@ -49,6 +52,13 @@ fn clock_mut(state: &mut MeetingState, target: ClockTarget) -> Option<&mut Clock
 /// Applies one accepted event to the state — and, for an agenda edit, to the agenda
 /// (copied on write: published agendas that share it are left as they were).
 pub fn apply_event(state: &mut MeetingState, agenda: &mut Arc<Agenda>, event: &Event) {
+    apply_core(state, agenda, event);
+    defend::apply(state, event);
+    booth::apply(state, event);
+    booth::derive(state, agenda);
+}
+
+fn apply_core(state: &mut MeetingState, agenda: &mut Arc<Agenda>, event: &Event) {
     match event {
         Event::MeetingStarted { at } => {
             state.phase = Phase::Running;
@@ -65,8 +75,9 @@ pub fn apply_event(state: &mut MeetingState, agenda: &mut Arc<Agenda>, event: &E
             let t = &mut state.segments[*index];
             t.started_at.get_or_insert(*at);
             t.ended_at = None;
-            // A revisited segment continues with what is left of its plan.
-            let remaining = (planned - t.elapsed_ms).max(0);
+            // A revisited segment continues where its clock was left (never below zero:
+            // it does not re-enter in overtime); a first visit starts from its plan.
+            let remaining = t.left_remaining.unwrap_or(planned - t.elapsed_ms).max(0);
             state.current = Some(*index);
             state.segment_entered_at = Some(*at);
             state.segment_clock = Clock::Running {
@@ -134,6 +145,7 @@ pub fn apply_event(state: &mut MeetingState, agenda: &mut Arc<Agenda>, event: &E
                 },
                 limit_ms: *limit_ms,
                 granted_ms: granted,
+                floor: Vec::new(),
                 message: None,
                 slow_down: None,
             });
@@ -185,6 +197,7 @@ pub fn apply_event(state: &mut MeetingState, agenda: &mut Arc<Agenda>, event: &E
         }
         Event::ObserverHandsChanged { allowed } => state.observers_may_raise_hand = *allowed,
         Event::AutoAdvanceChanged { on } => state.auto_advance = *on,
+        Event::JoinLinksChanged { open } => state.join_links_open = *open,
         // Signals belong to the speech in progress, and end with it.
         Event::SpeakerMessageSent { text, at } => {
             if let Some(s) = state.speech.as_mut() {
@@ -222,12 +235,27 @@ pub fn apply_event(state: &mut MeetingState, agenda: &mut Arc<Agenda>, event: &E
                 at: *at,
             });
         }
-        Event::AgendaEdited { ops, .. } => {
+        // The interpretation desk's and the chair's defence events: see `booth`, `defend`.
+        Event::ParticipantRemoved { .. }
+        | Event::PointsOfOrderOpenChanged { .. }
+        | Event::FloorLanguageSet { .. }
+        | Event::BoothHandedOver { .. }
+        | Event::BoothAlerted { .. }
+        | Event::BoothAlertAcknowledged { .. }
+        | Event::BoothTextSet { .. } => {}
+        Event::AgendaEdited { ops, at } => {
             let agenda = Arc::make_mut(agenda);
+            let mut changes = Vec::with_capacity(ops.len());
             for op in ops {
+                changes.push(edit::describe(agenda, op));
                 edit::apply(agenda, state, op);
             }
             state.agenda_version += 1;
+            state.agenda_edits.push(AgendaEditRecord {
+                at: *at,
+                version: state.agenda_version,
+                changes,
+            });
         }
     }
 }

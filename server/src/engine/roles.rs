@@ -1,8 +1,8 @@
 //! Who may do what: every command has an explicit set of roles allowed, checked before
 //! any rule. Segment moderators hold host rights only during the segments they moderate.
 
-use super::Rejection;
-use podium_protocol::{Agenda, Command, MeetingState, ParticipantId, Role};
+use super::{booth, defend, Rejection};
+use podium_protocol::{Agenda, AgendaOp, Command, Lang, MeetingState, ParticipantId, Role};
 
 /// The sender of a command, as the shell authenticated it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -17,8 +17,8 @@ pub enum Actor {
     Participant(ParticipantId),
     /// An observer who joined.
     Observer(ParticipantId),
-    /// An interpreter.
-    Interpreter,
+    /// An interpreter, in the booth of this language (from the booth's link).
+    Interpreter(Lang),
     /// The room screen.
     Projector,
 }
@@ -32,7 +32,7 @@ impl Actor {
             Actor::Speaker(_) => Role::Speaker,
             Actor::Participant(_) => Role::Participant,
             Actor::Observer(_) => Role::Observer,
-            Actor::Interpreter => Role::Interpreter,
+            Actor::Interpreter(_) => Role::Interpreter,
             Actor::Projector => Role::Projector,
         }
     }
@@ -53,14 +53,21 @@ enum Allowed {
     /// Whoever has the floor: a named speaker, or a participant or observer called from
     /// the queue (the rules check that it is them).
     Floor,
+    /// Agenda edits: the host; a moderator only to add and move speakers of the segments
+    /// they moderate.
+    Edit,
+    /// The host, the current moderator, or a booth (a correction).
+    ChairOrBooth,
 }
 
 fn allowed(command: &Command) -> Allowed {
     use Command::*;
     match command {
-        StartMeeting | EndMeeting | SetObserverHands { .. } | SetAutoAdvance { .. } => {
-            Allowed::HostOnly
-        }
+        StartMeeting
+        | EndMeeting
+        | SetObserverHands { .. }
+        | SetAutoAdvance { .. }
+        | SetJoinLinks { .. } => Allowed::HostOnly,
         NextSegment
         | PreviousSegment
         | GoToSegment { .. }
@@ -77,11 +84,19 @@ fn allowed(command: &Command) -> Allowed {
         | ReopenQueue
         | ClearQueue
         | SetPriority { .. }
-        | MessageSpeaker { .. } => Allowed::Chair,
+        | MessageSpeaker { .. }
+        | ClosePointsOfOrder
+        | ReopenPointsOfOrder
+        | AcknowledgeAlert { .. }
+        | SetBoothText { .. } => Allowed::Chair,
+        RemoveParticipant { .. } => Allowed::HostOnly,
+        SetFloorLanguage { .. } => Allowed::ChairOrBooth,
+        HandedOver | BoothAlert { .. } => Allowed::Booth,
         RaiseHand { .. } => Allowed::Hands,
         LowerHand { .. } => Allowed::OwnHand,
         SlowDown { .. } | NoInterpretation { .. } => Allowed::Booth,
         Done => Allowed::Floor,
+        EditAgenda { .. } => Allowed::Edit,
     }
 }
 
@@ -101,9 +116,11 @@ pub fn authorize(
 ) -> Result<(), Rejection> {
     let role = actor.role().as_str();
     let deny = |what: &str| Err(Rejection::Forbidden(format!("a {role} cannot {what}")));
+    defend::not_removed(state, actor)?;
     match (allowed(command), actor) {
+        (Allowed::ChairOrBooth, Actor::Interpreter(_)) => Ok(()),
         (_, Actor::Host) if !matches!(allowed(command), Allowed::Booth | Allowed::Floor) => Ok(()),
-        (Allowed::Chair, Actor::Moderator(p)) => {
+        (Allowed::Chair | Allowed::ChairOrBooth, Actor::Moderator(p)) => {
             if !moderates(agenda, state.current, p) {
                 return Err(Rejection::Forbidden(
                     "you moderate other segments: you can run the clocks, the floor and the \
@@ -134,16 +151,43 @@ pub fn authorize(
             }
         }
         (Allowed::OwnHand, Actor::Participant(_) | Actor::Observer(_)) => Ok(()),
-        (Allowed::Booth, Actor::Interpreter) => Ok(()),
+        (Allowed::Booth, Actor::Interpreter(l)) => booth::own_booth(command, *l),
         (Allowed::Floor, Actor::Speaker(_) | Actor::Participant(_) | Actor::Observer(_)) => Ok(()),
+        (Allowed::Edit, Actor::Moderator(p)) => {
+            let Command::EditAgenda { ops } = command else {
+                return Ok(());
+            };
+            for op in ops {
+                let own = agenda
+                    .segments
+                    .iter()
+                    .position(|s| s.id == op.segment_id())
+                    .is_some_and(|i| moderates(agenda, Some(i), p));
+                let allowed = matches!(
+                    op,
+                    AgendaOp::AddSpeaker { .. } | AgendaOp::MoveSpeaker { .. }
+                );
+                if !allowed || !own {
+                    return Err(Rejection::Forbidden(format!(
+                        "a moderator may only add and reorder the speakers of their own \
+                         segments; ask the host to {} in {:?}",
+                        op.name().replace('_', " "),
+                        op.segment_id()
+                    )));
+                }
+            }
+            Ok(())
+        }
         (Allowed::HostOnly, _) => deny("do this: only the host can"),
         (Allowed::Chair, _) => {
             deny("run the meeting: only the host or the segment's moderator can")
         }
+        (Allowed::ChairOrBooth, _) => deny("set the floor language: the chair or a booth can"),
         (Allowed::Hands | Allowed::OwnHand, _) => {
             deny("raise or lower a hand: join as a participant to ask for the floor")
         }
         (Allowed::Booth, _) => deny("send interpreter signals"),
         (Allowed::Floor, _) => deny("signal done: only the person speaking can"),
+        (Allowed::Edit, _) => deny("edit the agenda: only the host can"),
     }
 }

@@ -111,7 +111,10 @@ async fn delete_meeting(
         return r;
     }
     match s.hub.delete(&id).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Ok(()) => {
+            s.keys.forget_meeting(&id);
+            StatusCode::NO_CONTENT.into_response()
+        }
         Err(e) => hub_error(e),
     }
 }

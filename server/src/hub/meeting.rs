@@ -6,16 +6,18 @@
 //! Architecture invariant: nothing is published or acknowledged before the store has
 //! said the batch is durable; a failed write reloads the engine from the store.
 
+use super::idempotent::{Check, Seen};
 use super::views::{AgendaFrame, Published};
 use super::{grant_of, recover_engine, Grant};
 use crate::clock::now_ms;
 use crate::engine::{Actor, Engine};
 use crate::metrics::Metrics;
-use crate::store::{Batch, CommandKey, Snapshot, StoreError, StoreHandle, TokenRow, KEY_WINDOW_MS};
+use crate::store::{
+    Batch, IdempotencyRecord, Snapshot, StoreError, StoreHandle, TokenRow, IDEMPOTENCY_TTL_MS,
+};
 use crate::tokens;
 use dashmap::DashMap;
-use podium_protocol::{Command, ErrorCode, Event, Lang, Role};
-use std::collections::HashMap;
+use podium_protocol::{Command, ErrorCode, Event, Lang, ListName, PageItems, Role};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -30,11 +32,28 @@ const MAX_BATCH: usize = 512;
 /// Inputs that may wait for the meeting task before senders wait too.
 const INBOX: usize = 4096;
 
+/// The answer to an invitation: each delegate's participant id and personal token.
+pub type InviteReply = Result<Vec<(u64, String)>, (ErrorCode, String)>;
+
 /// An answer to a connection: `Ok(seq)` for an ack, or a typed error.
 pub type Reply = Result<u64, (ErrorCode, String)>;
 
 /// Where a connection receives its replies; `id` is the client's request id.
 pub type ReplyTx = mpsc::Sender<(u64, Reply)>;
+
+/// The answer to an HTTP command: its seq and whether it was a retry answered from its
+/// idempotency record (nothing applied), or a typed error.
+pub type HttpReply = Result<(u64, bool), (ErrorCode, String)>;
+
+/// Tokens a turn revoked, told to the other nodes of a cluster (each node keeps its own
+/// grants): links rotated or dropped by an edit, and participants removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Revoked {
+    /// Hashes of the revoked tokens.
+    pub hashes: Vec<[u8; 32]>,
+    /// Participants removed: every personal token of theirs.
+    pub participants: Vec<u64>,
+}
 
 /// What a meeting task is asked to do.
 pub enum Input {
@@ -46,11 +65,23 @@ pub enum Input {
         command: Command,
         /// The client's request id, echoed in the reply.
         id: u64,
-        /// The client's idempotency key, if it sent one: a command whose key was applied
-        /// before is acknowledged again with its first seq instead of applied twice.
-        key: Option<String>,
+        /// With a `key`: the record to write in the transaction of the command's events
+        /// (`seq` and `at` are filled in here); a retry is answered, not applied.
+        idempotency: Option<IdempotencyRecord>,
         /// Where the reply goes.
         reply: ReplyTx,
+    },
+    /// A command from the HTTP API (`crate::http::api`), answered on a oneshot.
+    Http {
+        /// Who sends it (the actor of an API key or a link token).
+        actor: Actor,
+        /// What to do.
+        command: Command,
+        /// With an `Idempotency-Key`: the record to write in the transaction of the
+        /// command's events (`seq` and `at` are filled in here).
+        idempotency: Option<IdempotencyRecord>,
+        /// Where the reply goes.
+        reply: oneshot::Sender<HttpReply>,
     },
     /// Someone joins through a join link.
     Join {
@@ -67,8 +98,38 @@ pub enum Input {
     },
     /// A copy of the engine, for reports.
     Inspect(oneshot::Sender<Engine>),
+    /// The meeting's role links.
+    Links(oneshot::Sender<Vec<TokenRow>>),
+    /// The secretariat registers delegates, all or none; each gets a personal token.
+    Invite {
+        /// The delegates.
+        delegates: Vec<crate::invite::Delegate>,
+        /// Their participant ids and personal tokens, in order, or why not.
+        reply: oneshot::Sender<InviteReply>,
+    },
+    /// Replace a role link: the old token is revoked once the new one is durable.
+    RotateLink {
+        /// The link's role.
+        role: Role,
+        /// The person, for moderator and speaker links.
+        person: Option<String>,
+        /// The new link's row, or why not.
+        reply: oneshot::Sender<Result<TokenRow, (ErrorCode, String)>>,
+    },
     /// One participant's record (for a resuming connection's `welcome`).
     Participant(u64, oneshot::Sender<Option<podium_protocol::Participant>>),
+    /// A page of a list that changes do not carry (staff `fetch`): items `from..from+limit`
+    /// and the list's length.
+    Fetch {
+        /// Which list.
+        what: ListName,
+        /// First index.
+        from: usize,
+        /// Items at most.
+        limit: usize,
+        /// The items and the whole length.
+        reply: oneshot::Sender<(PageItems, usize)>,
+    },
     /// Stop the task (archive, delete).
     Stop,
 }
@@ -92,8 +153,8 @@ impl MeetingHandle {
         MeetingHandle { tx, published }
     }
 
-    /// The task's inbox (a cluster router sends to it and takes an input back when the
-    /// task has stopped).
+    /// The task's inbox (a cluster router sends to it directly while its node owns the
+    /// meeting).
     pub fn inbox(&self) -> &mpsc::Sender<Input> {
         &self.tx
     }
@@ -124,6 +185,26 @@ impl MeetingHandle {
         rx.await.ok().flatten()
     }
 
+    /// A page of the register or the hand history, if the task runs.
+    pub async fn fetch(
+        &self,
+        what: ListName,
+        from: usize,
+        limit: usize,
+    ) -> Option<(PageItems, usize)> {
+        let (reply, rx) = oneshot::channel();
+        let input = Input::Fetch {
+            what,
+            from,
+            limit,
+            reply,
+        };
+        if !self.send(input).await {
+            return None;
+        }
+        rx.await.ok()
+    }
+
     /// A copy of the engine, if the task runs.
     pub async fn inspect(&self) -> Option<Engine> {
         let (tx, rx) = oneshot::channel();
@@ -133,10 +214,100 @@ impl MeetingHandle {
         rx.await.ok()
     }
 
+    /// The meeting's role links, if the task runs.
+    pub async fn links(&self) -> Option<Vec<TokenRow>> {
+        let (tx, rx) = oneshot::channel();
+        if !self.send(Input::Links(tx)).await {
+            return None;
+        }
+        rx.await.ok()
+    }
+
+    /// Rotates a role link; returns the new one.
+    pub async fn rotate(
+        &self,
+        role: Role,
+        person: Option<String>,
+    ) -> Result<TokenRow, (ErrorCode, String)> {
+        let gone = || {
+            (
+                ErrorCode::NoSuchMeeting,
+                "the meeting has closed".to_string(),
+            )
+        };
+        let (reply, rx) = oneshot::channel();
+        if !self
+            .send(Input::RotateLink {
+                role,
+                person,
+                reply,
+            })
+            .await
+        {
+            return Err(gone());
+        }
+        rx.await.map_err(|_| gone())?
+    }
+
+    /// Registers delegates (all or none); returns their ids and personal tokens.
+    pub async fn invite(&self, delegates: Vec<crate::invite::Delegate>) -> InviteReply {
+        let gone = || {
+            (
+                ErrorCode::NoSuchMeeting,
+                "the meeting has closed".to_string(),
+            )
+        };
+        let (reply, rx) = oneshot::channel();
+        if !self.send(Input::Invite { delegates, reply }).await {
+            return Err(gone());
+        }
+        rx.await.map_err(|_| gone())?
+    }
+
     /// Asks the task to stop.
     pub fn stop(&self) {
         let _ = self.tx.try_send(Input::Stop);
     }
+}
+
+/// Items `from..from + limit` of a list of the state, and the list's length.
+fn page(
+    state: &podium_protocol::MeetingState,
+    what: ListName,
+    from: usize,
+    limit: usize,
+) -> (PageItems, usize) {
+    fn slice<T: Clone>(v: &[T], from: usize, limit: usize) -> Vec<T> {
+        let from = from.min(v.len());
+        v[from..(from.saturating_add(limit)).min(v.len())].to_vec()
+    }
+    match what {
+        ListName::Participants => (
+            PageItems::Participants(slice(&state.participants, from, limit)),
+            state.participants.len(),
+        ),
+        ListName::HandHistory => (
+            PageItems::HandHistory(slice(&state.hand_history, from, limit)),
+            state.hand_history.len(),
+        ),
+    }
+}
+
+/// What a meeting task shares with the hub.
+pub struct TaskEnv {
+    /// The durable store.
+    pub store: StoreHandle,
+    /// The hub's grants, by token hash.
+    pub grants: Arc<DashMap<[u8; 32], Grant>>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Cancelled at shutdown.
+    pub shutdown: CancellationToken,
+    /// Tracks the task, so shutdown can wait for it.
+    pub tracker: TaskTracker,
+    /// Where the task tells the rest of a cluster which tokens a turn revoked, after the
+    /// state that shows it (`None` on a single server: the grants are all here).
+    pub revoked: Option<mpsc::UnboundedSender<Revoked>>,
 }
 
 /// The published state of an engine as a task starting on it shows it (no events).
@@ -159,38 +330,31 @@ pub fn first_published(engine: &Engine, prev: Option<&Published>) -> Published {
     )
 }
 
-/// Starts the task of one meeting.
-pub fn spawn(
-    id: String,
-    engine: Engine,
-    store: StoreHandle,
-    grants: Arc<DashMap<[u8; 32], Grant>>,
-    metrics: Arc<Metrics>,
-    shutdown: CancellationToken,
-    tracker: &TaskTracker,
-) -> MeetingHandle {
+/// Starts the task of one meeting, with its role-link rows.
+pub fn spawn(id: String, engine: Engine, links: Vec<TokenRow>, env: TaskEnv) -> MeetingHandle {
     let (pub_tx, _) = watch::channel(Arc::new(first_published(&engine, None)));
-    spawn_publishing(
-        id, engine, store, grants, metrics, shutdown, tracker, pub_tx,
-    )
-    .0
+    spawn_publishing(id, engine, links, env, pub_tx).0
 }
 
 /// Starts the task of one meeting, publishing on a `watch` the caller keeps (a cluster
 /// node keeps one per meeting across changes of owner, so its connections stay
 /// subscribed). Returns the handle and the task, which ends when the meeting stops —
 /// also when the store refuses it ([`StoreError::Fenced`]).
-#[allow(clippy::too_many_arguments)]
 pub fn spawn_publishing(
     id: String,
     engine: Engine,
-    store: StoreHandle,
-    grants: Arc<DashMap<[u8; 32], Grant>>,
-    metrics: Arc<Metrics>,
-    shutdown: CancellationToken,
-    tracker: &TaskTracker,
+    links: Vec<TokenRow>,
+    env: TaskEnv,
     pub_tx: watch::Sender<Arc<Published>>,
 ) -> (MeetingHandle, tokio::task::JoinHandle<()>) {
+    let TaskEnv {
+        store,
+        grants,
+        metrics,
+        shutdown,
+        tracker,
+        revoked,
+    } = env;
     let first = first_published(&engine, Some(&pub_tx.borrow()));
     let frame = first.agenda.clone();
     pub_tx.send_replace(Arc::new(first));
@@ -203,9 +367,10 @@ pub fn spawn_publishing(
         grants,
         metrics,
         frame,
+        links,
         pub_tx,
-        keys: HashMap::new(),
-        keys_added: 0,
+        seen: Seen::default(),
+        revoked,
     };
     let join = tracker.spawn(
         task.run(rx, shutdown)
@@ -226,38 +391,17 @@ struct MeetingTask {
     grants: Arc<DashMap<[u8; 32], Grant>>,
     /// Counters for `/metrics`.
     metrics: Arc<Metrics>,
+    /// The meeting's role links (host, moderators, speakers, join links, interpreter,
+    /// projector). Only this task changes them, each change durable before it counts.
+    links: Vec<TokenRow>,
     /// The current agenda's `agenda` message, encoded once per version.
     frame: Arc<AgendaFrame>,
     /// The latest published state; connections hold receivers.
     pub_tx: watch::Sender<Arc<Published>>,
-    /// Idempotency keys of recent commands (scoped to their sender) → (seq of their
-    /// ack, when applied). Loaded from the store at start; kept for [`KEY_WINDOW_MS`].
-    keys: HashMap<String, (u64, i64)>,
-    /// Keys added since `keys` was last pruned of those past the window.
-    keys_added: usize,
-}
-
-/// The sender part of a command key: keys are unique per sender only.
-fn key_scope(actor: &Actor, key: &str) -> String {
-    let who = match actor {
-        Actor::Host => "host".to_string(),
-        Actor::Moderator(p) => format!("moderator/{p}"),
-        Actor::Speaker(p) => format!("speaker/{p}"),
-        Actor::Participant(p) => format!("participant/{p}"),
-        Actor::Observer(p) => format!("observer/{p}"),
-        Actor::Interpreter => "interpreter".to_string(),
-        Actor::Projector => "projector".to_string(),
-    };
-    format!("{who}:{key}")
-}
-
-/// Whether a reload failed because a shared store is unreachable or refuses this node
-/// (then the task stops and the cluster decides who carries on).
-fn e_is_shared(e: &super::HubError) -> bool {
-    matches!(
-        e,
-        super::HubError::Store(StoreError::Fenced(_) | StoreError::Unavailable(_))
-    )
+    /// Commands applied under an idempotency key in the last day (loaded at start).
+    seen: Seen,
+    /// Revocations for the other nodes of a cluster.
+    revoked: Option<mpsc::UnboundedSender<Revoked>>,
 }
 
 /// What a client is told when a write failed, by what the store said.
@@ -274,20 +418,57 @@ fn write_failed(e: &StoreError) -> (ErrorCode, &'static str) {
     }
 }
 
+/// Whether a reload failed because a shared store is unreachable or refuses this node
+/// (then the task stops and the cluster decides who carries on).
+fn shared_failure(e: &super::HubError) -> bool {
+    matches!(
+        e,
+        super::HubError::Store(StoreError::Fenced(_) | StoreError::Unavailable(_))
+    )
+}
+
 /// A reply held back until the batch is durable.
 enum Pending {
     Ack(ReplyTx, u64, u64),
+    /// The seq, and whether it replays an earlier application.
+    Http(oneshot::Sender<HttpReply>, u64, bool),
     Joined(
         oneshot::Sender<Result<(Grant, String), (ErrorCode, String)>>,
         Grant,
         String,
     ),
+    Rotated(
+        oneshot::Sender<Result<TokenRow, (ErrorCode, String)>>,
+        TokenRow,
+    ),
+    Invited(oneshot::Sender<InviteReply>, Vec<(u64, String)>),
+}
+
+/// A rotation asked for in a turn: role, person, where the new link goes.
+type Rotation = (
+    Role,
+    Option<String>,
+    oneshot::Sender<Result<TokenRow, (ErrorCode, String)>>,
+);
+
+/// What one turn writes: events, the tokens they create (with their grants), the tokens
+/// they revoke, and the replies held back until all of it is durable.
+#[derive(Default)]
+struct Changes {
+    events: Vec<Event>,
+    tokens: Vec<(TokenRow, Grant)>,
+    revoked: Vec<TokenRow>,
+    pending: Vec<Pending>,
+    /// The role links after this turn, if it changed them.
+    links: Option<Vec<TokenRow>>,
+    /// Idempotency keys of HTTP commands, stored with their events.
+    idempotency: Vec<IdempotencyRecord>,
 }
 
 impl MeetingTask {
     async fn run(mut self, mut rx: mpsc::Receiver<Input>, shutdown: CancellationToken) {
         tracing::info!(seq = self.engine.seq(), "meeting task started");
-        self.load_keys().await;
+        self.load_seen().await;
         let mut inbox = Vec::with_capacity(MAX_BATCH);
         loop {
             let sleep = self
@@ -313,15 +494,15 @@ impl MeetingTask {
                     let events = self.engine.handle_timeout(now);
                     if !events.is_empty() {
                         tracing::info!(?events, "deadline fired");
-                        if !self.persist_and_publish(events, Vec::new(), Vec::new(), Vec::new()).await {
+                        if !self.persist_and_publish(Changes { events, ..Default::default() }).await {
                             break;
                         }
                     }
                 }
             }
         }
-        // Inputs still waiting were not applied: say so (they may go to the meeting's
-        // next owner), rather than drop their replies.
+        // Inputs still waiting were not applied: say so (in a cluster they may go to the
+        // meeting's next owner), rather than drop their replies.
         rx.close();
         let (code, msg) = (
             ErrorCode::Unavailable,
@@ -330,10 +511,19 @@ impl MeetingTask {
         while let Ok(input) = rx.try_recv() {
             match input {
                 Input::Command { id, reply, .. } => {
-                    let _ = reply.try_send((id, Err((code, msg.into()))));
+                    let _ = reply.try_send((id, Err((code, msg.to_string()))));
+                }
+                Input::Http { reply, .. } => {
+                    let _ = reply.send(Err((code, msg.to_string())));
                 }
                 Input::Join { reply, .. } => {
-                    let _ = reply.send(Err((code, msg.into())));
+                    let _ = reply.send(Err((code, msg.to_string())));
+                }
+                Input::RotateLink { reply, .. } => {
+                    let _ = reply.send(Err((code, msg.to_string())));
+                }
+                Input::Invite { reply, .. } => {
+                    let _ = reply.send(Err((code, msg.to_string())));
                 }
                 _ => {}
             }
@@ -341,26 +531,38 @@ impl MeetingTask {
         tracing::info!(seq = self.engine.seq(), "meeting task stopped");
     }
 
-    /// Loads the command keys of the last [`KEY_WINDOW_MS`] from the store.
-    async fn load_keys(&mut self) {
+    /// Loads the idempotency records of the last day from the store.
+    async fn load_seen(&mut self) {
         let id = self.id.clone();
-        let since = now_ms() - KEY_WINDOW_MS;
-        match self.store.run(move |s| s.command_keys(&id, since)).await {
-            Ok(Ok(keys)) => {
-                self.keys = keys.into_iter().map(|k| (k.key, (k.seq, k.at))).collect();
+        let since = now_ms() - IDEMPOTENCY_TTL_MS;
+        match self
+            .store
+            .run(move |s| s.idempotency_since(&id, since))
+            .await
+        {
+            Ok(Ok(records)) => self.seen = Seen::load(records),
+            Ok(Err(e)) | Err(e) => {
+                tracing::error!(error = %e, "cannot load the idempotency records")
             }
-            Ok(Err(e)) | Err(e) => tracing::error!(error = %e, "cannot load command keys"),
+        }
+    }
+
+    /// Whether a keyed command is new, a retry (answered), or a key reused for another
+    /// request (refused).
+    fn check_key(&self, record: Option<&IdempotencyRecord>, c: &Changes) -> Check {
+        match record {
+            Some(r) => self.seen.check(r, &c.idempotency),
+            None => Check::New,
         }
     }
 
     /// Applies a turn's inputs; returns `false` when the task must stop.
     async fn turn(&mut self, inbox: &mut Vec<Input>) -> bool {
-        let mut events: Vec<Event> = Vec::new();
-        let mut pending = Vec::new();
-        let mut tokens = Vec::new();
-        let mut keys: Vec<CommandKey> = Vec::new();
+        let mut c = Changes::default();
         let mut keep_going = true;
         let mut reads = Vec::new();
+        let mut edited = false;
+        let mut rotations = Vec::new();
         for input in inbox.drain(..) {
             let now = now_ms();
             match input {
@@ -368,36 +570,62 @@ impl MeetingTask {
                     actor,
                     command,
                     id,
-                    key,
+                    idempotency,
                     reply,
-                } => {
-                    let scoped = key.map(|k| key_scope(&actor, &k));
-                    let seen = scoped.as_ref().and_then(|k| {
-                        let this_turn = keys.iter().find(|c| &c.key == k).map(|c| c.seq);
-                        this_turn.or_else(|| self.keys.get(k).map(|(seq, _)| *seq))
-                    });
-                    if let Some(seq) = seen {
-                        // Applied before (or earlier in this turn): acknowledge it again
-                        // once this turn is durable, without applying it twice.
-                        pending.push(Pending::Ack(reply, id, seq));
-                        continue;
+                } => match self.check_key(idempotency.as_ref(), &c) {
+                    Check::Replay(seq) => c.pending.push(Pending::Ack(reply, id, seq)),
+                    Check::Mismatch => {
+                        let msg = "this key was already used for another command: use a new key for each new command";
+                        let _ = reply.try_send((id, Err((ErrorCode::InvalidArgument, msg.into()))));
                     }
-                    match self.engine.apply(&command, &actor, now) {
+                    Check::New => match self.engine.apply(&command, &actor, now) {
                         Ok(evs) => {
                             let seq = self.engine.seq();
-                            if let Some(key) = scoped.filter(|_| !evs.is_empty()) {
-                                keys.push(CommandKey { key, seq, at: now });
+                            if let Some(mut record) = idempotency.filter(|_| !evs.is_empty()) {
+                                record.seq = seq;
+                                record.at = now;
+                                c.idempotency.push(record);
                             }
-                            events.extend(evs);
-                            pending.push(Pending::Ack(reply, id, seq));
+                            edited |= evs.iter().any(|e| matches!(e, Event::AgendaEdited { .. }));
+                            c.events.extend(evs);
+                            c.pending.push(Pending::Ack(reply, id, seq));
                         }
                         Err(rejection) => {
                             self.metrics.command_rejected();
                             let _ = reply
                                 .try_send((id, Err((rejection.code(), rejection.to_string()))));
                         }
+                    },
+                },
+                Input::Http {
+                    actor,
+                    command,
+                    idempotency,
+                    reply,
+                } => match self.check_key(idempotency.as_ref(), &c) {
+                    Check::Replay(seq) => c.pending.push(Pending::Http(reply, seq, true)),
+                    Check::Mismatch => {
+                        let msg = "this Idempotency-Key was already used for another request: use a new key for each new request";
+                        let _ = reply.send(Err((ErrorCode::InvalidArgument, msg.into())));
                     }
-                }
+                    Check::New => match self.engine.apply(&command, &actor, now) {
+                        Ok(evs) => {
+                            let seq = self.engine.seq();
+                            if let Some(mut record) = idempotency.filter(|_| !evs.is_empty()) {
+                                record.seq = seq;
+                                record.at = now;
+                                c.idempotency.push(record);
+                            }
+                            edited |= evs.iter().any(|e| matches!(e, Event::AgendaEdited { .. }));
+                            c.events.extend(evs);
+                            c.pending.push(Pending::Http(reply, seq, false));
+                        }
+                        Err(rejection) => {
+                            self.metrics.command_rejected();
+                            let _ = reply.send(Err((rejection.code(), rejection.to_string())));
+                        }
+                    },
+                },
                 Input::Join {
                     role,
                     name,
@@ -408,7 +636,7 @@ impl MeetingTask {
                     let observer = role == Role::Observer;
                     match self.engine.join(&name, &delegation, language, observer) {
                         Ok((pid, evs)) => {
-                            events.extend(evs);
+                            c.events.extend(evs);
                             let token = tokens::new_token();
                             let row = TokenRow {
                                 hash: tokens::hash(&token),
@@ -419,29 +647,38 @@ impl MeetingTask {
                                 link_token: None,
                             };
                             let grant = grant_of(&row);
-                            pending.push(Pending::Joined(reply, grant.clone(), token));
-                            tokens.push((row, grant));
+                            c.pending.push(Pending::Joined(reply, grant.clone(), token));
+                            c.tokens.push((row, grant));
                         }
                         Err(rejection) => {
                             let _ = reply.send(Err((rejection.code(), rejection.to_string())));
                         }
                     }
                 }
+                Input::RotateLink {
+                    role,
+                    person,
+                    reply,
+                } => rotations.push((role, person, reply)),
+                Input::Invite { delegates, reply } => self.invite(&mut c, delegates, reply),
                 // Reads are answered after this turn's write: nothing not yet durable is seen.
-                read @ (Input::Inspect(_) | Input::Participant(..)) => reads.push(read),
+                read @ (Input::Inspect(_)
+                | Input::Participant(..)
+                | Input::Fetch { .. }
+                | Input::Links(_)) => reads.push(read),
                 Input::Stop => keep_going = false,
             }
         }
-        if !events.is_empty() {
-            if !self
-                .persist_and_publish(events, tokens, keys, pending)
-                .await
-            {
+        if edited || !rotations.is_empty() {
+            self.change_links(&mut c, edited, rotations);
+        }
+        if !c.events.is_empty() || c.links.is_some() {
+            if !self.persist_and_publish(c).await {
                 keep_going = false;
             }
         } else {
-            // Only repeated commands (keys seen before): their acks need no write.
-            self.answer(pending);
+            // Only retries answered from their records: nothing to write.
+            self.answer(c.pending);
         }
         for read in reads {
             match read {
@@ -453,10 +690,107 @@ impl MeetingTask {
                     let found = state.participants.iter().find(|p| p.id == pid);
                     let _ = reply.send(found.cloned());
                 }
+                Input::Fetch {
+                    what,
+                    from,
+                    limit,
+                    reply,
+                } => {
+                    let _ = reply.send(page(self.engine.state(), what, from, limit));
+                }
+                Input::Links(reply) => {
+                    let _ = reply.send(self.links.clone());
+                }
                 _ => {}
             }
         }
         keep_going
+    }
+
+    /// Registers delegates, all or none: one refused leaves the engine as it was.
+    fn invite(
+        &mut self,
+        c: &mut Changes,
+        delegates: Vec<crate::invite::Delegate>,
+        reply: oneshot::Sender<InviteReply>,
+    ) {
+        let before = self.engine.clone();
+        let mut events = Vec::new();
+        let mut made = Vec::new();
+        let mut rows = Vec::new();
+        for (k, d) in delegates.iter().enumerate() {
+            match self
+                .engine
+                .invite(&d.name, &d.delegation, d.language, d.observer)
+            {
+                Ok((pid, evs)) => {
+                    events.extend(evs);
+                    let token = tokens::new_token();
+                    let row = TokenRow {
+                        hash: tokens::hash(&token),
+                        meeting: self.id.clone(),
+                        role: d.role(),
+                        person: None,
+                        participant: Some(pid),
+                        link_token: None,
+                    };
+                    let grant = grant_of(&row);
+                    rows.push((row, grant));
+                    made.push((pid, token));
+                }
+                Err(r) => {
+                    self.engine = before;
+                    let _ = reply.send(Err((
+                        r.code(),
+                        format!("delegate {} ({}): {r}", k + 1, d.name),
+                    )));
+                    return;
+                }
+            }
+        }
+        tracing::info!(delegates = made.len(), "delegates invited");
+        c.events.extend(events);
+        c.tokens.extend(rows);
+        c.pending.push(Pending::Invited(reply, made));
+    }
+
+    /// The role links after this turn: following the agenda if it was edited, and with
+    /// the requested rotations. New rows and revoked ones join the turn's batch.
+    fn change_links(&self, c: &mut Changes, edited: bool, rotations: Vec<Rotation>) {
+        let mut links = self.links.clone();
+        if edited {
+            let (add, revoke) = super::links::follow_agenda(&self.id, self.engine.agenda(), &links);
+            links.retain(|r| !revoke.iter().any(|x| x.hash == r.hash));
+            for row in add {
+                tracing::info!(role = row.role.as_str(), person = ?row.person, "link added by an agenda edit");
+                c.tokens.push((row.clone(), grant_of(&row)));
+                links.push(row);
+            }
+            for row in revoke {
+                tracing::info!(role = row.role.as_str(), person = ?row.person, "link revoked: no longer in the agenda");
+                c.revoked.push(row);
+            }
+        }
+        for (role, person, reply) in rotations {
+            let Some(i) = links
+                .iter()
+                .position(|r| r.role == role && r.person == person)
+            else {
+                let who = person.map(|p| format!(" for {p:?}")).unwrap_or_default();
+                let _ = reply.send(Err((
+                    ErrorCode::NotFound,
+                    format!("this meeting has no {} link{who}", role.as_str()),
+                )));
+                continue;
+            };
+            let new = super::links::new_link(&self.id, role, person);
+            tracing::info!(role = role.as_str(), person = ?new.person, "link rotated");
+            c.revoked
+                .push(std::mem::replace(&mut links[i], new.clone()));
+            c.tokens.push((new.clone(), grant_of(&new)));
+            c.pending.push(Pending::Rotated(reply, new));
+        }
+        c.links = Some(links);
     }
 
     /// The engine as the store has it: the journal replayed from the agenda as created
@@ -471,8 +805,8 @@ impl MeetingTask {
         recover_engine(&self.store, &self.id, Arc::new(origin)).await
     }
 
-    /// Sends the replies held back for a durable turn.
-    fn answer(&mut self, pending: Vec<Pending>) {
+    /// Sends the replies held back until a turn was durable.
+    fn answer(&self, pending: Vec<Pending>) {
         for p in pending {
             match p {
                 Pending::Ack(reply, id, seq) => {
@@ -481,23 +815,36 @@ impl MeetingTask {
                         self.metrics.reply_dropped();
                     }
                 }
+                Pending::Http(reply, seq, replayed) => {
+                    self.metrics.command_accepted();
+                    let _ = reply.send(Ok((seq, replayed)));
+                }
                 Pending::Joined(reply, grant, token) => {
                     let _ = reply.send(Ok((grant, token)));
+                }
+                Pending::Rotated(reply, row) => {
+                    let _ = reply.send(Ok(row));
+                }
+                Pending::Invited(reply, made) => {
+                    let _ = reply.send(Ok(made));
                 }
             }
         }
     }
 
-    /// Writes a turn's events (and the tokens they create, with their grants, and the
-    /// commands' keys), then publishes and answers. Returns `false` when the task must
-    /// stop: the store refused it (another node owns the meeting now) or cannot reload it.
-    async fn persist_and_publish(
-        &mut self,
-        events: Vec<Event>,
-        tokens: Vec<(TokenRow, Grant)>,
-        keys: Vec<CommandKey>,
-        pending: Vec<Pending>,
-    ) -> bool {
+    /// Writes a turn's changes, then publishes the new state (if there are events),
+    /// applies the token changes to the grants (revoked links close their connections) and
+    /// answers. Returns `false` when the task must stop: the store refused it (in a
+    /// cluster, another node owns the meeting now) or cannot reload it.
+    async fn persist_and_publish(&mut self, c: Changes) -> bool {
+        let Changes {
+            events,
+            tokens,
+            revoked,
+            pending,
+            links,
+            idempotency,
+        } = c;
         let seq = self.engine.seq();
         let first_seq = seq + 1 - events.len() as u64;
         let encoded: Vec<String> = events
@@ -512,52 +859,79 @@ impl MeetingTask {
                 self.engine.agenda().clone(),
             ));
         }
-        let published = Published::encode(
-            Some(&self.pub_tx.borrow()),
-            self.frame.clone(),
-            seq,
-            now,
-            (&events, &encoded),
-            self.engine.state(),
-        );
-        let snapshot =
+        let published = (!events.is_empty()).then(|| {
+            Published::encode(
+                Some(&self.pub_tx.borrow()),
+                self.frame.clone(),
+                seq,
+                now,
+                (&events, &encoded),
+                self.engine.state(),
+            )
+        });
+        // The whole state (the projections leave out the booth log).
+        let snapshot = published.as_ref().and_then(|_| {
             ((first_seq - 1) / SNAPSHOT_EVERY != seq / SNAPSHOT_EVERY).then(|| Snapshot {
                 seq,
-                state: published.staff.state().to_string(),
+                state: serde_json::to_string(self.engine.state()).expect("state serialises"),
                 agenda: Some(self.frame.agenda_json().to_string()),
-            });
-        let (tokens, new_grants): (Vec<TokenRow>, Vec<_>) = tokens
+            })
+        });
+        let (rows, new_grants): (Vec<TokenRow>, Vec<_>) = tokens
             .into_iter()
             .map(|(r, g)| (r.clone(), (r.hash, g)))
             .unzip();
+        let removed: Vec<u64> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::ParticipantRemoved { participant, .. } => Some(*participant),
+                _ => None,
+            })
+            .collect();
         let batch = Batch {
             meeting: self.id.clone(),
             first_seq,
             events: encoded,
-            tokens,
+            tokens: rows,
+            revoked: revoked.iter().map(|r| r.hash).collect(),
             snapshot,
-            keys,
-            ..Batch::default()
+            idempotency,
+            removed,
+            epoch: 0,
         };
-        let new_keys: Vec<_> = batch
-            .keys
-            .iter()
-            .map(|k| (k.key.clone(), (k.seq, k.at)))
-            .collect();
+        let (records, removed) = (batch.idempotency.clone(), batch.removed.clone());
         match self.store.commit(batch).await {
             Ok(()) => {
                 for (hash, grant) in new_grants {
                     self.grants.insert(hash, grant);
                 }
-                if !new_keys.is_empty() {
-                    self.keys_added += new_keys.len();
-                    self.keys.extend(new_keys);
-                    if self.keys_added >= 1024 {
-                        self.keys_added = 0;
-                        self.keys.retain(|_, (_, at)| *at >= now - KEY_WINDOW_MS);
+                if let Some(links) = links {
+                    self.links = links;
+                }
+                self.seen.add(&records);
+                // A removed participant's personal tokens open nothing from now on (their
+                // open connections close when they see the published removal).
+                for participant in &removed {
+                    super::revoke_participant(&self.grants, &self.id, *participant);
+                }
+                if let Some(published) = published {
+                    self.pub_tx.send_replace(Arc::new(published));
+                }
+                // After the new state is out: a revoked speaker's screen closes after it.
+                for row in &revoked {
+                    if let Some((_, g)) = self.grants.remove(&row.hash) {
+                        g.revocation.revoke(super::close::REVOKED);
                     }
                 }
-                self.pub_tx.send_replace(Arc::new(published));
+                // The other nodes of a cluster hold grants of their own.
+                if let Some(tx) = &self.revoked {
+                    if !revoked.is_empty() || !removed.is_empty() {
+                        let _ = tx.send(Revoked {
+                            hashes: revoked.iter().map(|r| r.hash).collect(),
+                            participants: removed,
+                        });
+                    }
+                }
                 self.answer(pending);
                 true
             }
@@ -566,10 +940,19 @@ impl MeetingTask {
                 for p in pending {
                     match p {
                         Pending::Ack(reply, id, _) => {
-                            let _ = reply.try_send((id, Err((code, msg.into()))));
+                            let _ = reply.try_send((id, Err((code, msg.to_string()))));
+                        }
+                        Pending::Http(reply, _, _) => {
+                            let _ = reply.send(Err((code, msg.to_string())));
                         }
                         Pending::Joined(reply, _, _) => {
-                            let _ = reply.send(Err((code, msg.into())));
+                            let _ = reply.send(Err((code, msg.to_string())));
+                        }
+                        Pending::Rotated(reply, _) => {
+                            let _ = reply.send(Err((code, msg.to_string())));
+                        }
+                        Pending::Invited(reply, _) => {
+                            let _ = reply.send(Err((code, msg.to_string())));
                         }
                     }
                 }
@@ -582,11 +965,11 @@ impl MeetingTask {
                 match self.reload().await {
                     Ok(engine) => {
                         self.engine = engine;
-                        self.load_keys().await;
+                        self.load_seen().await;
                         true
                     }
                     // The engine holds events the store may not have: it must not go on.
-                    Err(e) if e_is_shared(&e) => {
+                    Err(e) if shared_failure(&e) => {
                         tracing::error!(error = %e, "reload failed; stopping the meeting task");
                         false
                     }

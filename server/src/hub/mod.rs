@@ -10,8 +10,12 @@
 //! [`MeetingHandle`] whose inputs go to the meeting's owner wherever it runs, and the
 //! grant map becomes a cache in front of the shared store ([`Hub::find_grant`]).
 
+pub mod idempotent;
+pub mod links;
 pub mod meeting;
 pub mod views;
+
+pub use links::{links, role_tokens, Link};
 
 use crate::engine::{Actor, Engine};
 use crate::metrics::Metrics;
@@ -21,7 +25,6 @@ use dashmap::DashMap;
 use futures_util::future::BoxFuture;
 use meeting::{Input, MeetingHandle};
 use podium_protocol::{Agenda, MeetingState, Role};
-use serde::Serialize;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -39,8 +42,10 @@ pub trait Placement: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<MeetingHandle, HubError>>;
     /// The meeting was archived or deleted: stop serving it from this node.
     fn detach(&self, id: &str);
-    /// The row of a token this node has not seen (made on another node), if any.
-    fn lookup(&self, hash: [u8; 32]) -> BoxFuture<'_, Option<TokenRow>>;
+    /// The row of a token as the shared store has it now: `Ok(None)` if it opens
+    /// nothing (unknown, revoked, or its participant removed), `Err` if the store cannot
+    /// be asked (the node's cache is then used).
+    fn lookup(&self, hash: [u8; 32]) -> BoxFuture<'_, Result<Option<TokenRow>, StoreError>>;
     /// The server stops: hand every meeting this node owns over to the others.
     fn close(&self) -> BoxFuture<'_, ()>;
 }
@@ -115,99 +120,11 @@ impl Grant {
             Role::Speaker => Actor::Speaker(self.person.clone()?),
             Role::Participant => Actor::Participant(self.participant?),
             Role::Observer => Actor::Observer(self.participant?),
-            Role::Interpreter => Actor::Interpreter,
+            // A booth's link names its language; an old link without one opens nothing.
+            Role::Interpreter => Actor::Interpreter(self.person.as_deref()?.parse().ok()?),
             Role::Projector => Actor::Projector,
         })
     }
-}
-
-/// A printable role link.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Link {
-    /// Meeting id.
-    pub meeting: String,
-    /// Meeting title.
-    pub title: String,
-    /// Role granted.
-    pub role: Role,
-    /// The person's name for moderator and speaker links.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub speaker: Option<String>,
-    /// The agenda person id for moderator and speaker links.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub person: Option<String>,
-    /// The full URL, token in the fragment.
-    pub url: String,
-}
-
-/// Builds the role-link token rows of a new meeting: host, one per moderator, one per
-/// speaker or reaction speaker, participant and observer join links, interpreter, projector.
-pub fn role_tokens(meeting: &str, agenda: &Agenda) -> Vec<TokenRow> {
-    let mut rows = Vec::new();
-    let mut add = |role: Role, person: Option<String>| {
-        if rows
-            .iter()
-            .any(|r: &TokenRow| r.role == role && r.person == person)
-        {
-            return;
-        }
-        let token = tokens::new_token();
-        rows.push(TokenRow {
-            hash: tokens::hash(&token),
-            meeting: meeting.to_string(),
-            role,
-            person,
-            participant: None,
-            link_token: Some(token),
-        });
-    };
-    add(Role::Host, None);
-    for s in &agenda.segments {
-        if let Some(m) = &s.moderator {
-            add(Role::Moderator, Some(m.key()));
-        }
-    }
-    for s in &agenda.segments {
-        for p in s.speakers.iter().chain(&s.reactions) {
-            add(Role::Speaker, Some(p.key()));
-        }
-    }
-    for role in [
-        Role::Participant,
-        Role::Observer,
-        Role::Interpreter,
-        Role::Projector,
-    ] {
-        add(role, None);
-    }
-    rows
-}
-
-/// The links of a meeting from its token rows, in the order they were made.
-pub fn links(base_url: &str, meeting: &str, agenda: &Agenda, rows: &[TokenRow]) -> Vec<Link> {
-    rows.iter()
-        .filter_map(|r| {
-            let token = r.link_token.as_ref()?;
-            Some(Link {
-                meeting: meeting.to_string(),
-                title: agenda.meeting.title.clone(),
-                role: r.role,
-                speaker: r
-                    .person
-                    .as_deref()
-                    .and_then(|p| agenda.person(p))
-                    .map(|p| p.name.clone()),
-                person: r.person.clone(),
-                url: format!(
-                    "{}/m/{}/{}#{}",
-                    base_url.trim_end_matches('/'),
-                    meeting,
-                    r.role.as_str(),
-                    token
-                ),
-            })
-        })
-        .collect()
 }
 
 /// Errors of the hub's management operations.
@@ -229,6 +146,9 @@ pub enum HubError {
     /// No such meeting.
     #[error("no meeting has the id {0:?}")]
     NoSuchMeeting(String),
+    /// No such link.
+    #[error("{0}")]
+    NoSuchLink(String),
 }
 
 /// All live meetings of this process.
@@ -245,6 +165,10 @@ pub struct Hub {
     shutdown: CancellationToken,
     /// Tracks meeting and connection tasks so shutdown can wait for them.
     pub tracker: TaskTracker,
+    /// Join admission: rate limits per address and per meeting, the meeting cap.
+    pub admission: crate::admission::Admission,
+    /// The rate-limit buckets shared by all connections of one link.
+    pub link_buckets: crate::ws::ratelimit::LinkBuckets,
     /// Where meetings run, when this node is one of several (cluster); `None`: here.
     placement: Option<Arc<dyn Placement>>,
 }
@@ -314,6 +238,8 @@ impl Hub {
             store,
             meetings: DashMap::new(),
             grants: Arc::new(DashMap::new()),
+            admission: crate::admission::Admission::new(metrics.clone()),
+            link_buckets: Default::default(),
             metrics,
             shutdown,
             tracker: TaskTracker::new(),
@@ -352,7 +278,8 @@ impl Hub {
         let mid = m.id.clone();
         let rows = self.store.run(move |s| s.tokens(&mid)).await??;
         if let Some(p) = self.placement.clone() {
-            // The handle first: a token must not open a meeting this node cannot serve yet.
+            // The handle first: a token must not open a meeting this node cannot serve
+            // yet. (The shared store leaves out the tokens of removed participants.)
             if m.status == MeetingStatus::Live {
                 let handle = p.attach(&m).await?;
                 self.meetings.insert(m.id, handle);
@@ -363,26 +290,45 @@ impl Hub {
             }
             return Ok(());
         }
-        for r in rows {
-            self.grants.insert(r.hash, grant_of(&r));
+        let engine = match m.status {
+            MeetingStatus::Live => {
+                Some(recover_engine(&self.store, &m.id, Arc::new(m.agenda)).await?)
+            }
+            MeetingStatus::Archived => None,
+        };
+        // Participants the host removed stay barred across restarts.
+        let removed: std::collections::HashSet<u64> = engine
+            .iter()
+            .flat_map(|e| e.state().participants.iter())
+            .filter(|p| p.removed)
+            .map(|p| p.id)
+            .collect();
+        for r in &rows {
+            if r.participant.is_some_and(|p| removed.contains(&p)) {
+                continue;
+            }
+            self.grants.insert(r.hash, grant_of(r));
         }
-        if m.status == MeetingStatus::Live {
-            let engine = recover_engine(&self.store, &m.id, Arc::new(m.agenda)).await?;
-            self.start(m.id, engine);
+        if let Some(engine) = engine {
+            let links = rows
+                .into_iter()
+                .filter(|r| r.link_token.is_some())
+                .collect();
+            self.start(m.id, engine, links);
         }
         Ok(())
     }
 
-    fn start(&self, id: String, engine: Engine) {
-        let handle = meeting::spawn(
-            id.clone(),
-            engine,
-            self.store.clone(),
-            self.grants.clone(),
-            self.metrics.clone(),
-            self.shutdown.clone(),
-            &self.tracker,
-        );
+    fn start(&self, id: String, engine: Engine, links: Vec<TokenRow>) {
+        let env = meeting::TaskEnv {
+            store: self.store.clone(),
+            grants: self.grants.clone(),
+            metrics: self.metrics.clone(),
+            shutdown: self.shutdown.clone(),
+            tracker: self.tracker.clone(),
+            revoked: None,
+        };
+        let handle = meeting::spawn(id.clone(), engine, links, env);
         self.meetings.insert(id, handle);
         self.metrics.set_meetings(self.meetings.len());
     }
@@ -421,7 +367,7 @@ impl Hub {
             self.metrics.set_meetings(self.meetings.len());
             return Ok((id, rows));
         }
-        self.start(id.clone(), Engine::new(Arc::new(agenda)));
+        self.start(id.clone(), Engine::new(Arc::new(agenda)), rows.clone());
         Ok((id, rows))
     }
 
@@ -473,6 +419,7 @@ impl Hub {
         if let Some(p) = &self.placement {
             p.detach(id);
         }
+        self.admission.forget(id);
         self.metrics.set_meetings(self.meetings.len());
     }
 
@@ -509,19 +456,32 @@ impl Hub {
         self.grants.get(&tokens::hash(token)).map(|g| g.clone())
     }
 
-    /// What a token grants, looking further than this node's cache when the meetings
-    /// are shared (cluster): a personal token made on another node is found in the
-    /// shared store, and its meeting attached here if it was not yet.
+    /// What a token grants. On a single server, [`Hub::grant`]. With a placement
+    /// (cluster) the shared store is asked too: a token made on another node is found,
+    /// and a token revoked on another node is refused at once (and its grant here revoked,
+    /// closing its connections, in case the node's notice of it was lost). The node's
+    /// cache answers if the shared store cannot.
     pub async fn find_grant(&self, token: &str) -> Option<Grant> {
-        if let Some(g) = self.grant(token) {
-            return Some(g);
-        }
-        let p = self.placement.clone()?;
+        let Some(p) = self.placement.clone() else {
+            return self.grant(token);
+        };
         if !tokens::well_formed(token) {
             return None;
         }
         let hash = tokens::hash(token);
-        let row = p.lookup(hash).await?;
+        let row = match p.lookup(hash).await {
+            Ok(Some(row)) => row,
+            Ok(None) => {
+                if let Some((_, g)) = self.grants.remove(&hash) {
+                    g.revocation.revoke(close::REVOKED);
+                }
+                return None;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot check a token in the shared store; using this node's cache");
+                return self.grant(token);
+            }
+        };
         if !self.meetings.contains_key(&row.meeting) {
             let stored = self.list().await.ok()?;
             let m = stored.into_iter().find(|m| m.id == row.meeting)?;
@@ -530,8 +490,7 @@ impl Hub {
                 return None;
             }
         }
-        // The cache may have it now (attaching loads every token): keep one grant per
-        // token, so a revocation reaches every connection opened with it.
+        // One grant per token, so a revocation reaches every connection opened with it.
         let grant = self
             .grants
             .entry(hash)
@@ -571,6 +530,19 @@ impl Hub {
             None => false,
         }
     }
+}
+
+/// Revokes a participant's personal tokens (the host removed them): their grants go, and
+/// every open connection of theirs closes with 4001. Their stored token rows stay: the
+/// journal's removal bars them again at every load.
+pub fn revoke_participant(grants: &DashMap<[u8; 32], Grant>, meeting: &str, participant: u64) {
+    grants.retain(|_, g| {
+        let theirs = g.meeting == meeting && g.participant == Some(participant);
+        if theirs {
+            g.revocation.revoke(close::REVOKED);
+        }
+        !theirs
+    });
 }
 
 /// The grant a stored token row gives (a new, unrevoked one).

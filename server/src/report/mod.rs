@@ -15,9 +15,20 @@
 //!
 //! One object: `meeting` (id, title, zone, phase, `as_of`, planned and actual start/end,
 //! `drift_ms`), `segments` (one per agenda segment), `speeches` (oldest first, the one in
-//! progress last), `speaking` (totals and per floor language), `queue` (statistics) and
-//! `hands` (every hand ever raised, in the order raised). Times are `{"unix_ms", "local"}`
-//! objects; what has not happened yet is `null`. Every key is always present.
+//! progress last), `speaking` (totals and per floor language), `queue` (statistics),
+//! `hands` (every hand ever raised, in the order raised) and `interpretation` (see
+//! below). Times are `{"unix_ms", "local"}` objects; what has not happened yet is `null`.
+//! Every key is always present.
+//!
+//! A speech's `language` is the floor language it began in; `languages` gives the time
+//! spoken in each language it used (pauses excluded; the entries add up to
+//! `spoken_ms`). `speaking.by_language` counts speeches by the language they began in
+//! and spoken time by the language actually spoken. The `interpretation` section holds
+//! `floor_ms` (time per floor language), `switched` (every speech in more than one
+//! language, with each stretch: language, start, time), `booths` (per booth:
+//! `slow_downs`, `no_interpretation`, `alerts`, `acknowledged`, `handovers`,
+//! `floor_corrections`) and `incidents` (every booth incident: `kind`, `booth`, `at`, the
+//! `floor` language then, `text`, `acknowledged_at`).
 //!
 //! # CSV
 //!
@@ -25,7 +36,14 @@
 //! spreadsheets read Arabic and accented names right), CRLF line ends, RFC 4180 quoting.
 //! The `record` column says what a row is; each kind fills the columns that apply to it
 //! and leaves the others empty. Rows come in this order: one `meeting`, the `segment`s in
-//! agenda order, the `speech`es, the `hand`s, then the `summary` figures.
+//! agenda order, the `speech`es, the `hand`s, the `summary` figures, then the
+//! interpretation section: `speech_language` rows (one per stretch of each speech that
+//! switched language: `n` is the speech's, `language`, `start`, `duration_ms` the time
+//! spoken in the stretch), `incident` rows (`n` in order, `kind` the incident kind —
+//! `slow_down`, `handover`, `floor_corrected` or an alert's signal —, `language` the booth,
+//! `start` when, `end` when acknowledged, `status` `open`/`acknowledged` for alerts,
+//! `floor_language` the language on the floor then, `text` the booth's words), and its
+//! `summary` figures.
 //!
 //! | column | meeting | segment | speech | hand | summary |
 //! |---|---|---|---|---|---|
@@ -53,6 +71,7 @@
 //! | `limit_ms` | | | per-speech limit | | |
 //! | `over_limit` | | | `true` / `false` | | |
 //! | `metric`, `value` | | | | | figure name and value (see below) |
+//! | `floor_language`, `text` | | | | | (`incident` rows only, see above) |
 //!
 //! `start`/`end`-like columns without `_ms` are local ISO-8601 times; `*_ms` columns are
 //! Unix milliseconds or durations in milliseconds. Summary metrics: `speeches`,
@@ -61,12 +80,17 @@
 //! `hands_raised`, `points_of_order`, `hands_by_language` (per language), `hands_called`,
 //! `hands_lowered`, `hands_removed`, `hands_cleared`, `hands_waiting`,
 //! `hands_never_called`, `median_wait_ms`, `max_wait_ms` (waits of called hands, from
-//! raised to called; empty when no hand was called).
+//! raised to called; empty when no hand was called); then `floor_ms_by_language`
+//! (`language` set), `speeches_with_switch`, and per booth (`language` = the booth)
+//! `slow_downs_by_booth`, `no_interpretation_by_booth`, `booth_alerts_by_booth`,
+//! `booth_alerts_acknowledged_by_booth`, `handovers_by_booth`,
+//! `floor_corrections_by_booth`.
 //!
 //! Text that people typed (names, delegations, titles) and that begins with `=`, `+`,
 //! `-`, `@`, a tab or a carriage return gets a leading `'` in the CSV, so that a
 //! spreadsheet shows it instead of running it as a formula. The JSON keeps it as typed.
 
+pub mod interp;
 mod table;
 
 use crate::engine::{schedule, Engine};
@@ -132,6 +156,22 @@ pub struct Report {
     pub queue: QueueStats,
     /// Every hand ever raised, in the order raised (hand id order).
     pub hands: Vec<HandReport>,
+    /// Floor time per language, speeches that switched language, booth incidents.
+    pub interpretation: interp::InterpretationReport,
+    /// The agenda edits made during the meeting, oldest first (the segments above are
+    /// the agenda as edited).
+    pub edits: Vec<EditReport>,
+}
+
+/// One accepted agenda edit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditReport {
+    /// When.
+    pub at: Stamp,
+    /// The agenda version it made.
+    pub version: u64,
+    /// What changed, one line per operation.
+    pub changes: Vec<String>,
 }
 
 /// The meeting as a whole: planned versus actual.
@@ -162,6 +202,12 @@ pub struct MeetingReport {
     pub actual_ms: Option<i64>,
     /// How late (+) or early (−) it ends, or is projected to end, against the plan.
     pub drift_ms: i64,
+    /// How far the planned times were moved to the actual start (0 when the meeting
+    /// started within six hours of its agenda's start). A meeting run on another day than
+    /// its agenda (a rehearsal, the bundled 2021 agenda run today) is measured against
+    /// the same plan rebased to its actual start, as the clients show it; every planned
+    /// time in this report is rebased.
+    pub plan_shift_ms: i64,
 }
 
 /// Whether a segment has run.
@@ -216,8 +262,11 @@ pub struct SpeechReport {
     pub participant: Option<ParticipantId>,
     /// Delegation or affiliation.
     pub delegation: Option<String>,
-    /// The floor language.
+    /// The floor language the speech began in (the one announced).
     pub language: Lang,
+    /// Time spoken per floor language, in order of first use (one entry unless the
+    /// speaker switched language).
+    pub languages: Vec<interp::SpeechLanguage>,
     /// When the floor was given.
     pub started_at: Stamp,
     /// When the speech ended (`null` while it goes on).
@@ -233,9 +282,9 @@ pub struct SpeechReport {
 /// Speeches and spoken time in one floor language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct LanguageTime {
-    /// Number of speeches.
+    /// Number of speeches that began in it.
     pub speeches: u64,
-    /// Time spoken.
+    /// Time spoken in it (across switches).
     pub spoken_ms: i64,
 }
 
@@ -343,7 +392,12 @@ impl Report {
         let state = engine.state();
         let tz = agenda.tz();
         let at = |ms: UnixMs| Stamp::new(ms, tz);
-        let planned = agenda.planned_starts_ms();
+        let shift = schedule::plan_shift_ms(agenda, state);
+        let planned: Vec<UnixMs> = agenda
+            .planned_starts_ms()
+            .into_iter()
+            .map(|t| t + shift)
+            .collect();
         let n = agenda.segments.len();
         let segment_id = |i: usize| agenda.segments.get(i).map(|s| s.id.clone());
 
@@ -360,6 +414,7 @@ impl Report {
             actual_end: state.ended_at.map(at),
             actual_ms: state.started_at.map(|s| state.ended_at.unwrap_or(now) - s),
             drift_ms: schedule::drift_ms(agenda, state, now),
+            plan_shift_ms: shift,
         };
 
         let segments = agenda
@@ -390,16 +445,19 @@ impl Report {
             })
             .collect();
 
+        let parts = interp::speech_parts(state);
         let mut speeches: Vec<SpeechReport> = state
             .history
             .iter()
-            .map(|r| SpeechReport {
+            .zip(&parts)
+            .map(|(r, p)| SpeechReport {
                 segment: segment_id(r.segment).unwrap_or_default(),
                 name: r.speaker.name.clone(),
                 person: r.speaker.person.clone(),
                 participant: r.speaker.participant,
                 delegation: r.speaker.delegation.clone(),
-                language: r.speaker.language,
+                language: p[0].language,
+                languages: interp::languages(p, r.spoken_ms),
                 started_at: at(r.started_at),
                 ended_at: Some(at(r.ended_at)),
                 spoken_ms: r.spoken_ms,
@@ -415,7 +473,8 @@ impl Report {
                 person: s.speaker.person.clone(),
                 participant: s.speaker.participant,
                 delegation: s.speaker.delegation.clone(),
-                language: s.speaker.language,
+                language: parts[speeches.len()][0].language,
+                languages: interp::languages(&parts[speeches.len()], spoken_ms),
                 started_at: at(s.started_at),
                 ended_at: None,
                 spoken_ms,
@@ -424,6 +483,7 @@ impl Report {
             });
         }
         let speaking = speaking_stats(agenda, &speeches);
+        let interpretation = interp::build(agenda, state, &speeches, &parts, at);
 
         let hands = hand_rows(agenda, state, now, at);
         let queue = queue_stats(agenda, &hands);
@@ -435,6 +495,16 @@ impl Report {
             speaking,
             queue,
             hands,
+            edits: state
+                .agenda_edits
+                .iter()
+                .map(|e| EditReport {
+                    at: at(e.at),
+                    version: e.version,
+                    changes: e.changes.clone(),
+                })
+                .collect(),
+            interpretation,
         }
     }
 
@@ -462,9 +532,10 @@ fn per_language<T: Default>(agenda: &Agenda) -> BTreeMap<Lang, T> {
 fn speaking_stats(agenda: &Agenda, speeches: &[SpeechReport]) -> SpeakingStats {
     let mut by_language: BTreeMap<Lang, LanguageTime> = per_language(agenda);
     for s in speeches {
-        let t = by_language.entry(s.language).or_default();
-        t.speeches += 1;
-        t.spoken_ms += s.spoken_ms;
+        by_language.entry(s.language).or_default().speeches += 1;
+        for l in &s.languages {
+            by_language.entry(l.language).or_default().spoken_ms += l.spoken_ms;
+        }
     }
     SpeakingStats {
         speeches: speeches.len() as u64,

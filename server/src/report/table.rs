@@ -7,7 +7,7 @@ use podium_protocol::Lang;
 use serde::Serialize;
 
 /// The columns, in order.
-pub const COLUMNS: [&str; 29] = [
+pub const COLUMNS: [&str; 31] = [
     "record",
     "meeting",
     "n",
@@ -37,6 +37,8 @@ pub const COLUMNS: [&str; 29] = [
     "over_limit",
     "metric",
     "value",
+    "floor_language",
+    "text",
 ];
 
 /// The byte-order mark that tells spreadsheets the file is UTF-8.
@@ -260,7 +262,68 @@ fn rows(report: &Report) -> Vec<Row> {
     }
     summary(&mut rows, id, "median_wait_ms", None, q.median_wait_ms);
     summary(&mut rows, id, "max_wait_ms", None, q.max_wait_ms);
+    interpretation_rows(report, &mut rows);
     rows
+}
+
+/// The interpretation section: a `speech_language` row per stretch of each speech that
+/// switched language, an `incident` row per booth incident, then summary figures.
+fn interpretation_rows(report: &Report, rows: &mut Vec<Row>) {
+    let id = report.meeting.id.as_str();
+    let i = &report.interpretation;
+    for s in &i.switched {
+        for p in &s.parts {
+            let mut row = Row::new("speech_language", id);
+            row.set("n", s.n)
+                .set("segment_id", &s.segment)
+                .text("name", &s.name)
+                .set("language", p.language.code())
+                .stamp("start", Some(&p.from))
+                .set("duration_ms", p.spoken_ms);
+            rows.push(row);
+        }
+    }
+    for (n, inc) in i.incidents.iter().enumerate() {
+        let mut row = Row::new("incident", id);
+        row.set("n", n + 1)
+            .set("kind", &inc.kind)
+            .set("language", inc.booth.code())
+            .stamp("start", Some(&inc.at))
+            .stamp("end", inc.acknowledged_at.as_ref())
+            .opt("floor_language", inc.floor.map(Lang::code))
+            .text("text", inc.text.as_deref().unwrap_or_default());
+        let alert = !matches!(
+            inc.kind.as_str(),
+            "slow_down" | "handover" | "floor_corrected"
+        );
+        if alert {
+            let acked = inc.acknowledged_at.is_some();
+            row.set("status", if acked { "acknowledged" } else { "open" });
+        }
+        rows.push(row);
+    }
+    for (lang, ms) in &i.floor_ms {
+        summary(rows, id, "floor_ms_by_language", Some(*lang), Some(*ms));
+    }
+    summary(
+        rows,
+        id,
+        "speeches_with_switch",
+        None,
+        Some(i.switched.len() as i64),
+    );
+    for b in &i.booths {
+        for (metric, n) in [
+            ("slow_downs_by_booth", b.slow_downs),
+            ("no_interpretation_by_booth", b.no_interpretation),
+            ("booth_alerts_by_booth", b.alerts),
+            ("booth_alerts_acknowledged_by_booth", b.acknowledged),
+            ("handovers_by_booth", b.handovers),
+            ("floor_corrections_by_booth", b.floor_corrections),
+        ] {
+            summary(rows, id, metric, Some(b.booth), Some(n as i64));
+        }
+    }
 }
 
 /// Encodes `report` as described in the parent module.

@@ -9,6 +9,9 @@
 //! Architecture invariant: a meeting task acknowledges or publishes nothing until
 //! [`StoreHandle::commit`] has returned `Ok` for the events concerned.
 
+mod api_tables;
+pub use api_tables::IDEMPOTENCY_TTL_MS;
+pub mod hygiene;
 pub mod sqlite;
 
 use podium_protocol::{Agenda, Role};
@@ -34,6 +37,22 @@ pub enum StoreError {
         path: PathBuf,
         /// The cause.
         source: rusqlite::Error,
+    },
+    /// The data directory or database cannot be written by this process.
+    #[error("{path} is read-only for Podium ({cause}). Podium writes its journal there: make it writable for the user running Podium (or remount it read-write), or pass --data a writable directory")]
+    ReadOnly {
+        /// The directory or file.
+        path: PathBuf,
+        /// What the system said.
+        cause: std::io::Error,
+    },
+    /// The data directory cannot be used for another reason.
+    #[error("{path}: {cause}")]
+    Io {
+        /// The directory or file.
+        path: PathBuf,
+        /// What the system said.
+        cause: std::io::Error,
     },
     /// A query failed.
     #[error("database error: {0}")]
@@ -122,6 +141,54 @@ pub struct StoredMeeting {
     pub created_at: i64,
 }
 
+/// An API key as stored (see [`crate::keys`]): scoped to one role in one meeting. The key
+/// itself is never stored, only its SHA-256; revoked keys stay listed (with `revoked_at`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRow {
+    /// The meeting the key acts in.
+    pub meeting: String,
+    /// Public id (12 hex digits), unique in its meeting: what lists show and revoke names.
+    pub id: String,
+    /// SHA-256 of the key: the lookup key.
+    pub hash: [u8; 32],
+    /// The role whose rights the key has.
+    pub role: Role,
+    /// Moderator: the agenda person id; interpreter: the booth's language code, if any.
+    pub person: Option<String>,
+    /// Who or what holds it ("Stream Deck booth A"), for people reading the list.
+    pub label: String,
+    /// Creation time, Unix ms.
+    pub created_at: i64,
+    /// Last use, Unix ms. The store's copy may lag the server's by up to a minute.
+    pub last_used_at: Option<i64>,
+    /// When it was revoked, Unix ms; a revoked key opens nothing.
+    pub revoked_at: Option<i64>,
+}
+
+/// A command applied under an idempotency key — the HTTP API's `Idempotency-Key` or a
+/// websocket command's `key`: one mechanism for both. Written in the same transaction as
+/// the command's events, so a retry — even after a crash and restart, or through another
+/// node of a cluster after a failover — finds it exactly when the command's effect is
+/// durable, and is not applied again. The meeting task checks it (it loads the records
+/// when it starts), so a retry that arrives while the first is still queued is caught too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// Meeting id.
+    pub meeting: String,
+    /// SHA-256 of the credential that sent it (API key, link or personal token): keys
+    /// are per credential, so two devices cannot collide (or read each other's answers).
+    pub scope: [u8; 32],
+    /// The client's key.
+    pub key: String,
+    /// SHA-256 of the request (HTTP: path and body; websocket: the command's JSON): the
+    /// same key with another request is refused.
+    pub request: [u8; 32],
+    /// The journal position the command's reply named.
+    pub seq: u64,
+    /// When it was applied, Unix ms (records older than a day are forgotten).
+    pub at: i64,
+}
+
 /// Events (JSON) to append for one meeting, with what must become durable with them.
 #[derive(Debug, Clone, Default)]
 pub struct Batch {
@@ -131,33 +198,26 @@ pub struct Batch {
     pub first_seq: u64,
     /// The events, each already JSON.
     pub events: Vec<String>,
-    /// Tokens created by these events (participants' personal tokens).
+    /// Tokens created with these events (participants' personal tokens, links of people
+    /// an edit added, rotated links).
     pub tokens: Vec<TokenRow>,
+    /// Hashes of tokens revoked with these events (links rotated or of people removed):
+    /// deleted in the same transaction.
+    pub revoked: Vec<[u8; 32]>,
     /// A snapshot of the state after the last event.
     pub snapshot: Option<Snapshot>,
+    /// Commands of this batch sent with an idempotency key — the websocket `key` or the
+    /// HTTP `Idempotency-Key` (see [`IdempotencyRecord`]).
+    pub idempotency: Vec<IdempotencyRecord>,
+    /// Participants removed by these events. A shared store bars their personal tokens
+    /// with the batch, so that no node lets them in again; the embedded store needs
+    /// nothing more (loading a meeting finds the removals in its journal).
+    pub removed: Vec<u64>,
     /// The fencing epoch of the writer (cluster: the meeting's lease); a shared store
     /// refuses a batch whose epoch is not the meeting's current one. 0 for the embedded
     /// store, which has one writer by construction. Set by [`StoreHandle::commit`].
     pub epoch: u64,
-    /// Idempotency keys of the commands whose events these are, so that a command retried
-    /// after a lost reply is acknowledged again instead of applied twice, also by another
-    /// process after a restart or a failover.
-    pub keys: Vec<CommandKey>,
 }
-
-/// A command's idempotency key (scoped to its sender) and where its events ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommandKey {
-    /// `<sender>:<client key>`: two senders may use the same key.
-    pub key: String,
-    /// Journal position of the command's last event (what its `ack` said).
-    pub seq: u64,
-    /// When it was applied (Unix ms); keys are kept for [`KEY_WINDOW_MS`].
-    pub at: i64,
-}
-
-/// How long a command key is remembered: a retry after this is a new command.
-pub const KEY_WINDOW_MS: i64 = 10 * 60 * 1000;
 
 /// A meeting's state (and agenda) at one journal position: recovery starts from the
 /// latest one and replays only the events after it.
@@ -210,17 +270,48 @@ pub trait Store: Send {
             }
         }
     }
-    /// The idempotency keys of a meeting's commands applied since `since` (Unix ms).
-    fn command_keys(&mut self, meeting: &str, since: i64) -> Result<Vec<CommandKey>, StoreError> {
-        let _ = (meeting, since);
-        Ok(Vec::new())
-    }
     /// The snapshot and journal tail of a meeting.
     fn recover(&mut self, meeting: &str) -> Result<Recovered, StoreError>;
     /// Changes a meeting's status.
     fn set_status(&mut self, meeting: &str, status: MeetingStatus) -> Result<(), StoreError>;
-    /// Deletes a meeting, its tokens, journal and snapshots.
+    /// Deletes a meeting, its tokens, journal, snapshots, API keys and idempotency records.
     fn delete(&mut self, meeting: &str) -> Result<(), StoreError>;
+
+    // API keys and idempotency records (the HTTP API, `crate::keys`, `crate::http::api`).
+    // A store keeps keys by (meeting, id) and finds them by hash; it never sees a key.
+
+    /// Adds an API key; `false` (and nothing stored) if its meeting already has a key
+    /// with its id.
+    fn create_key(&mut self, key: &ApiKeyRow) -> Result<bool, StoreError>;
+    /// The API keys of one meeting (`Some`) or of all meetings (`None`), revoked ones
+    /// included, oldest first.
+    fn keys(&mut self, meeting: Option<&str>) -> Result<Vec<ApiKeyRow>, StoreError>;
+    /// Revokes a key at `at` (Unix ms) and returns it, or `None` if the meeting has no
+    /// such key. Revoking a revoked key changes nothing and returns it.
+    fn revoke_key(
+        &mut self,
+        meeting: &str,
+        id: &str,
+        at: i64,
+    ) -> Result<Option<ApiKeyRow>, StoreError>;
+    /// Records a key's last use (called at most about once a minute per key).
+    fn touch_key(&mut self, meeting: &str, id: &str, at: i64) -> Result<(), StoreError>;
+    /// The record of a command applied under `key` by the credential `scope`, if one
+    /// younger than `since` (Unix ms) exists.
+    fn idempotency(
+        &mut self,
+        meeting: &str,
+        scope: &[u8; 32],
+        key: &str,
+        since: i64,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+    /// Every idempotency record of a meeting younger than `since` (Unix ms): what a
+    /// meeting task loads when it starts, so that it recognises a retry by itself.
+    fn idempotency_since(
+        &mut self,
+        meeting: &str,
+        since: i64,
+    ) -> Result<Vec<IdempotencyRecord>, StoreError>;
 }
 
 type Job = Box<dyn FnOnce(&mut dyn Store) + Send>;

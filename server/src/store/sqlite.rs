@@ -5,8 +5,8 @@
 //! batch of commands rather than one per command.
 
 use super::{
-    Batch, CommandKey, MeetingStatus, Recovered, Snapshot, Store, StoreError, StoredMeeting,
-    TokenRow, KEY_WINDOW_MS,
+    api_tables, ApiKeyRow, Batch, IdempotencyRecord, MeetingStatus, Recovered, Snapshot, Store,
+    StoreError, StoredMeeting, TokenRow,
 };
 use podium_protocol::{Agenda, Role};
 use rusqlite::config::DbConfig;
@@ -50,14 +50,8 @@ CREATE TABLE IF NOT EXISTS snapshots (
 const MIGRATIONS: &[&str] = &[
     // 1: snapshots keep the agenda they go with (agendas can be edited live).
     "ALTER TABLE snapshots ADD COLUMN agenda TEXT",
-    // 2: commands' idempotency keys, so a retried command is not applied twice.
-    "CREATE TABLE command_keys (
-        meeting TEXT NOT NULL,
-        key TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        at INTEGER NOT NULL,
-        PRIMARY KEY (meeting, key)
-    ) WITHOUT ROWID",
+    // 2: API keys and idempotency records of the HTTP API.
+    api_tables::SCHEMA,
 ];
 
 /// Brings an opened database's schema up to date.
@@ -83,7 +77,9 @@ impl SqliteStore {
     /// Opens (or creates) `dir/podium.sqlite`. A file that is not a healthy Podium
     /// database is refused with [`StoreError::Corrupt`] and left untouched.
     pub fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
+        super::hygiene::prepare_dir(dir)?;
         let path = dir.join(FILE_NAME);
+        super::hygiene::before_open(&path)?;
         let existed = path.exists();
         // The WAL and its index beside the file, and whether they were there before us:
         // a refused file must be left exactly as it was, side files included.
@@ -118,10 +114,17 @@ impl SqliteStore {
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|source| StoreError::Open {
-            path: path.clone(),
-            source,
+        .map_err(|source| match super::hygiene::is_read_only(&source) {
+            true => StoreError::ReadOnly {
+                path: path.clone(),
+                cause: std::io::Error::other(source.to_string()),
+            },
+            false => StoreError::Open {
+                path: path.clone(),
+                source,
+            },
         })?;
+        let had_sides = sides.iter().any(|(_, there)| *there);
         if existed {
             // Read before any write: a damaged file must stay exactly as it was. Closing
             // the last connection of a WAL database normally checkpoints the WAL into the
@@ -132,7 +135,7 @@ impl SqliteStore {
                     path: path.clone(),
                     source,
                 })?;
-            if let Err(problem) = check(&conn) {
+            if let Err(problem) = check(&conn, had_sides) {
                 drop(conn);
                 // Remove what opening created (an empty WAL, the WAL index); keep what
                 // was there.
@@ -146,15 +149,23 @@ impl SqliteStore {
             conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)?;
         }
         conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| StoreError::Corrupt {
-                path: path.clone(),
-                problem: e.to_string(),
+            .map_err(|e| match super::hygiene::is_read_only(&e) {
+                true => StoreError::ReadOnly {
+                    path: dir.into(),
+                    cause: std::io::Error::other(e.to_string()),
+                },
+                false => StoreError::Corrupt {
+                    path: path.clone(),
+                    problem: e.to_string(),
+                },
             })?;
+        super::hygiene::restrict_files(&path);
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut conn = conn;
         conn.execute_batch(SCHEMA)?;
         migrate(&mut conn)?;
+        api_tables::expire(&conn, crate::clock::now_ms())?;
         Ok(SqliteStore { conn })
     }
 
@@ -166,7 +177,7 @@ impl SqliteStore {
 
 /// Whether an existing file is a healthy Podium database (or an empty SQLite file), by
 /// reading only. Returns what is wrong.
-fn check(conn: &Connection) -> Result<(), String> {
+fn check(conn: &Connection, had_sides: bool) -> Result<(), String> {
     let check: String = conn
         .query_row("PRAGMA quick_check", [], |r| r.get(0))
         .map_err(|e| e.to_string())?;
@@ -183,6 +194,15 @@ fn check(conn: &Connection) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     if podium == 0 && tables > 0 {
         return Err("this SQLite file is not a Podium database".into());
+    }
+    // An empty database with a WAL or WAL index beside it: not one Podium wrote (Podium's
+    // first commit creates its tables), and starting afresh would overwrite that log.
+    if podium == 0 && had_sides {
+        return Err(
+            "this database has no tables, yet a write-ahead log or its index is beside it: \
+             they may belong to another copy of the database"
+                .into(),
+        );
     }
     Ok(())
 }
@@ -306,22 +326,14 @@ impl Store for SqliteStore {
                     snap.execute(params![b.meeting, sn.seq as i64, sn.state, sn.agenda])?;
                 }
             }
-            let mut key = tx.prepare_cached(
-                "INSERT OR REPLACE INTO command_keys (meeting, key, seq, at) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            let mut prune =
-                tx.prepare_cached("DELETE FROM command_keys WHERE meeting = ?1 AND at < ?2")?;
-            for b in batches {
-                for k in &b.keys {
-                    key.execute(params![b.meeting, k.key, k.seq as i64, k.at])?;
-                }
-                if let Some(last) = b.keys.last() {
-                    prune.execute(params![b.meeting, last.at - KEY_WINDOW_MS])?;
-                }
-            }
         }
         for b in batches {
             insert_tokens(&tx, &b.tokens)?;
+            let mut del = tx.prepare_cached("DELETE FROM tokens WHERE hash = ?1")?;
+            for hash in &b.revoked {
+                del.execute([&hash[..]])?;
+            }
+            api_tables::insert_idempotency(&tx, &b.idempotency)?;
         }
         tx.commit()?;
         Ok(())
@@ -354,22 +366,6 @@ impl Store for SqliteStore {
         Ok(Recovered { snapshot, tail })
     }
 
-    fn command_keys(&mut self, meeting: &str, since: i64) -> Result<Vec<CommandKey>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT key, seq, at FROM command_keys WHERE meeting = ?1 AND at >= ?2")?;
-        let keys = stmt
-            .query_map(params![meeting, since], |r| {
-                Ok(CommandKey {
-                    key: r.get(0)?,
-                    seq: r.get::<_, i64>(1)? as u64,
-                    at: r.get(2)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(keys)
-    }
-
     fn set_status(&mut self, meeting: &str, status: MeetingStatus) -> Result<(), StoreError> {
         let n = self.conn.execute(
             "UPDATE meetings SET status = ?2 WHERE id = ?1",
@@ -387,7 +383,7 @@ impl Store for SqliteStore {
         if n == 0 {
             return Err(StoreError::NoSuchMeeting(meeting.into()));
         }
-        for table in ["tokens", "events", "snapshots", "command_keys"] {
+        for table in ["tokens", "events", "snapshots", "api_keys", "idempotency"] {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE meeting = ?1"),
                 [meeting],
@@ -395,6 +391,45 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    fn create_key(&mut self, key: &ApiKeyRow) -> Result<bool, StoreError> {
+        api_tables::create_key(&self.conn, key)
+    }
+
+    fn keys(&mut self, meeting: Option<&str>) -> Result<Vec<ApiKeyRow>, StoreError> {
+        api_tables::keys(&self.conn, meeting)
+    }
+
+    fn revoke_key(
+        &mut self,
+        meeting: &str,
+        id: &str,
+        at: i64,
+    ) -> Result<Option<ApiKeyRow>, StoreError> {
+        api_tables::revoke_key(&self.conn, meeting, id, at)
+    }
+
+    fn touch_key(&mut self, meeting: &str, id: &str, at: i64) -> Result<(), StoreError> {
+        api_tables::touch_key(&self.conn, meeting, id, at)
+    }
+
+    fn idempotency_since(
+        &mut self,
+        meeting: &str,
+        since: i64,
+    ) -> Result<Vec<IdempotencyRecord>, StoreError> {
+        api_tables::idempotency_since(&self.conn, meeting, since)
+    }
+
+    fn idempotency(
+        &mut self,
+        meeting: &str,
+        scope: &[u8; 32],
+        key: &str,
+        since: i64,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        api_tables::idempotency(&self.conn, meeting, scope, key, since)
     }
 }
 
@@ -449,11 +484,13 @@ mod tests {
                 first_seq: 1001,
                 events: vec!["{}".into()],
                 tokens: vec![],
+                revoked: vec![],
                 snapshot: Some(Snapshot {
                     seq: 1001,
                     state: "{}".into(),
                     agenda: Some("{\"a\":1}".into()),
                 }),
+                idempotency: vec![],
                 ..Batch::default()
             }])
             .unwrap();

@@ -1,34 +1,61 @@
-//! One websocket connection: authenticate, send the snapshot, then one `select!` loop
-//! over shutdown, the client's messages, the meeting's published state and replies.
+//! Websocket connections: the handshake ([`upgrade`]), the frames ([`frame`]), one task per
+//! connection for what the client says ([`hello`], [`session`]), and one fan-out per meeting
+//! ([`fanout`]) for the changes everyone gets.
 //!
-//! A connection reads the meeting's state through a `watch`: if it falls behind it simply
-//! gets the latest state next (the ones in between are skipped, never queued), so a slow
-//! client costs no memory. A send that does not complete within the send timeout means
-//! the client stopped reading: the connection is dropped, and nobody else waits for it.
+//! A connection's task authenticates (`hello`/`join`), writes `welcome`, the agenda and the
+//! snapshot, joins its meeting's fan-out, then waits in a single `select!` over its grant's
+//! revocation, its socket's readiness, the replies to its commands, and a wake-up from its
+//! [`peer::Peer`] (frames waiting for a writable socket, or a verdict: meeting closed,
+//! server shutting down, keep-alive timeout). It does not wake for changes: the fan-out
+//! writes those to the socket itself, from the meeting's shared frame.
+//!
+//! An idle connection owns no read or write buffer, and its task is the size of that
+//! waiting loop: what is cold and large (authentication, handling a message, closing) is
+//! boxed while it runs. A client that falls behind gets the latest state next (the ones in
+//! between are skipped, never queued); a frame that waits longer than the send timeout
+//! means the client stopped reading, and it is dropped. Nobody else waits for it.
 
+pub mod fanout;
+pub mod frame;
+mod hello;
+pub mod peer;
 pub mod ratelimit;
+mod session;
+pub mod upgrade;
 
-use crate::clock::now_ms;
-use crate::hub::meeting::{Input, ReplyTx};
-use crate::hub::{Grant, Hub};
+use crate::hub::meeting::{Reply, ReplyTx};
+use crate::hub::views::text_frame;
+use crate::hub::{Hub, Revocation};
 use crate::Limits;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use podium_protocol::{ClientMessage, ErrorCode, Identity, Role, ServerMessage, PROTOCOL_VERSION};
-use ratelimit::{Bucket, Verdict};
-use serde::Deserialize;
-use std::future::Future;
+use bytes::Bytes;
+use fanout::Fanouts;
+use frame::{DecodeError, Decoder, Incoming};
+use hello::request_id;
+use peer::{Peer, Pushed, Sent, Verdict};
+use podium_protocol::{ErrorCode, ServerMessage};
+use ratelimit::Bucket;
+use session::Session;
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Instant;
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 /// Close codes used by the server.
 pub mod close {
-    /// Server shutting down.
+    /// Normal closure (the answer to a client's close).
+    pub const NORMAL: u16 = 1000;
+    /// Server shutting down, or the meeting closed.
     pub const GOING_AWAY: u16 = 1001;
+    /// A broken websocket frame sequence.
+    pub const PROTOCOL: u16 = 1002;
+    /// A text message that is not UTF-8.
+    pub const INVALID_DATA: u16 = 1007;
     /// Sustained abuse (rate), or a hello that never came.
     pub const POLICY: u16 = 1008;
     /// A frame over the size limit.
@@ -43,12 +70,51 @@ static CONNECTION_IDS: AtomicU64 = AtomicU64::new(1);
 /// How long a closing connection waits for the client's Close frame at most.
 const CLOSE_LINGER: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Serves one upgraded websocket until it closes.
+/// Bytes read from a socket at a time (on the stack: an idle connection holds none).
+const READ_CHUNK: usize = 4096;
+
+/// What every websocket connection shares: the hub, the limits, shutdown, and the fan-out
+/// tasks of the live meetings.
+pub struct Endpoint {
+    /// Where meetings and grants are found.
+    pub hub: Arc<Hub>,
+    /// Frame size, timeouts, rate, keep-alive.
+    pub limits: Arc<Limits>,
+    /// Cancelled at shutdown: every connection then gets Close 1001 (from its meeting's
+    /// fan-out once authenticated, from its own task before).
+    pub shutdown: CancellationToken,
+    /// One fan-out task per live meeting.
+    fanouts: Fanouts,
+    /// Zero of the keep-alive clock ([`Endpoint::now_ms`]).
+    epoch: Instant,
+}
+
+impl Endpoint {
+    /// The endpoint of a server.
+    pub fn new(hub: Arc<Hub>, limits: Arc<Limits>, shutdown: CancellationToken) -> Arc<Endpoint> {
+        Arc::new(Endpoint {
+            hub,
+            limits,
+            shutdown,
+            fanouts: Fanouts::default(),
+            epoch: Instant::now(),
+        })
+    }
+
+    /// Milliseconds since the endpoint started (monotonic): when peers were last heard.
+    pub fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+}
+
+/// Serves one upgraded websocket until it closes. `permit` is its place under the
+/// connection caps (held as long as the socket); `early` holds bytes the client sent right
+/// behind its handshake (read by hyper already).
 pub async fn serve(
-    socket: WebSocket,
-    hub: Arc<Hub>,
-    limits: Arc<Limits>,
-    shutdown: CancellationToken,
+    ep: Arc<Endpoint>,
+    stream: TcpStream,
+    permit: Option<crate::accept::Permit>,
+    early: Bytes,
 ) {
     let n = CONNECTION_IDS.fetch_add(1, Ordering::Relaxed);
     let span = tracing::info_span!(
@@ -57,49 +123,73 @@ pub async fn serve(
         meeting = tracing::field::Empty,
         role = tracing::field::Empty
     );
-    Connection {
-        socket,
-        hub,
-        limits,
-        shutdown,
-        awaiting: 0,
+    let mut conn = Connection {
         agenda_held: None,
+        bucket: Bucket::new(ep.limits.rate, Instant::now()),
+        decoder: Decoder::new(ep.limits.max_message),
+        peer: Arc::new(Peer::new(stream, permit, ep.now_ms())),
+        ep,
+        inbox: VecDeque::new(),
+        awaiting: 0,
+        replies: None,
+        session: None,
+    };
+    if !early.is_empty() {
+        conn.decode(&early);
     }
-    .run()
-    .instrument(span)
-    .await
+    // Not kept: it may be a view into hyper's whole read buffer.
+    drop(early);
+    conn.run().instrument(span).await
 }
 
 struct Connection {
-    /// The client's socket; this task alone reads and writes it.
-    socket: WebSocket,
-    /// Where meetings and grants are found.
-    hub: Arc<Hub>,
-    /// Frame size, timeouts, rate: shared by every connection.
-    limits: Arc<Limits>,
-    /// Cancelled at shutdown: the loop then sends Close 1001.
-    shutdown: CancellationToken,
-    /// Commands handed to the meeting whose reply has not come back. The reply queue is
-    /// polled only while this is non-zero: most connections never send a command, and a
-    /// fan-out then wakes them for nothing else.
+    /// Limits, hub, shutdown.
+    ep: Arc<Endpoint>,
+    /// The socket and its waiting frames, shared with the fan-out.
+    peer: Arc<Peer>,
+    /// The client's bytes → messages; holds a buffer only mid-frame.
+    decoder: Decoder,
+    /// Messages decoded and not yet handled (or the reason the stream cannot be read on).
+    inbox: VecDeque<Result<Incoming, DecodeError>>,
+    /// Token bucket: every message and control frame from the client takes a token.
+    bucket: Bucket,
+    /// Commands handed to the meeting whose reply has not come back.
     awaiting: usize,
-    /// The agenda version the client holds: from its `hello`/`join`, then the last
-    /// `agenda` message sent. The agenda is sent only when this differs.
+    /// Where replies come back; made with the first command (most connections send none).
+    replies: Option<(ReplyTx, mpsc::Receiver<(u64, Reply)>)>,
+    /// The agenda version the client says it holds (`hello`/`join`): the agenda is sent
+    /// only if the current one differs.
     agenda_held: Option<u64>,
+    /// Who the client is and its meeting, once authenticated.
+    session: Option<Session>,
 }
 
-/// Why the loop ended.
+/// Why the connection ends.
+#[derive(Debug)]
 enum End {
-    /// Send a close frame with this code and reason.
+    /// Send a close frame with this code and reason, then linger for the client's close.
     Close(u16, &'static str),
-    /// Just drop the socket (client gone or not reading).
+    /// The client closed: answer its close frame, then drop.
+    Answer,
+    /// Just drop the socket (client gone or dead).
     Drop,
+    /// Drop the socket: the client stopped reading.
+    Slow,
 }
 
-fn text(msg: &ServerMessage) -> Message {
-    Message::Text(Utf8Bytes::from(
-        serde_json::to_string(msg).expect("message serialises"),
-    ))
+impl From<Verdict> for End {
+    fn from(v: Verdict) -> End {
+        match v {
+            Verdict::Close(code, reason) => End::Close(code, reason),
+            Verdict::Drop => End::Drop,
+            Verdict::Slow => End::Slow,
+        }
+    }
+}
+
+/// A server message, framed.
+fn text(msg: &ServerMessage) -> Bytes {
+    text_frame(&serde_json::to_string(msg).expect("message serialises"))
 }
 
 /// An `error` message (boxed: it travels in `Result`s, and `ServerMessage` is large).
@@ -111,49 +201,177 @@ fn error(id: Option<u64>, code: ErrorCode, message: impl Into<String>) -> Box<Se
     })
 }
 
+/// What woke the connection task.
+enum Wake {
+    /// The server is shutting down (before authentication; after, the fan-out says so).
+    Shutdown,
+    /// The grant was revoked.
+    Revoked,
+    /// The peer was woken: frames wait, or a verdict was given.
+    Peer,
+    /// The socket can take what waits.
+    Writable,
+    /// What waits has waited longer than the send timeout.
+    Stalled,
+    /// The socket is broken.
+    Broken,
+    /// The socket has bytes.
+    Readable,
+    /// A command's reply (`None`: every sender is gone).
+    Reply(Option<(u64, Reply)>),
+    /// The deadline passed.
+    Deadline,
+}
+
 impl Connection {
-    async fn send(&mut self, msg: Message) -> Result<(), End> {
-        let len = match &msg {
-            Message::Text(t) => t.len(),
-            _ => 0,
-        };
-        let limit = self.limits.send_timeout;
-        let sent = {
-            let mut send = std::pin::pin!(self.socket.send(msg));
-            // Most sends complete at once (the socket buffer has room): only those that
-            // do not arm a timer, so the common path costs no timer registration.
-            match std::future::poll_fn(|cx| Poll::Ready(send.as_mut().poll(cx))).await {
-                Poll::Ready(r) => Ok(r),
-                Poll::Pending => tokio::time::timeout(limit, send).await,
-            }
-        };
-        match sent {
-            Ok(Ok(())) => {
-                self.hub.metrics.sent(len);
+    fn hub(&self) -> &Hub {
+        &self.ep.hub
+    }
+
+    /// Writes (or queues) a frame; `Err` if the connection is ending.
+    fn send(&mut self, frame: Bytes) -> Result<(), End> {
+        let mut sent = Sent::default();
+        let pushed = self.peer.push(frame, &mut sent);
+        self.hub().metrics.sent_many(sent.frames, sent.bytes);
+        match pushed {
+            Pushed::Written | Pushed::Queued => Ok(()),
+            Pushed::Dropped => Err(self.peer.verdict().map_or(End::Drop, End::from)),
+        }
+    }
+
+    fn send_msg(&mut self, msg: &ServerMessage) -> Result<(), End> {
+        self.send(text(msg))
+    }
+
+    /// Decodes bytes from the client into the inbox.
+    fn decode(&mut self, bytes: &[u8]) {
+        let mut out = Vec::new();
+        let result = self.decoder.feed(bytes, &mut out);
+        self.inbox.extend(out.into_iter().map(Ok));
+        if let Err(e) = result {
+            self.inbox.push_back(Err(e));
+        }
+    }
+
+    /// Reads what the socket has (once); `Err` at end of stream or on a socket error.
+    fn read(&mut self) -> Result<(), End> {
+        let mut buf = [0u8; READ_CHUNK];
+        match self.peer.stream.try_read(&mut buf) {
+            Ok(0) => Err(End::Drop),
+            Ok(n) => {
+                self.peer.heard_at(self.ep.now_ms());
+                self.decode(&buf[..n]);
                 Ok(())
             }
-            Ok(Err(_)) => Err(End::Drop),
-            Err(_) => {
-                self.hub.metrics.slow_dropped();
-                tracing::info!("client stopped reading: dropped");
-                Err(End::Drop)
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(()),
+            Err(_) => Err(End::Drop),
+        }
+    }
+
+    /// Writes what waits for the socket.
+    fn flush(&mut self) -> Result<(), End> {
+        let mut sent = Sent::default();
+        let r = self.peer.flush(&mut sent);
+        self.hub().metrics.sent_many(sent.frames, sent.bytes);
+        r.map(|_| ()).map_err(|_| End::Drop)
+    }
+
+    /// Waits for the next thing to do. Before authentication (`deadline`: the hello's) it
+    /// also watches shutdown; after, the grant's revocation (the fan-out tells of shutdown).
+    /// Readiness and replies are polled in place and the stall timer is boxed, so that the
+    /// wait of an idle connection holds little more than its two wake-up registrations.
+    async fn wait(&mut self, deadline: Option<tokio::time::Instant>) -> Wake {
+        let waiting = self.peer.waiting_since();
+        let stalled_at =
+            waiting.map(|t| tokio::time::Instant::from(t) + self.ep.limits.send_timeout);
+        let until = match (stalled_at, deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let mut timer: Option<Pin<Box<tokio::time::Sleep>>> =
+            until.map(|u| Box::pin(tokio::time::sleep_until(u)));
+        let replies = self
+            .replies
+            .as_mut()
+            .filter(|_| self.awaiting > 0)
+            .map(|r| &mut r.1);
+        let revocation: Option<&Revocation> = self.session.as_ref().map(|s| &s.grant.revocation);
+        let shutdown = (revocation.is_none()).then_some(&self.ep.shutdown);
+        let peer = &self.peer;
+        let mut replies = replies;
+        tokio::select! {
+            biased;
+            _ = async { shutdown.expect("before authentication").cancelled().await }, if shutdown.is_some() => Wake::Shutdown,
+            _ = async { revocation.expect("after authentication").cancelled().await }, if revocation.is_some() => Wake::Revoked,
+            _ = peer.wake.notified() => Wake::Peer,
+            r = poll_fn(|cx| peer.stream.poll_write_ready(cx)), if waiting.is_some() => {
+                if r.is_ok() { Wake::Writable } else { Wake::Broken }
+            }
+            reply = poll_fn(|cx| replies.as_mut().expect("with replies").poll_recv(cx)), if replies.is_some() => Wake::Reply(reply),
+            r = poll_fn(|cx| peer.stream.poll_read_ready(cx)) => {
+                if r.is_ok() { Wake::Readable } else { Wake::Broken }
+            }
+            _ = async { timer.as_mut().expect("with a deadline").await }, if timer.is_some() => {
+                if stalled_at.is_some_and(|s| tokio::time::Instant::now() >= s) {
+                    Wake::Stalled
+                } else {
+                    Wake::Deadline
+                }
             }
         }
     }
 
-    async fn close(&mut self, code: u16, reason: &'static str) {
-        let frame = CloseFrame {
-            code,
-            reason: Utf8Bytes::from_static(reason),
+    async fn run(&mut self) {
+        // Cold, large futures are boxed (allocated while they run), so that the task of an
+        // idle connection is the size of its waiting loop alone.
+        let end = match Box::pin(self.open()).await {
+            Ok(()) => self.serve().await,
+            Err(end) => end,
         };
-        let sent = tokio::time::timeout(
-            self.limits.send_timeout,
-            self.socket.send(Message::Close(Some(frame))),
-        )
-        .await;
-        if matches!(sent, Ok(Ok(()))) {
-            self.linger().await;
+        if let Some(s) = self.session.take() {
+            s.fanout.leave(self.peer.clone());
+            self.hub().metrics.disconnected(s.grant.role);
         }
+        match end {
+            End::Close(code, reason) => Box::pin(self.close(code, reason)).await,
+            End::Answer => {
+                self.peer.closing();
+                let _ = self.send(frame::close(close::NORMAL, ""));
+                Box::pin(self.finish(tokio::time::Instant::now() + CLOSE_LINGER)).await;
+            }
+            End::Drop => {}
+            End::Slow => {
+                self.hub().metrics.slow_dropped();
+                tracing::info!("client stopped reading: dropped");
+            }
+        }
+    }
+
+    /// Sends a close frame, waits (briefly) until it is written, then lingers.
+    async fn close(&mut self, code: u16, reason: &'static str) {
+        self.peer.closing();
+        if self.send(frame::close(code, reason)).is_err() {
+            return;
+        }
+        let written_by = tokio::time::Instant::now() + self.ep.limits.send_timeout;
+        if !self.finish(written_by).await {
+            return;
+        }
+        self.linger().await;
+    }
+
+    /// Writes what waits until `deadline`; `true` if all was written.
+    async fn finish(&mut self, deadline: tokio::time::Instant) -> bool {
+        while self.peer.pending() {
+            let r = tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => return false,
+                r = self.peer.stream.writable() => r,
+            };
+            if r.is_err() || self.flush().is_err() {
+                return false;
+            }
+        }
+        true
     }
 
     /// The closing handshake: after our Close frame, read and discard what the client
@@ -161,463 +379,92 @@ impl Connection {
     /// data makes the kernel send a reset, and a reset can destroy our Close frame (and the
     /// replies before it) in the client's receive buffer before the client reads them.
     async fn linger(&mut self) {
-        let deadline = tokio::time::Instant::now() + CLOSE_LINGER.min(self.limits.send_timeout);
+        let deadline = tokio::time::Instant::now() + CLOSE_LINGER.min(self.ep.limits.send_timeout);
+        let mut readable = true;
         loop {
-            let msg = tokio::select! {
-                _ = self.shutdown.cancelled() => return,
+            while let Some(m) = self.inbox.pop_front() {
+                match m {
+                    Ok(Incoming::Close(_)) => return,
+                    Ok(_) => {}
+                    // The stream cannot be read past this error (an oversized frame): give
+                    // the client until the deadline to read our Close.
+                    Err(_) => readable = false,
+                }
+            }
+            let r = tokio::select! {
+                _ = self.ep.shutdown.cancelled(), if !self.ep.shutdown.is_cancelled() => return,
                 _ = tokio::time::sleep_until(deadline) => return,
-                m = self.socket.recv() => m,
+                r = self.peer.stream.readable() => r,
             };
-            match msg {
-                Some(Ok(Message::Close(_))) | None => return,
-                Some(Ok(_)) => continue,
-                // The stream cannot be read past this error (an oversized frame): give the
-                // client until the deadline to read our Close before the socket goes.
-                Some(Err(_)) => {
-                    tokio::select! {
-                        _ = self.shutdown.cancelled() => {}
-                        _ = tokio::time::sleep_until(deadline) => {}
-                    }
+            if r.is_err() {
+                return;
+            }
+            if readable {
+                if self.read().is_err() {
                     return;
                 }
-            }
-        }
-    }
-
-    async fn run(mut self) {
-        let end = match self.authenticate().await {
-            Ok((grant, identity, token)) => {
-                let role = grant.role;
-                tracing::Span::current().record("meeting", grant.meeting.as_str());
-                tracing::Span::current().record("role", role.as_str());
-                self.hub.metrics.connected(role);
-                let end = self.session(grant, identity, token).await;
-                self.hub.metrics.disconnected(role);
-                end
-            }
-            Err(end) => end,
-        };
-        if let End::Close(code, reason) = end {
-            self.close(code, reason).await;
-        }
-    }
-
-    /// Waits for `hello` or `join` and answers `welcome`.
-    async fn authenticate(&mut self) -> Result<(Grant, Identity, Option<String>), End> {
-        let deadline = tokio::time::Instant::now() + self.limits.hello_timeout;
-        loop {
-            let msg = tokio::select! {
-                _ = self.shutdown.cancelled() => return Err(End::Close(close::GOING_AWAY, "server shutting down")),
-                _ = tokio::time::sleep_until(deadline) => return Err(End::Close(close::POLICY, "no hello")),
-                m = self.socket.recv() => m,
-            };
-            let raw = match msg {
-                None => return Err(End::Drop),
-                Some(Err(e)) => return Err(self.read_error(e)),
-                Some(Ok(Message::Text(t))) => t,
-                Some(Ok(Message::Close(_))) => return Err(End::Drop),
-                Some(Ok(_)) => continue,
-            };
-            let parsed = match parse(&raw) {
-                Ok(m) => m,
-                Err(e) => {
-                    self.hub.metrics.bad_message();
-                    self.send(text(&e)).await?;
-                    continue;
+            } else {
+                // Discard without decoding.
+                let mut buf = [0u8; READ_CHUNK];
+                match self.peer.stream.try_read(&mut buf) {
+                    Ok(0) => return,
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => return,
                 }
-            };
-            if let ClientMessage::Hello { agenda_version, .. }
-            | ClientMessage::Join { agenda_version, .. } = &parsed
-            {
-                self.agenda_held = *agenda_version;
-            }
-            match welcome(&self.hub, parsed).await {
-                Ok(ok) => return Ok(ok),
-                Err(e) => self.send(text(&e)).await?,
-            }
-        }
-    }
-}
-
-/// Checks a `hello` or `join` and finds who the client is.
-async fn welcome(
-    hub: &Hub,
-    msg: ClientMessage,
-) -> Result<(Grant, Identity, Option<String>), Box<ServerMessage>> {
-    let unauthorized = || {
-        error(
-            None,
-            ErrorCode::Unauthorized,
-            "this link is not valid for this meeting: ask the host for a new link",
-        )
-    };
-    let check = |protocol: u32,
-                 meeting: &str,
-                 grant: Option<Grant>|
-     -> Result<Grant, Box<ServerMessage>> {
-        if protocol != PROTOCOL_VERSION {
-            return Err(error(
-                    None,
-                    ErrorCode::UnsupportedVersion,
-                    format!("this server speaks protocol {PROTOCOL_VERSION}, not {protocol}: reload the page"),
-                ));
-        }
-        let grant = grant.ok_or_else(unauthorized)?;
-        if grant.meeting != meeting {
-            return Err(unauthorized());
-        }
-        if hub.meeting(meeting).is_none() {
-            return Err(error(
-                None,
-                ErrorCode::Archived,
-                "this meeting is archived or closed: reports only",
-            ));
-        }
-        Ok(grant)
-    };
-    match msg {
-        ClientMessage::Hello {
-            protocol,
-            meeting,
-            token,
-            ..
-        } => {
-            let grant = check(protocol, &meeting, hub.find_grant(&token).await)?;
-            if grant.actor().is_none() {
-                return Err(error(
-                    None,
-                    ErrorCode::BadRequest,
-                    "this is a join link: send `join` with your name, delegation and language",
-                ));
-            }
-            let identity = identity(hub, &grant).await;
-            Ok((grant, identity, None))
-        }
-        ClientMessage::Join {
-            protocol,
-            meeting,
-            token,
-            name,
-            delegation,
-            language,
-            ..
-        } => {
-            let link = check(protocol, &meeting, hub.find_grant(&token).await)?;
-            if link.participant.is_some()
-                || !matches!(link.role, Role::Participant | Role::Observer)
-            {
-                return Err(error(
-                    None,
-                    ErrorCode::BadRequest,
-                    "only a join link can join: use `hello` with this token",
-                ));
-            }
-            let (reply, rx) = tokio::sync::oneshot::channel();
-            let input = Input::Join {
-                role: link.role,
-                name,
-                delegation,
-                language,
-                reply,
-            };
-            if !hub.send(&meeting, input).await {
-                return Err(error(
-                    None,
-                    ErrorCode::NoSuchMeeting,
-                    "the meeting has closed",
-                ));
-            }
-            match rx.await {
-                Ok(Ok((grant, token))) => {
-                    let identity = identity(hub, &grant).await;
-                    Ok((grant, identity, Some(token)))
-                }
-                Ok(Err((code, message))) => Err(error(None, code, message)),
-                Err(_) => Err(error(
-                    None,
-                    ErrorCode::Internal,
-                    "the meeting stopped; try again",
-                )),
-            }
-        }
-        _ => Err(error(
-            None,
-            ErrorCode::Unauthorized,
-            "send `hello` (or `join`) first",
-        )),
-    }
-}
-
-/// The `you` of a `welcome`: role, person or participant id, and display name.
-async fn identity(hub: &Hub, grant: &Grant) -> Identity {
-    let mut name = grant.role.as_str().to_string();
-    if let Some(h) = hub.meeting(&grant.meeting) {
-        let agenda = h.agenda();
-        if let Some(found) = grant.person.as_deref().and_then(|p| agenda.person(p)) {
-            name = found.name.clone();
-        }
-        if let Some(pid) = grant.participant {
-            if let Some(p) = h.participant(pid).await {
-                name = p.name;
-            }
-        }
-    }
-    Identity {
-        role: grant.role,
-        person: grant.person.clone(),
-        participant: grant.participant,
-        name,
-    }
-}
-
-impl Connection {
-    /// The authenticated part: snapshot, then the loop.
-    async fn session(&mut self, grant: Grant, you: Identity, token: Option<String>) -> End {
-        let Some(meeting) = self.hub.meeting(&grant.meeting) else {
-            return End::Close(close::GOING_AWAY, "meeting closed");
-        };
-        let actor = grant.actor().expect("authenticated grants have an actor");
-        let role = grant.role;
-        // Subscribe before the snapshot, so no change can fall between them.
-        let mut views = meeting.subscribe();
-        let welcome = ServerMessage::Welcome {
-            protocol: PROTOCOL_VERSION,
-            meeting: grant.meeting.clone(),
-            you,
-            participant_token: token,
-            server_time: now_ms(),
-        };
-        if let Err(e) = self.send(text(&welcome)).await {
-            return e;
-        }
-        let (agenda, snapshot, mut seen) = {
-            let p = views.borrow_and_update();
-            (
-                p.agenda.clone(),
-                p.snapshot(role, now_ms()),
-                p.for_role(role).seq,
-            )
-        };
-        if let Err(e) = self.send_agenda(&agenda).await {
-            return e;
-        }
-        if let Err(e) = self.send(Message::Text(snapshot)).await {
-            return e;
-        }
-        let (reply_tx, mut replies): (ReplyTx, _) = mpsc::channel(self.limits.reply_queue);
-        let mut bucket = Bucket::new(self.limits.rate, Instant::now());
-        // Registered once: a `cancelled()` made anew every turn would lock the token's
-        // waiter list twice per message, on a lock every connection shares.
-        let shutdown = self.shutdown.clone();
-        let mut cancelled = std::pin::pin!(shutdown.cancelled());
-        // The grant's revocation (link rotated, person removed, meeting archived), also
-        // registered once.
-        let revocation = grant.revocation.clone();
-        let mut revoked = std::pin::pin!(revocation.cancelled());
-        loop {
-            // Biased, state first: a fan-out wakes every connection, and each then polls
-            // just the branch that woke it (a random start would poll two on average).
-            let step = tokio::select! {
-                biased;
-                changed = views.changed() => {
-                    if changed.is_err() {
-                        if grant.revocation.is_revoked() {
-                            let (code, reason) = grant.revocation.close_frame();
-                            return End::Close(code, reason);
-                        }
-                        return End::Close(close::GOING_AWAY, "meeting closed");
-                    }
-                    self.push_change(&mut views, role, &mut seen).await
-                }
-                Some((id, reply)) = replies.recv(), if self.awaiting > 0 => {
-                    self.awaiting -= 1;
-                    // Show the change before acknowledging the command that made it.
-                    if views.has_changed().unwrap_or(false) {
-                        if let Err(e) = self.push_change(&mut views, role, &mut seen).await {
-                            return e;
-                        }
-                    }
-                    let msg = match reply {
-                        // A change this role cannot see was not sent to it: the state
-                        // it has (at an earlier seq) already shows all it may see.
-                        Ok(seq) => ServerMessage::Ack { id, seq: seq.min(seen) },
-                        Err((code, message)) => *error(Some(id), code, message),
-                    };
-                    self.send(text(&msg)).await
-                }
-                msg = self.socket.recv() => match msg {
-                    None | Some(Ok(Message::Close(_))) => return End::Drop,
-                    Some(Err(e)) => return self.read_error(e),
-                    Some(Ok(Message::Text(raw))) => {
-                        match bucket.take(Instant::now()) {
-                            Verdict::Allow => self.handle(&raw, &grant, &actor, &reply_tx).await,
-                            Verdict::Limit => {
-                                self.hub.metrics.rate_limited();
-                                let id = request_id(&raw);
-                                self.send(text(&error(id, ErrorCode::RateLimited, "too many messages: slow down"))).await
-                            }
-                            Verdict::Close => {
-                                self.hub.metrics.abuse_closed();
-                                tracing::warn!("closing: sustained flood");
-                                return End::Close(close::POLICY, "too many messages");
-                            }
-                        }
-                    }
-                    Some(Ok(Message::Binary(_))) => {
-                        self.hub.metrics.bad_message();
-                        self.send(text(&error(None, ErrorCode::BadRequest, "binary frames are not part of the protocol: send JSON text"))).await
-                    }
-                    Some(Ok(_)) => Ok(()),
-                },
-                _ = &mut cancelled => return End::Close(close::GOING_AWAY, "server shutting down"),
-                _ = &mut revoked => {
-                    let (code, reason) = revocation.close_frame();
-                    return End::Close(code, reason);
-                }
-            };
-            if let Err(e) = step {
-                return e;
             }
         }
     }
 
-    async fn push_change(
-        &mut self,
-        views: &mut tokio::sync::watch::Receiver<Arc<crate::hub::views::Published>>,
-        role: Role,
-        seen: &mut u64,
-    ) -> Result<(), End> {
-        // Hold the state while writing it, so its fan-out time counts this socket.
-        let published = views.borrow_and_update().clone();
-        let projection = published.for_role(role);
-        let seq = projection.seq;
-        if seq <= *seen {
-            return Ok(());
-        }
-        *seen = seq;
-        // A change that shows a new agenda version comes after that agenda.
-        self.send_agenda(&published.agenda).await?;
-        let bytes = projection.change.clone();
-        self.send(Message::Text(bytes)).await?;
-        published.fanout.written();
-        Ok(())
-    }
-
-    /// Sends the `agenda` message unless the client holds that version already.
-    async fn send_agenda(&mut self, frame: &crate::hub::views::AgendaFrame) -> Result<(), End> {
-        if self.agenda_held == Some(frame.version) {
-            return Ok(());
-        }
-        self.send(Message::Text(frame.message.clone())).await?;
-        self.agenda_held = Some(frame.version);
-        Ok(())
-    }
-
-    async fn handle(
-        &mut self,
-        raw: &str,
-        grant: &Grant,
-        actor: &crate::engine::Actor,
-        reply: &ReplyTx,
-    ) -> Result<(), End> {
-        let msg = match parse(raw) {
+    /// Handles what the client sent that is not a text message: pings, pongs, binary,
+    /// close, and frames that cannot be read. `Ok(Some(text))` for a text message.
+    fn incoming(&mut self, m: Result<Incoming, DecodeError>) -> Result<Option<String>, End> {
+        let m = match m {
             Ok(m) => m,
             Err(e) => {
-                self.hub.metrics.bad_message();
-                return self.send(text(&e)).await;
+                self.hub().metrics.bad_message();
+                tracing::info!(error = %e, "unreadable frame: closing");
+                return Err(match e {
+                    DecodeError::TooBig => {
+                        End::Close(close::TOO_BIG, "message too big: 16 KiB at most")
+                    }
+                    DecodeError::Protocol(_) => {
+                        End::Close(close::PROTOCOL, "websocket protocol error")
+                    }
+                    DecodeError::NotUtf8 => End::Close(close::INVALID_DATA, "text must be UTF-8"),
+                });
             }
         };
-        match msg {
-            ClientMessage::Ping { id, client_time } => {
-                let pong = ServerMessage::Pong {
-                    id,
-                    client_time,
-                    server_time: now_ms(),
-                };
-                self.send(text(&pong)).await
-            }
-            ClientMessage::Command { id, command, key } => {
-                if key
-                    .as_ref()
-                    .is_some_and(|k| k.is_empty() || k.chars().count() > 64)
-                {
-                    return self
-                        .send(text(&error(
-                            Some(id),
-                            ErrorCode::InvalidArgument,
-                            "`key` must be 1 to 64 characters",
-                        )))
-                        .await;
-                }
-                let input = Input::Command {
-                    actor: actor.clone(),
-                    command,
-                    id,
-                    key,
-                    reply: reply.clone(),
-                };
-                if self.hub.send(&grant.meeting, input).await {
-                    self.awaiting += 1;
-                    Ok(())
-                } else {
-                    self.send(text(&error(
-                        Some(id),
-                        ErrorCode::NoSuchMeeting,
-                        "the meeting has closed",
-                    )))
-                    .await
+        if let Incoming::Close(_) = m {
+            return Err(End::Answer);
+        }
+        // Every frame from the client counts against its rate, pings and pongs included
+        // (see `ratelimit`).
+        let allowed = self.admit_frame(&m)?;
+        match m {
+            Incoming::Text(t) => {
+                if allowed {
+                    return Ok(Some(t));
                 }
             }
-            ClientMessage::Hello { .. } | ClientMessage::Join { .. } => {
-                self.send(text(&error(
-                    None,
-                    ErrorCode::BadRequest,
-                    "already authenticated on this connection",
-                )))
-                .await
+            Incoming::Ping(payload) => {
+                if allowed {
+                    self.send(frame::pong(&payload))?;
+                }
             }
+            Incoming::Pong => {}
+            Incoming::Binary => {
+                self.hub().metrics.bad_message();
+                if allowed {
+                    self.send_msg(&error(
+                        None,
+                        ErrorCode::BadRequest,
+                        "binary frames are not part of the protocol: send JSON text",
+                    ))?;
+                }
+            }
+            Incoming::Close(_) => unreachable!("handled above"),
         }
+        Ok(None)
     }
-
-    fn read_error(&self, e: axum::Error) -> End {
-        // axum wraps tungstenite's error; a message or frame over the limit is `Capacity`.
-        let too_big = std::error::Error::source(&e)
-            .and_then(|s| s.downcast_ref::<tungstenite::Error>())
-            .is_some_and(|t| matches!(t, tungstenite::Error::Capacity(_)));
-        if too_big {
-            self.hub.metrics.bad_message();
-            tracing::info!("frame over the size limit: closing");
-            End::Close(close::TOO_BIG, "message too big: 16 KiB at most")
-        } else {
-            End::Drop
-        }
-    }
-}
-
-/// The request id of a raw command, when it has one.
-fn request_id(raw: &str) -> Option<u64> {
-    #[derive(Deserialize)]
-    struct Id {
-        id: Option<u64>,
-    }
-    serde_json::from_str::<Id>(raw).ok().and_then(|i| i.id)
-}
-
-/// Parses a client message, or says exactly what is wrong with it.
-fn parse(raw: &str) -> Result<ClientMessage, Box<ServerMessage>> {
-    let value: serde_json::Value = serde_json::from_str(raw).map_err(|e| {
-        error(
-            None,
-            ErrorCode::BadRequest,
-            format!("not valid JSON ({e}): send one JSON object per message"),
-        )
-    })?;
-    let id = value.get("id").and_then(|v| v.as_u64());
-    ClientMessage::deserialize(&value).map_err(|e| {
-        error(
-            id,
-            ErrorCode::BadRequest,
-            format!("{e}; see PROTOCOL.md for the message shapes"),
-        )
-    })
 }

@@ -1,14 +1,15 @@
 //! `podium-load`: opens N websocket clients against a Podium meeting (participants and
-//! observers joining through the real protocol) or against the Node.js `ws` relay of
+//! observers joining through the real protocol) or against the Node.js `ws` relays of
 //! `tests/peers/`, runs the named scenarios, and prints a table (or `--json`).
 //!
 //! ```text
-//! podium-load --target podium,ws-relay,floor --n 10000 --server-cpu 0 --json
+//! podium-load --target podium,ws-relay,ws-relay-send,floor --n 19000 --server-cpu 0
 //! ```
 //!
-//! Each target is started as a child process (pinned with `taskset` to `--server-cpu`);
-//! the clients are tasks of this process, which raises its open-file limit to the hard
-//! limit (10,000 clients need 10,000 files here; the limit is 20,000).
+//! Each target is started as a child process (pinned with `taskset` to `--server-cpu`).
+//! The clients are tasks of this process and, past `--per-process` (10,000), of worker
+//! children (`podium-load worker`, started by this one): each process raises its open-file
+//! limit to the hard limit (20,000 here), and no process holds more than its share.
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -62,6 +63,15 @@ struct Cli {
     /// Frame size for the relay and the floor (default: Podium's measured change size, or 604).
     #[arg(long)]
     frame: Option<usize>,
+    /// Protocol version the clients speak (1: a Podium from before protocol version 2).
+    #[arg(long, default_value_t = podium_protocol::PROTOCOL_VERSION)]
+    protocol: u32,
+    /// Clients one process holds at most (the host included); more go to worker processes.
+    #[arg(long, default_value_t = 10_000)]
+    per_process: usize,
+    /// An argument for `podium serve` (repeat the flag), e.g. `--serve-arg=--join-rate=100000`.
+    #[arg(long = "serve-arg", allow_hyphen_values = true)]
+    serve_args: Vec<String>,
     /// Print JSON instead of tables.
     #[arg(long)]
     json: bool,
@@ -72,6 +82,21 @@ struct Cli {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("worker") {
+        let spec = args
+            .iter()
+            .position(|a| a == "--spec")
+            .and_then(|i| args.get(i + 1));
+        let result = match spec {
+            Some(spec) => load::worker::worker_main(spec),
+            None => Err(anyhow::anyhow!("worker: missing --spec")),
+        };
+        if let Err(e) = result {
+            eprintln!("podium-load worker: {e:#}");
+            std::process::exit(1);
+        }
+        return;
+    }
     if args.get(1).map(String::as_str) == Some("floor-writer") {
         if let Err(e) = floor_writer(&args[2..]) {
             eprintln!("floor-writer: {e:#}");
@@ -110,10 +135,11 @@ fn floor_writer(args: &[String]) -> Result<()> {
 
 async fn run(cli: Cli) -> Result<()> {
     let limit = load::stats::raise_nofile();
-    if (cli.n as u64) + 64 > limit {
+    if (cli.per_process.min(cli.n + 1) as u64) + 64 > limit {
         bail!(
-            "{} clients need more open files than this process may have ({limit})",
-            cli.n
+            "{} clients per process need more open files than a process may have ({limit}): \
+             lower --per-process",
+            cli.per_process
         );
     }
     let mut cfg = LoadConfig::new(cli.n);
@@ -123,6 +149,9 @@ async fn run(cli: Cli) -> Result<()> {
     cfg.durable_clients = cli.durable_clients.min(cli.n);
     cfg.connect_parallel = cli.connect_parallel;
     cfg.timeout = Duration::from_secs(300);
+    cfg.protocol = cli.protocol;
+    cfg.per_process = cli.per_process;
+    cfg.exe = Some(std::env::current_exe()?);
     if let Some(v) = cli.verify_every {
         cfg.verify_every = v;
     }
@@ -143,7 +172,8 @@ async fn run(cli: Cli) -> Result<()> {
                     Some(b) => b.clone(),
                     None => target::podium_bin()?,
                 };
-                let t = target::start_podium(&bin, cli.server_cpu)?;
+                let t =
+                    target::start_podium(&bin, cli.server_cpu, &cli.serve_args, cli.protocol < 2)?;
                 let info = TargetInfo {
                     kind,
                     addr: t.addr,
@@ -161,8 +191,9 @@ async fn run(cli: Cli) -> Result<()> {
                 }
                 r
             }
-            TargetKind::WsRelay => {
-                let t = target::start_relay(&cli.peers, frame.unwrap_or(604), cli.server_cpu)?;
+            TargetKind::WsRelay | TargetKind::WsRelaySend => {
+                let t =
+                    target::start_relay(kind, &cli.peers, frame.unwrap_or(604), cli.server_cpu)?;
                 let info = TargetInfo {
                     kind,
                     addr: t.addr,
@@ -230,6 +261,15 @@ fn table(reports: &[TargetReport]) -> String {
         ("setup: connect+join all (s)", |r| {
             (r.floor.is_none()).then_some(r.setup_s)
         }),
+        ("join flood: host bytes per change", |r| {
+            r.setup_bytes.as_ref().map(|b| b.host_per_change)
+        }),
+        ("join flood: host largest message (bytes)", |r| {
+            r.setup_bytes.as_ref().map(|b| b.host_largest as f64)
+        }),
+        ("join flood: host bytes in all (MB)", |r| {
+            r.setup_bytes.as_ref().map(|b| b.host_bytes as f64 / 1e6)
+        }),
         ("fanout latency p50 (ms)", |r| {
             r.fanout.as_ref().map(|f| f.latency_ms.p50)
         }),
@@ -296,6 +336,14 @@ fn table(reports: &[TargetReport]) -> String {
         ("hand storm: server CPU (s)", |r| {
             r.hand_storm.as_ref().map(|h| h.server_cpu_s)
         }),
+        ("hand storm: host bytes per change", |r| {
+            r.hand_storm.as_ref().map(|h| h.bytes.host_per_change)
+        }),
+        ("hand storm: participant bytes per change", |r| {
+            r.hand_storm
+                .as_ref()
+                .map(|h| h.bytes.participant_per_change)
+        }),
         ("reconnect: all back (ms)", |r| {
             r.reconnect_storm.as_ref().map(|x| x.all_back_ms)
         }),
@@ -320,7 +368,7 @@ fn table(reports: &[TargetReport]) -> String {
     let mut out = String::new();
     let mut header = format!("{:<36}", "figure");
     for r in reports {
-        header += &format!("{:>18}", format!("{} n={}", r.target, r.n));
+        header += &format!("{:>22}", format!("{} n={}", r.target, r.n));
     }
     if podium.is_some() && peer.is_some() {
         header += &format!("{:>14}", "podium/peer");
@@ -336,8 +384,8 @@ fn table(reports: &[TargetReport]) -> String {
         let mut line = format!("{name:<36}");
         for r in reports {
             line += &match get(r) {
-                Some(v) => format!("{:>18}", fmt(v)),
-                None => format!("{:>18}", "n/a"),
+                Some(v) => format!("{:>22}", fmt(v)),
+                None => format!("{:>22}", "n/a"),
             };
         }
         if let (Some(a), Some(b)) = (podium.and_then(get), peer.and_then(get)) {

@@ -68,8 +68,11 @@ struct Args {
     build_journal: Option<PathBuf>,
 }
 
+/// The bundled meeting with the hand cooldown off: the journal is built from hands
+/// raised and lowered faster than a person may.
 fn agenda() -> Result<Agenda> {
-    Agenda::from_toml(podium_server::DEFAULT_AGENDA).map_err(|e| anyhow!("{e}"))
+    Agenda::from_toml(&podium_tests::server::agenda_without_hand_cooldown())
+        .map_err(|e| anyhow!("{e}"))
 }
 
 fn config(dir: &Path, limits: Limits) -> Config {
@@ -167,7 +170,7 @@ impl Driver {
                 command,
                 id: self.sent,
                 reply: self.tx.clone(),
-                key: None,
+                idempotency: None,
             })
             .await;
         ensure!(ok, "the meeting task stopped");

@@ -8,7 +8,7 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use futures_util::{SinkExt, StreamExt};
-use podium_protocol::{ClientMessage, Lang, ServerMessage, PROTOCOL_VERSION};
+use podium_protocol::{ClientMessage, Lang, ServerMessage};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -50,6 +50,12 @@ pub struct Slot {
     pub token: Mutex<Option<String>>,
     /// The socket is open.
     pub open: AtomicBool,
+    /// Bytes of text messages received (all kinds).
+    pub bytes: AtomicU64,
+    /// State messages received.
+    pub states: AtomicU64,
+    /// The largest text message received, bytes.
+    pub largest: AtomicU64,
     /// Where the controller sends this client's orders.
     pub ctl: Mutex<Option<mpsc::UnboundedSender<Ctl>>>,
 }
@@ -111,8 +117,10 @@ pub struct Shared {
     pub events: mpsc::UnboundedSender<Ev>,
     /// Text messages received by all clients.
     pub received: AtomicU64,
-    /// Keep `last_text` for clients whose index is a multiple of this (0: never).
+    /// Keep `last_text` for clients whose index (+ `offset`) is a multiple of this (0: never).
     pub keep_every: usize,
+    /// Index in the whole run of this process's client 0 (a worker holds a block).
+    pub offset: usize,
     /// Acks counted by looping clients.
     pub loop_acks: AtomicU64,
     /// Errors counted by looping clients.
@@ -122,6 +130,15 @@ pub struct Shared {
 impl Shared {
     /// Records for `kinds.len()` clients.
     pub fn new(kinds: &[Kind], keep_every: usize) -> (Arc<Shared>, mpsc::UnboundedReceiver<Ev>) {
+        Shared::new_offset(kinds, keep_every, 0)
+    }
+
+    /// Records for a block of `kinds.len()` clients whose first is client `offset` of the run.
+    pub fn new_offset(
+        kinds: &[Kind],
+        keep_every: usize,
+        offset: usize,
+    ) -> (Arc<Shared>, mpsc::UnboundedReceiver<Ev>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let slots = kinds
             .iter()
@@ -132,6 +149,9 @@ impl Shared {
                 last_text: Mutex::new(None),
                 token: Mutex::new(None),
                 open: AtomicBool::new(false),
+                bytes: AtomicU64::new(0),
+                states: AtomicU64::new(0),
+                largest: AtomicU64::new(0),
                 ctl: Mutex::new(None),
             })
             .collect();
@@ -141,6 +161,7 @@ impl Shared {
                 events: tx,
                 received: AtomicU64::new(0),
                 keep_every,
+                offset,
                 loop_acks: AtomicU64::new(0),
                 loop_errors: AtomicU64::new(0),
             }),
@@ -253,6 +274,8 @@ pub async fn open(addr: SocketAddr, path: &str) -> Result<Ws> {
 pub enum Auth {
     /// Podium `hello` with a token.
     Hello {
+        /// Protocol version to speak.
+        protocol: u32,
         /// Meeting id.
         meeting: String,
         /// Token.
@@ -260,6 +283,8 @@ pub enum Auth {
     },
     /// Podium `join` through a join link.
     Join {
+        /// Protocol version to speak.
+        protocol: u32,
         /// Meeting id.
         meeting: String,
         /// The join link's token.
@@ -280,19 +305,24 @@ pub async fn handshake(addr: SocketAddr, path: &str, auth: &Auth) -> Result<(Ws,
         let mut ws = open(addr, path).await?;
         let msg = match auth {
             Auth::None => return Ok((ws, None)),
-            Auth::Hello { meeting, token } => ClientMessage::Hello {
-                protocol: PROTOCOL_VERSION,
+            Auth::Hello {
+                protocol,
+                meeting,
+                token,
+            } => ClientMessage::Hello {
+                protocol: *protocol,
                 meeting: meeting.clone(),
                 token: token.clone(),
                 agenda_version: None,
             },
             Auth::Join {
+                protocol,
                 meeting,
                 token,
                 name,
                 delegation,
             } => ClientMessage::Join {
-                protocol: PROTOCOL_VERSION,
+                protocol: *protocol,
                 meeting: meeting.clone(),
                 token: token.clone(),
                 name: name.clone(),
@@ -355,7 +385,7 @@ async fn run(
     mut ctl: mpsc::UnboundedReceiver<Ctl>,
 ) -> Result<()> {
     let slot = &sh.slots[i];
-    let keep = i.checked_rem(sh.keep_every) == Some(0);
+    let keep = slot.kind == Kind::Host || (i + sh.offset).checked_rem(sh.keep_every) == Some(0);
     let mut looping: Option<Looping> = None;
     loop {
         // A looping client sends its next command once its last one is answered.
@@ -371,7 +401,10 @@ async fn run(
                     Some(Err(e)) => return Err(e.into()),
                 };
                 sh.received.fetch_add(1, Ordering::Relaxed);
+                slot.bytes.fetch_add(t.len() as u64, Ordering::Relaxed);
+                slot.largest.fetch_max(t.len() as u64, Ordering::Relaxed);
                 if let Some(seq) = state_seq(&t) {
+                    slot.states.fetch_add(1, Ordering::Relaxed);
                     let now = Instant::now();
                     slot.log.lock().unwrap().push((seq, now));
                     if keep {

@@ -1,6 +1,6 @@
 //! What the load generator measures: a Podium server (a `podium serve` child, or an
-//! in-process test server), the Node.js `ws` relay of `tests/peers/`, or the floor (a plain
-//! loop writing one frame to many loopback sockets).
+//! in-process test server), the Node.js `ws` relays of `tests/peers/` (frame-once and
+//! idiomatic), or the floor (a plain loop writing one frame to many loopback sockets).
 
 use anyhow::{anyhow, bail, Context, Result};
 use std::io::{BufRead, BufReader, Write};
@@ -15,8 +15,10 @@ use std::time::{Duration, Instant};
 pub enum TargetKind {
     /// Podium.
     Podium,
-    /// The Node.js ws relay.
+    /// The Node.js ws relay that frames each broadcast once.
     WsRelay,
+    /// The idiomatic Node.js ws relay: `client.send` for each client.
+    WsRelaySend,
     /// The plain write loop.
     Floor,
 }
@@ -27,8 +29,9 @@ impl TargetKind {
         Ok(match s {
             "podium" => TargetKind::Podium,
             "ws-relay" => TargetKind::WsRelay,
+            "ws-relay-send" => TargetKind::WsRelaySend,
             "floor" => TargetKind::Floor,
-            _ => bail!("unknown target {s:?}: podium, ws-relay or floor"),
+            _ => bail!("unknown target {s:?}: podium, ws-relay, ws-relay-send or floor"),
         })
     }
 
@@ -37,6 +40,7 @@ impl TargetKind {
         match self {
             TargetKind::Podium => "podium",
             TargetKind::WsRelay => "ws-relay",
+            TargetKind::WsRelaySend => "ws-relay-send",
             TargetKind::Floor => "floor",
         }
     }
@@ -125,12 +129,28 @@ fn wait_listening(addr: SocketAddr, child: &mut Child) -> Result<()> {
 }
 
 /// Starts `podium serve` (the binary at `bin`) on a fresh data directory, on `cpu` if given.
-pub fn start_podium(bin: &Path, cpu: Option<usize>) -> Result<Target> {
+///
+/// `extra` is appended to `podium serve` (e.g. `--join-rate 100000`). A `legacy` server
+/// (protocol 1, from before the hand cooldown) gets the bundled agenda as it is.
+pub fn start_podium(
+    bin: &Path,
+    cpu: Option<usize>,
+    extra: &[String],
+    legacy: bool,
+) -> Result<Target> {
     let data = tempfile::tempdir()?;
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
-    let mut child = command(bin, cpu)
-        .args(["serve", "--bind", &addr.to_string(), "--data"])
-        .arg(data.path())
+    let mut cmd = command(bin, cpu);
+    cmd.args(["serve", "--bind", &addr.to_string(), "--data"])
+        .arg(data.path());
+    if !legacy {
+        // The durable-commands scenario toggles hands every 55 ms: the hand cooldown is off.
+        let agenda = data.path().join("agenda.toml");
+        std::fs::write(&agenda, crate::server::agenda_without_hand_cooldown())?;
+        cmd.arg("--agenda").arg(&agenda);
+    }
+    let mut child = cmd
+        .args(extra)
         .env("PODIUM_ADMIN_TOKEN", crate::server::ADMIN)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
@@ -175,8 +195,19 @@ fn child_pid(child: &Child, _cpu: Option<usize>) -> Result<u32> {
     Ok(child.id())
 }
 
-/// Starts `node relay.js` in `peers` (after `npm ci` there) with frames of `frame` bytes.
-pub fn start_relay(peers: &Path, frame: usize, cpu: Option<usize>) -> Result<Target> {
+/// Starts `node relay.js` in `peers` (after `npm ci` there) with frames of `frame` bytes:
+/// the frame-once relay (`WsRelay`) or the idiomatic one (`WsRelaySend`).
+pub fn start_relay(
+    kind: TargetKind,
+    peers: &Path,
+    frame: usize,
+    cpu: Option<usize>,
+) -> Result<Target> {
+    let style = if kind == TargetKind::WsRelaySend {
+        "send"
+    } else {
+        "frame"
+    };
     let script = peers.join("relay.js");
     if !peers.join("node_modules/ws").exists() {
         bail!(
@@ -188,6 +219,7 @@ pub fn start_relay(peers: &Path, frame: usize, cpu: Option<usize>) -> Result<Tar
     let mut child = command(Path::new("node"), cpu)
         .arg(&script)
         .args(["--port", &port.to_string(), "--frame", &frame.to_string()])
+        .args(["--style", style])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -196,7 +228,7 @@ pub fn start_relay(peers: &Path, frame: usize, cpu: Option<usize>) -> Result<Tar
     wait_listening(addr, &mut child)?;
     let pid = child_pid(&child, cpu)?;
     Ok(Target {
-        kind: TargetKind::WsRelay,
+        kind,
         addr,
         pid,
         links: None,

@@ -3,9 +3,20 @@
 //! - `rules`: one or more unit tests for every rule (navigation, clocks, speeches, queue,
 //!   messages, auto-advance, rejections).
 //! - `roles_table`: for every command, which roles may send it.
-//! - `props`: property tests over random command sequences from random actors.
+//! - `edits`: live agenda edits (what may change, history, clocks, links, replay).
+//! - `invitations`: closed join links, invited delegates.
+//! - `props`: property tests over random command sequences from random actors, agenda
+//!   edits among them (`gen_edits` makes the random edits, `invariants` checks them).
 //! - `seed_meeting`: the bundled GFMD meeting played through on simulated time.
+//! - `booth`: the interpretation desk (floor language, relay, handovers, alerts, texts).
+//! - `defend`: removing a participant, points of order closed, the hand cooldown.
 
+mod booth;
+mod defend;
+mod edits;
+mod gen_edits;
+mod invariants;
+mod invitations;
 mod props;
 mod roles_table;
 mod rules;
@@ -147,6 +158,13 @@ pub fn raise_with(
 /// The queue as participant ids, in calling order.
 pub fn queue_of(e: &Engine) -> Vec<ParticipantId> {
     e.state().queue.iter().map(|h| h.participant).collect()
+}
+
+/// Give the floor to a named speaker.
+pub fn give(person: &str) -> Command {
+    Command::GiveFloor {
+        person: person.to_string(),
+    }
 }
 
 /// A moderator actor by person id.

@@ -1,12 +1,14 @@
-//! Property tests: random sequences of joins, commands from random actors and timeouts,
-//! on non-decreasing time, never panic, keep the queue's invariants, keep the clocks
-//! consistent, and leave a journal that replays — also through JSON — to the same state.
+//! Property tests: random sequences of joins, commands from random actors (agenda edits
+//! among them) and timeouts, on non-decreasing time, never panic, keep the queue's
+//! invariants, keep the clocks consistent, never move or change history, and leave a
+//! journal that replays — also through JSON — to the same state and agenda.
 
+use super::gen_edits::edit_command;
+use super::invariants::{check_clock_continuity, check_history_kept, check_invariants};
 use super::*;
-use podium_protocol::{Clock, ClockTarget, Command, Event, Lang, MeetingState, Phase};
+use podium_protocol::{ClockTarget, Command, Event, Lang, MeetingState};
 use proptest::prelude::*;
 use proptest::sample::select;
-use std::collections::HashSet;
 
 /// One input to the engine.
 #[derive(Debug, Clone)]
@@ -189,6 +191,53 @@ fn command() -> impl Strategy<Value = Command> {
                 .boxed(),
         ),
         (1, Just(Done).boxed()),
+        (6, edit_command().boxed()),
+        (
+            1,
+            (1u64..9)
+                .prop_map(|participant| RemoveParticipant { participant })
+                .boxed(),
+        ),
+        (1, Just(ClosePointsOfOrder).boxed()),
+        (1, Just(ReopenPointsOfOrder).boxed()),
+        (
+            3,
+            lang()
+                .prop_map(|language| SetFloorLanguage { language })
+                .boxed(),
+        ),
+        (1, Just(HandedOver).boxed()),
+        (
+            2,
+            (
+                select(podium_protocol::BoothSignal::ALL.to_vec()),
+                proptest::option::of(text()),
+            )
+                .prop_map(|(signal, text)| BoothAlert { signal, text })
+                .boxed(),
+        ),
+        (
+            1,
+            (0u64..25)
+                .prop_map(|alert| AcknowledgeAlert { alert })
+                .boxed(),
+        ),
+        (
+            1,
+            (
+                select(PEOPLE),
+                proptest::option::of(select(vec![
+                    "https://example.org/t.pdf",
+                    "http://example.org/t.pdf",
+                    "https://",
+                ])),
+            )
+                .prop_map(|(p, url)| SetBoothText {
+                    person: p.to_string(),
+                    url: url.map(str::to_string),
+                })
+                .boxed(),
+        ),
     ])
 }
 
@@ -199,7 +248,7 @@ fn actor() -> impl Strategy<Value = Actor> {
         1 => select(PEOPLE).prop_map(|p| Actor::Speaker(p.to_string())),
         6 => (1u64..9).prop_map(Actor::Participant),
         2 => (1u64..9).prop_map(Actor::Observer),
-        1 => Just(Actor::Interpreter),
+        2 => lang().prop_map(Actor::Interpreter),
         1 => Just(Actor::Projector),
     ]
 }
@@ -228,6 +277,7 @@ fn op() -> impl Strategy<Value = Op> {
             actor: Actor::Host,
             command: Command::GiveFloorToHand { hand },
         }),
+        3 => edit_command().prop_map(|command| Op::Apply { actor: Actor::Host, command }),
         1 => Just(Op::Timeout),
     ]
 }
@@ -242,121 +292,6 @@ fn script() -> impl Strategy<Value = (bool, Vec<(i64, Op)>)> {
         proptest::bool::weighted(0.8),
         proptest::collection::vec((step(), op()), 0..60),
     )
-}
-
-/// The invariants that must hold after every step.
-fn check_invariants(s: &MeetingState, now: i64) -> Result<(), TestCaseError> {
-    let mut keys = HashSet::new();
-    let mut ids = HashSet::new();
-    for h in &s.queue {
-        prop_assert!(
-            keys.insert((h.participant, h.point_of_order)),
-            "two such hands: {h:?}"
-        );
-        prop_assert!(ids.insert(h.id), "hand id {} twice in the queue", h.id);
-        prop_assert!(h.id < s.next_hand, "hand id {} not below next_hand", h.id);
-        prop_assert!(s.participants.iter().any(|p| p.id == h.participant));
-    }
-    for r in &s.hand_history {
-        prop_assert!(
-            ids.insert(r.hand.id),
-            "hand id {} both queued and gone, or gone twice",
-            r.hand.id
-        );
-        prop_assert!(r.left_at >= r.hand.raised_at);
-    }
-    prop_assert_eq!(s.phase == Phase::Running, s.current.is_some());
-    prop_assert!(
-        s.speech.is_none() || s.phase == Phase::Running,
-        "a speech outside the meeting"
-    );
-    for r in &s.history {
-        prop_assert!(
-            r.spoken_ms >= 0 && r.spoken_ms <= r.ended_at - r.started_at,
-            "{r:?}"
-        );
-        prop_assert_eq!(r.over_limit, r.limit_ms.is_some_and(|l| r.spoken_ms > l));
-    }
-    for t in &s.segments {
-        prop_assert!(t.elapsed_ms >= 0);
-    }
-    let ids: Vec<_> = s.participants.iter().map(|p| p.id).collect();
-    prop_assert!(
-        ids.windows(2).all(|w| w[0] < w[1]),
-        "participant ids increase: {ids:?}"
-    );
-    // Clocks are deadlines: a running clock's remaining time is its deadline minus now, for
-    // any now; a paused (or ready) one does not move.
-    let mut clocks = vec![s.segment_clock];
-    clocks.extend(s.speech.as_ref().map(|sp| sp.clock));
-    for c in clocks {
-        for t in [now, now + 1, now + 59_999, now + 3_600_000, now - 1_000] {
-            match c {
-                Clock::Running { ends_at } => prop_assert_eq!(c.remaining(t), ends_at - t),
-                Clock::Paused { remaining } | Clock::Ready { remaining } => {
-                    prop_assert_eq!(c.remaining(t), remaining)
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Remaining time of the segment clock and the speech clock at `now`.
-fn remaining(s: &MeetingState, now: i64) -> (i64, Option<i64>) {
-    (
-        s.segment_clock.remaining(now),
-        s.speech.as_ref().map(|sp| sp.clock.remaining(now)),
-    )
-}
-
-/// Pausing, resuming or adjusting a clock changes its remaining time by exactly the
-/// adjustment at that instant, and nothing else moves it — except a segment change, a
-/// new or ended speech, the start or the end.
-fn check_clock_continuity(
-    before: &MeetingState,
-    after: &MeetingState,
-    events: &[Event],
-    now: i64,
-) -> Result<(), TestCaseError> {
-    let (seg0, sp0) = remaining(before, now);
-    let (seg1, sp1) = remaining(after, now);
-    let mut seg_delta = 0;
-    let mut sp_delta = 0;
-    let mut seg_reset = false;
-    let mut sp_reset = false;
-    for e in events {
-        match e {
-            Event::MeetingStarted { .. }
-            | Event::SegmentEntered { .. }
-            | Event::MeetingEnded { .. } => {
-                seg_reset = true;
-                sp_reset = true;
-            }
-            Event::FloorGiven { .. } | Event::SpeechEnded { .. } => sp_reset = true,
-            Event::ClockAdjusted {
-                target: ClockTarget::Segment,
-                delta_ms,
-            } => seg_delta += delta_ms,
-            Event::ClockAdjusted {
-                target: ClockTarget::Speech,
-                delta_ms,
-            } => sp_delta += delta_ms,
-            _ => {}
-        }
-    }
-    if !seg_reset {
-        prop_assert_eq!(seg1, seg0 + seg_delta, "segment clock jumped: {:?}", events);
-    }
-    if !sp_reset {
-        prop_assert_eq!(
-            sp1,
-            sp0.map(|r| r + sp_delta),
-            "speech clock jumped: {:?}",
-            events
-        );
-    }
-    Ok(())
 }
 
 /// Plays a script; returns the engine and every event it emitted, in order.
@@ -376,6 +311,7 @@ fn play(
     for (dt, op) in ops {
         now += dt;
         let before = engine.state().clone();
+        let agenda_before = engine.agenda().clone();
         let seq = engine.seq();
         let result = match op {
             Op::Join {
@@ -404,7 +340,8 @@ fn play(
         match result {
             Ok(events) => {
                 prop_assert_eq!(engine.seq(), seq + events.len() as u64);
-                check_clock_continuity(&before, engine.state(), &events, now)?;
+                check_clock_continuity((&agenda_before, &before), engine.state(), &events, now)?;
+                check_history_kept((&agenda_before, &before), &engine, &events)?;
                 journal.extend(events);
             }
             Err(r) => {
@@ -415,10 +352,11 @@ fn play(
                     op,
                     r
                 );
+                prop_assert_eq!(engine.agenda(), &agenda_before, "refused but edited");
                 prop_assert_eq!(engine.seq(), seq);
             }
         }
-        check_invariants(engine.state(), now)?;
+        check_invariants(&engine, now)?;
     }
     Ok((engine, now))
 }
@@ -434,9 +372,12 @@ proptest! {
         let (engine, _) = play(start, &ops, fresh(), T0 - 60_000, &mut journal)?;
         prop_assert_eq!(engine.seq(), journal.len() as u64);
 
+        let edits = journal.iter().filter(|e| matches!(e, Event::AgendaEdited { .. })).count();
+        prop_assert_eq!(engine.state().agenda_version, edits as u64);
         let mut replayed = fresh();
         replayed.replay(&journal);
         prop_assert_eq!(replayed.state(), engine.state());
+        prop_assert_eq!(replayed.agenda(), engine.agenda());
         prop_assert_eq!(replayed.seq(), engine.seq());
 
         let lines: Vec<String> =
@@ -447,6 +388,7 @@ proptest! {
         let mut from_json = fresh();
         from_json.replay(&decoded);
         prop_assert_eq!(from_json.state(), engine.state());
+        prop_assert_eq!(from_json.agenda(), engine.agenda());
         prop_assert_eq!(from_json.seq(), engine.seq());
     }
 
@@ -463,13 +405,18 @@ proptest! {
         let json = serde_json::to_string(first.state()).unwrap();
         let state: MeetingState = serde_json::from_str(&json).unwrap();
         prop_assert_eq!(&state, first.state());
-        let restored = Engine::restore(first.agenda().clone(), state, first.seq());
+        // The stored snapshot keeps the agenda beside the state.
+        let agenda_json = serde_json::to_string(first.agenda().as_ref()).unwrap();
+        let agenda: podium_protocol::Agenda = serde_json::from_str(&agenda_json).unwrap();
+        prop_assert_eq!(&agenda, first.agenda().as_ref());
+        let restored = Engine::restore(std::sync::Arc::new(agenda), state, first.seq());
         let mut j1 = Vec::new();
         let mut j2 = Vec::new();
         let (a, _) = play(false, &ops[split..], first, now, &mut j1)?;
         let (b, _) = play(false, &ops[split..], restored, now, &mut j2)?;
         prop_assert_eq!(j1, j2);
         prop_assert_eq!(a.state(), b.state());
+        prop_assert_eq!(a.agenda(), b.agenda());
         prop_assert_eq!(a.seq(), b.seq());
     }
 }
@@ -532,5 +479,49 @@ proptest! {
                 );
             }
         }
+    }
+}
+
+/// The random sessions really edit: over a fixed set of scripts, every kind of operation
+/// is accepted some of the time (a generator whose edits were all refused would make the
+/// properties above vacuous).
+#[test]
+fn random_sessions_accept_every_kind_of_edit() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, TestRunner};
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        proptest::test_runner::TestRng::deterministic_rng(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+        ),
+    );
+    let mut accepted = std::collections::BTreeMap::<&str, usize>::new();
+    for _ in 0..300 {
+        let (start, ops) = script().new_tree(&mut runner).unwrap().current();
+        let mut journal = Vec::new();
+        play(start, &ops, fresh(), T0 - 60_000, &mut journal).unwrap();
+        for e in &journal {
+            if let Event::AgendaEdited { ops, .. } = e {
+                for op in ops {
+                    *accepted.entry(op.name()).or_default() += 1;
+                }
+            }
+        }
+    }
+    for kind in [
+        "insert_segment",
+        "update_segment",
+        "remove_segment",
+        "move_segment",
+        "add_speaker",
+        "update_speaker",
+        "remove_speaker",
+        "move_speaker",
+        "set_moderator",
+    ] {
+        assert!(
+            accepted.get(kind).copied().unwrap_or(0) >= 5,
+            "{kind} rarely accepted: {accepted:?}"
+        );
     }
 }

@@ -6,7 +6,7 @@ use crate::engine::roles;
 use podium_protocol::{ClockTarget, Command, Lang};
 
 /// The actors of the table, in the seed meeting during round 1 (moderated by Cécile
-/// Riallant, with Carola Gunnarsson speaking).
+/// Riallant, with Carola Gunnarsson speaking); the interpreter is the FR booth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Who {
     Host,
@@ -42,6 +42,7 @@ const HANDS: &[Who] = &[Who::Participant, Who::AllowedObserver];
 const OWN_HAND: &[Who] = &[Who::Participant, Who::Observer, Who::AllowedObserver];
 const BOOTH: &[Who] = &[Who::Interpreter];
 const SPEAKER: &[Who] = &[Who::Speaker];
+const CHAIR_OR_BOOTH: &[Who] = &[Who::Host, Who::OwnModerator, Who::Interpreter];
 
 /// The table: which actors may send each command. Exhaustive, so a new command does not
 /// compile until someone decides who may send it.
@@ -74,9 +75,20 @@ fn allowed(c: &Command) -> (usize, &'static [Who]) {
         SlowDown { .. } => (23, BOOTH),
         NoInterpretation { .. } => (24, BOOTH),
         Done => (25, SPEAKER),
+        RemoveParticipant { .. } => (26, HOST),
+        ClosePointsOfOrder => (27, CHAIR),
+        ReopenPointsOfOrder => (28, CHAIR),
+        SetFloorLanguage { .. } => (29, CHAIR_OR_BOOTH),
+        HandedOver => (30, BOOTH),
+        BoothAlert { .. } => (31, BOOTH),
+        AcknowledgeAlert { .. } => (32, CHAIR),
+        SetBoothText { .. } => (33, CHAIR),
+        // Adding a speaker to round 1: the host, or round 1's own moderator.
+        EditAgenda { .. } => (34, CHAIR),
+        SetJoinLinks { .. } => (35, HOST),
     }
 }
-const VARIANTS: usize = 26;
+const VARIANTS: usize = 36;
 
 /// One sample of every command, each one that the allowed actors can actually carry out
 /// in the table's state (or at least not be refused as `Forbidden`).
@@ -134,11 +146,42 @@ fn samples() -> Vec<Command> {
         },
         NoInterpretation { language: None },
         Done,
+        SetJoinLinks { open: false },
+        EditAgenda {
+            ops: vec![podium_protocol::AgendaOp::AddSpeaker {
+                segment: "round-1".into(),
+                speaker: podium_protocol::Person {
+                    id: None,
+                    name: "Nadia Rahman".into(),
+                    title: None,
+                    affiliation: Some("City of Dhaka".into()),
+                    country: None,
+                    language: Lang::En,
+                    text_url: None,
+                },
+                reaction: false,
+                at: None,
+            }],
+        },
+        RemoveParticipant { participant: 3 },
+        ClosePointsOfOrder,
+        ReopenPointsOfOrder,
+        SetFloorLanguage { language: Lang::Fr },
+        HandedOver,
+        BoothAlert {
+            signal: podium_protocol::BoothSignal::NoSound,
+            text: None,
+        },
+        AcknowledgeAlert { alert: 1 },
+        SetBoothText {
+            person: "carola-gunnarsson".into(),
+            url: Some("https://example.org/carola.pdf".into()),
+        },
     ]
 }
 
 /// The table's state: round 1 on, Carola speaking, participant 1 and observer 2 with an
-/// ordinary hand each, participant 3 with one too.
+/// ordinary hand each, participant 3 with one too, and alert 1 from the AR booth.
 fn table_engine(observers_allowed: bool) -> Engine {
     let mut e = at_segment(ROUND_1, T0);
     let p = join(&mut e, "Amina Diallo", "Government of Senegal", Lang::Fr);
@@ -178,6 +221,16 @@ fn table_engine(observers_allowed: bool) -> Engine {
         moderator("cecile-riallant"),
         T0 + M,
     );
+    // Alert 1, from the AR booth, for the chair to acknowledge.
+    ok(
+        &mut e,
+        Command::BoothAlert {
+            signal: podium_protocol::BoothSignal::TooFast,
+            text: None,
+        },
+        Actor::Interpreter(Lang::Ar),
+        T0 + M,
+    );
     e
 }
 
@@ -189,7 +242,7 @@ fn actor(who: Who) -> Actor {
         Who::Speaker => speaker("carola-gunnarsson"),
         Who::Participant => Actor::Participant(1),
         Who::Observer | Who::AllowedObserver => Actor::Observer(2),
-        Who::Interpreter => Actor::Interpreter,
+        Who::Interpreter => Actor::Interpreter(Lang::Fr),
         Who::Projector => Actor::Projector,
     }
 }
@@ -248,7 +301,7 @@ fn actor_roles_name_the_wire_roles() {
         (speaker("x"), Role::Speaker),
         (Actor::Participant(1), Role::Participant),
         (Actor::Observer(1), Role::Observer),
-        (Actor::Interpreter, Role::Interpreter),
+        (Actor::Interpreter(Lang::Ar), Role::Interpreter),
         (Actor::Projector, Role::Projector),
     ];
     for (a, r) in pairs {
@@ -273,6 +326,7 @@ fn the_allowed_commands_succeed_in_the_table_state() {
                     | (Command::StartClock { .. }, _)
                     | (Command::ResumeClock { .. }, _)
                     | (Command::ReopenQueue, _)
+                    | (Command::ReopenPointsOfOrder, _)
             );
             if state_refusal {
                 assert!(

@@ -12,12 +12,6 @@ fn seg(id: &str) -> Command {
     }
 }
 
-fn give(person: &str) -> Command {
-    Command::GiveFloor {
-        person: person.to_string(),
-    }
-}
-
 fn give_hand(hand: Option<u64>) -> Command {
     Command::GiveFloorToHand { hand }
 }
@@ -300,6 +294,39 @@ fn a_revisited_segment_continues_from_what_is_left_of_its_plan() {
         e.state().segment_clock,
         Clock::Running {
             ends_at: T0 + 33 * M
+        }
+    );
+}
+
+#[test]
+fn a_revisited_segment_keeps_its_clock_as_it_was_left() {
+    // Round 1: 8 minutes in, the chair cuts 2 minutes and pauses, then goes on and back.
+    let mut e = at_segment(ROUND_1, T0);
+    ok(
+        &mut e,
+        Command::AdjustClock {
+            target: ClockTarget::Segment,
+            seconds: -120,
+        },
+        Actor::Host,
+        T0 + 8 * M,
+    );
+    ok(
+        &mut e,
+        Command::PauseClock {
+            target: ClockTarget::Segment,
+        },
+        Actor::Host,
+        T0 + 8 * M,
+    );
+    ok(&mut e, Command::NextSegment, Actor::Host, T0 + 9 * M);
+    assert_eq!(e.state().segments[ROUND_1].left_remaining, Some(10 * M));
+    ok(&mut e, Command::PreviousSegment, Actor::Host, T0 + 10 * M);
+    // 20 − 8 − 2 = 10 minutes: the cut is not restored, the minute paused not lost.
+    assert_eq!(
+        e.state().segment_clock,
+        Clock::Running {
+            ends_at: T0 + 20 * M
         }
     );
 }
@@ -1474,7 +1501,7 @@ fn interpreters_signal_slow_down_and_no_interpretation() {
         Command::SlowDown {
             language: Some(Lang::Ar),
         },
-        Actor::Interpreter,
+        Actor::Interpreter(Lang::Ar),
         T0 + M,
     );
     assert_eq!(
@@ -1484,10 +1511,11 @@ fn interpreters_signal_slow_down_and_no_interpretation() {
             at: T0 + M
         }]
     );
+    // Without a language, the booth's own from its link.
     ok(
         &mut e,
         Command::SlowDown { language: None },
-        Actor::Interpreter,
+        Actor::Interpreter(Lang::En),
         T0 + 2 * M,
     );
     let s = e
@@ -1498,13 +1526,13 @@ fn interpreters_signal_slow_down_and_no_interpretation() {
         .slow_down
         .as_ref()
         .unwrap();
-    assert_eq!((s.n, s.language, s.at), (2, None, T0 + 2 * M));
+    assert_eq!((s.n, s.language, s.at), (2, Some(Lang::En), T0 + 2 * M));
     ok(
         &mut e,
         Command::NoInterpretation {
             language: Some(Lang::Es),
         },
-        Actor::Interpreter,
+        Actor::Interpreter(Lang::Es),
         T0 + 3 * M,
     );
     let s = e.state().no_interpretation.as_ref().unwrap();
@@ -1530,7 +1558,7 @@ fn interpreters_signal_slow_down_and_no_interpretation() {
     let r = rejected(
         &mut e,
         Command::SlowDown { language: None },
-        Actor::Interpreter,
+        Actor::Interpreter(Lang::Ar),
         T0 + 5 * M,
     );
     assert!(matches!(r, Rejection::InvalidState(_)), "{r:?}");

@@ -152,7 +152,7 @@ fn the_seed_meeting_played_through() {
     m.cmd(&emilia, floor("salvatore-martello"), paris(16, 30, 30));
     m.cmd(&emilia, floor("ahmed-skim"), paris(16, 36, 30));
     m.cmd(
-        &Actor::Interpreter,
+        &Actor::Interpreter(Lang::Ar),
         Command::SlowDown {
             language: Some(Lang::Ar),
         },
@@ -271,7 +271,7 @@ fn the_seed_meeting_played_through() {
         if k == 8 {
             // María López's clock stops for 20 seconds while the Spanish booth reconnects.
             m.cmd(
-                &Actor::Interpreter,
+                &Actor::Interpreter(Es),
                 Command::NoInterpretation { language: Some(Es) },
                 paris(17, 40, 0),
             );
