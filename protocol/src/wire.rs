@@ -281,9 +281,9 @@ pub enum ClientMessage {
         id: u64,
         /// What to do.
         command: Command,
-        /// Optional idempotency key (1–64 characters), chosen by the client and unique
-        /// per command of this sender: a command sent again with the same key within ten
-        /// minutes is acknowledged again with its first `seq`, not applied twice. Use it
+        /// Optional idempotency key (1–255 visible ASCII characters), chosen by the client
+        /// and unique per command of this sender: a command sent again with the same key
+        /// within 24 hours is acknowledged again with its first `seq`, not applied twice. Use it
         /// to retry after an `unavailable` error or a lost connection.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         key: Option<String>,

@@ -137,10 +137,20 @@ async fn http_commands_and_api_keys_work_from_every_node() -> Result<()> {
         b"",
     )
     .await?;
-    ensure!(r.status == 200 || r.status == 204, "{} {}", r.status, r.body);
+    ensure!(
+        r.status == 200 || r.status == 204,
+        "{} {}",
+        r.status,
+        r.body
+    );
     for addr in [na, nb, no] {
         let r = api::command(addr, MEETING, &key, &add, &[]).await?;
-        ensure!(r.status == 401, "a revoked key on {addr}: {} {}", r.status, r.body);
+        ensure!(
+            r.status == 401,
+            "a revoked key on {addr}: {} {}",
+            r.status,
+            r.body
+        );
     }
     // The stream on the other node ends (read to EOF).
     let ended = tokio::time::timeout(Duration::from_secs(10), async {
@@ -202,7 +212,8 @@ async fn rotations_removals_invitations_and_pages_reach_every_node() -> Result<(
     for addr in [na, nb, no] {
         let old = Client::hello(addr, MEETING, &projector_t).await;
         ensure!(
-            old.as_ref().is_err_and(|e| e.to_string().contains("Unauthorized")),
+            old.as_ref()
+                .is_err_and(|e| e.to_string().contains("Unauthorized")),
             "the old projector link on {addr}: {:?}",
             old.map(|c| c.you)
         );
@@ -249,7 +260,10 @@ async fn rotations_removals_invitations_and_pages_reach_every_node() -> Result<(
     // Someone joins through a non-owner; the host pages the register from another one.
     let mut troll = Client::join(nb, MEETING, &join_t, "Troll", "Nowhere", Lang::En).await?;
     let troll_pid = troll.you.participant.context("a participant id")?;
-    let troll_t = troll.participant_token.clone().context("a personal token")?;
+    let troll_t = troll
+        .participant_token
+        .clone()
+        .context("a personal token")?;
     let mut troll_elsewhere = Client::hello(no, MEETING, &troll_t)
         .await
         .context("a joined participant's token on the owner")?;
@@ -286,7 +300,10 @@ async fn rotations_removals_invitations_and_pages_reach_every_node() -> Result<(
         participant: troll_pid,
     })
     .await?;
-    for (i, ws) in [&mut troll.ws, &mut troll_elsewhere.ws].into_iter().enumerate() {
+    for (i, ws) in [&mut troll.ws, &mut troll_elsewhere.ws]
+        .into_iter()
+        .enumerate()
+    {
         let end = read_until_close(ws).await?;
         ensure!(end.code == Some(4001), "troll's connection {i}: {end:?}");
     }

@@ -20,9 +20,9 @@
 //! - [`offline`]: reading a cluster without joining it (`podium links`, `podium report`).
 //! - [`pubsub`]: the node's one subscriber connection, its reconnection, and the
 //!   dispatch of what arrives.
-//! - [`revoke`]: revocations (rotated links, removed participants, revoked API keys)
-//!   refused by every node at once and closing every node's connections;
-//!   [`apikeys`]: API keys and idempotency records in Redis.
+//! - [`revoke`]: what is revoked — rotated links, removed participants, revoked API
+//!   keys — is refused by every node at once and closes every node's connections.
+//! - [`apikeys`]: API keys and idempotency records in Redis.
 //!
 //! # Invariants
 //!

@@ -44,11 +44,16 @@ pub fn request_hash(kind: &str, body: &[u8]) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// (credential hash, key).
+type KeyOf = ([u8; 32], String);
+/// (request hash, seq of its ack, when applied).
+type Applied = ([u8; 32], u64, i64);
+
 /// The keys a meeting applied in the last [`IDEMPOTENCY_TTL_MS`].
 #[derive(Default)]
 pub struct Seen {
     /// (credential, key) → (request hash, seq of its ack, when applied).
-    by_key: HashMap<([u8; 32], String), ([u8; 32], u64, i64)>,
+    by_key: HashMap<KeyOf, Applied>,
     /// Records added since the map was last pruned of expired ones.
     added: usize,
 }

@@ -319,7 +319,8 @@ type Job = Box<dyn FnOnce(&mut dyn Store) + Send>;
 type CommitReply = oneshot::Sender<Result<(), StoreError>>;
 
 enum Request {
-    Commit(Batch, CommitReply),
+    /// Boxed: a batch is large, a job small.
+    Commit(Box<Batch>, CommitReply),
     Run(Job),
 }
 
@@ -356,7 +357,7 @@ impl StoreHandle {
                     for r in pending {
                         match r {
                             Request::Commit(b, reply) => {
-                                batches.push(b);
+                                batches.push(*b);
                                 replies.push(reply);
                             }
                             Request::Run(job) => {
@@ -387,7 +388,7 @@ impl StoreHandle {
         batch.epoch = self.epoch;
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Request::Commit(batch, reply))
+            .send(Request::Commit(Box::new(batch), reply))
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
