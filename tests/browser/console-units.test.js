@@ -94,4 +94,68 @@ test('QR: the SVG has a quiet zone, black on white, and a name', () => {
   assert.match(svg, /fill="#000"/);
 });
 
-export { edit };
+test('durations as people write them', () => {
+  assert.equal(edit.parseDuration('20m'), 1200);
+  assert.equal(edit.parseDuration('1h30m'), 5400);
+  assert.equal(edit.parseDuration('4m 30s'), 270);
+  assert.equal(edit.parseDuration('90s'), 90);
+  assert.equal(edit.parseDuration('5'), 300);
+  assert.equal(edit.parseDuration('4:30'), 270);
+  assert.equal(edit.parseDuration('٢٠m'), 1200, 'Arabic-Indic digits');
+  for (const bad of ['', 'm', '20x', '1m1m', '4:75', '-5m', '2 0m s']) assert.equal(edit.parseDuration(bad), null, bad);
+  assert.equal(edit.formatSecs(1200), '20m');
+  assert.equal(edit.formatSecs(270), '4m30s');
+  assert.equal(edit.formatSecs(5400), '1h30m');
+  assert.equal(edit.formatSecs(0), '0s');
+  for (const s of [1, 59, 61, 3600, 3661, 86400]) assert.equal(edit.parseDuration(edit.formatSecs(s)), s);
+});
+
+test('what may change: history fixed, moves only after the last segment that has been on', () => {
+  const state = {
+    phase: 'running',
+    current: 1,
+    segments: [{ started_at: 1, ended_at: 2 }, { started_at: 3 }, {}, { started_at: 5, ended_at: 6 }, {}],
+  };
+  const r = edit.editRules(state);
+  // The chair went to segment 3 and back to 1: everything up to 3 stays in place.
+  assert.equal(r.fixed, 4);
+  assert.deepEqual([0, 1, 2, 3, 4].map((i) => edit.segmentStatus(r, i)), ['history', 'current', 'upcoming', 'history', 'upcoming']);
+  assert.deepEqual([0, 1, 2, 3, 4].map((i) => edit.canEdit(r, i)), [false, true, true, false, true]);
+  assert.deepEqual([0, 1, 2, 3, 4].map((i) => edit.canMove(r, i)), [false, false, false, false, true]);
+  assert.equal(edit.insertAfterCurrent(r, 5), 4, 'not among the fixed ones');
+  const before = edit.editRules({ phase: 'not_started', segments: [{}, {}] });
+  assert.equal(before.fixed, 0);
+  assert.ok(edit.canMove(before, 0));
+  assert.equal(edit.insertAfterCurrent(before, 2), 1);
+  const ended = edit.editRules({ phase: 'ended', segments: [{ started_at: 1, ended_at: 2 }, {}] });
+  assert.ok(!edit.canEdit(ended, 1) && !edit.canMove(ended, 1));
+});
+
+test('an edit sends only what changed; an emptied optional field is cleared', () => {
+  const seg = { id: 'round-2', kind: 'round', title: 'Round 2', question: 'Why?', duration: 1200, speech_limit: 300 };
+  const same = { kind: 'round', title: 'Round 2 ', title_original: '', question: 'Why?', question_original: '', duration: '20m', speech_limit: '5m', warning: '', danger: '' };
+  assert.deepEqual(edit.segmentChanges(seg, same), { set: {}, errors: {} });
+  const changed = { ...same, title: 'Round two', question: '', duration: '15m', speech_limit: '', warning: '2m' };
+  assert.deepEqual(edit.segmentChanges(seg, changed).set, { title: 'Round two', question: null, duration: 900, speech_limit: null, warning: 120 });
+  assert.deepEqual(edit.segmentChanges(seg, { ...same, title: ' ', duration: 'soon', danger: '25h' }).errors,
+    { title: 'edit.err_required', duration: 'edit.err_duration', danger: 'edit.err_duration_range' });
+  const p = { name: 'Ahmed Skim', title: 'Director', language: 'fr' };
+  assert.deepEqual(edit.personChanges(p, { name: 'Ahmed Skim', title: '', affiliation: 'Morocco', country: '', language: 'ar' }).set,
+    { title: null, affiliation: 'Morocco', language: 'ar' });
+});
+
+test('new segments and people', () => {
+  const agenda = { segment: [{ id: 'intro' }, { id: 'any-other-business' }] };
+  assert.equal(edit.newSegmentId('Any other business', agenda), 'any-other-business-2');
+  assert.equal(edit.newSegmentId('Clôture', agenda), 'cloture');
+  assert.equal(edit.newSegmentId('ما يستجد', agenda), 'segment');
+  const { segment, errors } = edit.newSegment({ title: 'AOB', kind: 'open_floor', duration: '10m', speech_limit: '3m', question: '' }, agenda);
+  assert.deepEqual(errors, {});
+  assert.deepEqual(segment, { id: 'aob', kind: 'open_floor', title: 'AOB', duration: 600, speech_limit: 180 });
+  const made = edit.newPerson({ name: ' Nadia Rahman ', affiliation: 'Dhaka North', language: 'ar', text_url: 'http://x.org/a.pdf' });
+  assert.deepEqual(made.person, { name: 'Nadia Rahman', affiliation: 'Dhaka North', language: 'ar' });
+  assert.deepEqual(made.errors, { text_url: 'edit.err_url' });
+  assert.ok(edit.isHttpsUrl('https://example.org/slides.pdf'));
+  assert.ok(!edit.isHttpsUrl('https://'));
+  assert.ok(!edit.isHttpsUrl('javascript:alert(1)'));
+});
