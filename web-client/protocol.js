@@ -430,9 +430,12 @@ export class Connection {
   handleAuthError(msg) {
     if (!this.authenticated && FATAL.has(msg.code)) {
       if (this.authMode === 'resume' && msg.code === 'unauthorized') {
-        // The stored token is no longer valid: join again.
+        // The stored token is no longer valid. Refused while this page was in the
+        // meeting, its holder was removed (the 4001 close may have been lost with the
+        // connection): say so. A stale token from another day: join again.
         this.forget();
-        this.setStatus('need_join');
+        if (this.model.you) this.setStatus('denied', { code: 'revoked', message: msg.message });
+        else this.setStatus('need_join');
       } else if (this.authMode === 'join') {
         const jr = this.joinRequest;
         this.joinRequest = null;

@@ -69,6 +69,9 @@ struct Cli {
     /// Clients one process holds at most (the host included); more go to worker processes.
     #[arg(long, default_value_t = 10_000)]
     per_process: usize,
+    /// An argument for `podium serve` (repeat the flag), e.g. `--serve-arg=--join-rate=100000`.
+    #[arg(long = "serve-arg", allow_hyphen_values = true)]
+    serve_args: Vec<String>,
     /// Print JSON instead of tables.
     #[arg(long)]
     json: bool,
@@ -169,7 +172,8 @@ async fn run(cli: Cli) -> Result<()> {
                     Some(b) => b.clone(),
                     None => target::podium_bin()?,
                 };
-                let t = target::start_podium(&bin, cli.server_cpu)?;
+                let t =
+                    target::start_podium(&bin, cli.server_cpu, &cli.serve_args, cli.protocol < 2)?;
                 let info = TargetInfo {
                     kind,
                     addr: t.addr,

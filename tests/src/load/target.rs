@@ -129,17 +129,28 @@ fn wait_listening(addr: SocketAddr, child: &mut Child) -> Result<()> {
 }
 
 /// Starts `podium serve` (the binary at `bin`) on a fresh data directory, on `cpu` if given.
-pub fn start_podium(bin: &Path, cpu: Option<usize>) -> Result<Target> {
+///
+/// `extra` is appended to `podium serve` (e.g. `--join-rate 100000`). A `legacy` server
+/// (protocol 1, from before the hand cooldown) gets the bundled agenda as it is.
+pub fn start_podium(
+    bin: &Path,
+    cpu: Option<usize>,
+    extra: &[String],
+    legacy: bool,
+) -> Result<Target> {
     let data = tempfile::tempdir()?;
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
-    // The durable-commands scenario toggles hands every 55 ms: the hand cooldown is off.
-    let agenda = data.path().join("agenda.toml");
-    std::fs::write(&agenda, crate::server::agenda_without_hand_cooldown())?;
-    let mut child = command(bin, cpu)
-        .args(["serve", "--bind", &addr.to_string(), "--data"])
-        .arg(data.path())
-        .arg("--agenda")
-        .arg(&agenda)
+    let mut cmd = command(bin, cpu);
+    cmd.args(["serve", "--bind", &addr.to_string(), "--data"])
+        .arg(data.path());
+    if !legacy {
+        // The durable-commands scenario toggles hands every 55 ms: the hand cooldown is off.
+        let agenda = data.path().join("agenda.toml");
+        std::fs::write(&agenda, crate::server::agenda_without_hand_cooldown())?;
+        cmd.arg("--agenda").arg(&agenda);
+    }
+    let mut child = cmd
+        .args(extra)
         .env("PODIUM_ADMIN_TOKEN", crate::server::ADMIN)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
