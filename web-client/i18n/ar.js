@@ -266,7 +266,6 @@ export default {
   'speaker.now_on': 'الآن:',
   'speaker.wait_for_floor': 'سيعطيك مدير الجلسة الكلمة؛ ويبدأ عدّادك التنازلي عندها.',
   'floor.ended': 'انتهت كلمتك.',
-  'queue.poo_short': 'نظام',
   'queue.waiting_label': 'ينتظر منذ',
   'host.give_floor_name': 'إعطاء الكلمة إلى {name}',
   'host.floor_short': 'الكلمة',

@@ -267,7 +267,6 @@ export default {
   'speaker.now_on': 'Now:',
   'speaker.wait_for_floor': 'The moderator will give you the floor; your countdown starts then.',
   'floor.ended': 'Your speech has ended.',
-  'queue.poo_short': 'Order',
   'queue.waiting_label': 'waiting',
   'host.give_floor_name': 'Give the floor to {name}',
   'host.floor_short': 'Floor',

@@ -266,7 +266,6 @@ export default {
   'speaker.now_on': 'Ahora:',
   'speaker.wait_for_floor': 'El moderador le dará la palabra; su cuenta atrás empezará entonces.',
   'floor.ended': 'Su intervención ha terminado.',
-  'queue.poo_short': 'Orden',
   'queue.waiting_label': 'espera desde hace',
   'host.give_floor_name': 'Dar la palabra a {name}',
   'host.floor_short': 'Palabra',

@@ -266,7 +266,6 @@ export default {
   'speaker.now_on': 'En ce moment :',
   'speaker.wait_for_floor': 'Le modérateur vous donnera la parole ; votre compte à rebours démarrera alors.',
   'floor.ended': 'Votre intervention est terminée.',
-  'queue.poo_short': 'Motion',
   'queue.waiting_label': 'attend depuis',
   'host.give_floor_name': 'Donner la parole à {name}',
   'host.floor_short': 'Parole',

@@ -83,10 +83,14 @@ export function mountTools(root, ctx) {
     for (const b of bar.querySelectorAll('[data-tool-open]')) b.setAttribute('aria-expanded', isOpen() && b.dataset.toolOpen === k ? 'true' : 'false');
     if (isOpen()) panels[k].show();
   }
+  /** The sheet starts where the console's columns do: below the app bar and the
+   * console's banner (the no-interpretation alert, the moderator's line), which it must
+   * never cover. Measured again with every update: the banner comes and goes. */
   function place() {
-    const top = document.querySelector('.topbar');
-    const y = top ? Math.max(0, top.getBoundingClientRect().bottom) : 0;
-    dlg.style.setProperty('--sheet-top', `${Math.round(y)}px`);
+    const grid = root.querySelector('.console-grid');
+    const y = grid ? Math.max(0, grid.getBoundingClientRect().top) : 0;
+    const v = `${Math.round(y)}px`;
+    if (dlg.style.getPropertyValue('--sheet-top') !== v) dlg.style.setProperty('--sheet-top', v);
   }
   function open(k, { focus = true } = {}) {
     if (!isOpen()) {
@@ -160,7 +164,10 @@ export function mountTools(root, ctx) {
 
   return {
     update() {
-      if (isOpen()) panels[mem.tab].update();
+      if (isOpen()) {
+        place();
+        panels[mem.tab].update();
+      }
       for (const k of tabs) if (panels[k].always) panels[k].always();
     },
     open,

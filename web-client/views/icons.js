@@ -16,6 +16,8 @@ const PATHS = {
   mic: '<rect x="9" y="3" width="6" height="11" rx="3"/><path d="M5 11a7 7 0 0014 0M12 18v3"/>',
   offline: '<path d="M3 3l18 18M8.5 16.5a5 5 0 017 0M5 13a10 10 0 0114 0M12 20h.01"/>',
   chevron: '<path d="M6 9l6 6 6-6"/>',
+  // A flag: a point of order.
+  flag: '<path d="M5 21V4M5 4h11l-2 4 2 4H5"/>',
 };
 
 /** An icon as safe HTML. */

@@ -76,7 +76,9 @@ export function queueHtml(model, now, { staff = false, you = null, disabled = fa
       </span>
       ${mine ? html`<span class="badge mine">${t('queue.you')}</span>` : ''}
       <span class="queue-meta">
-        ${h.point_of_order ? html`<span class="badge poo" data-testid="queue-poo">${staff ? t('queue.poo_short') : t('queue.point_of_order')}</span>` : ''}
+        ${h.point_of_order ? (staff
+          ? html`<span class="badge poo icon-badge" data-testid="queue-poo" title="${t('queue.point_of_order')}">${icon('flag')}<span class="visually-hidden">${t('queue.point_of_order')}</span></span>`
+          : html`<span class="badge poo" data-testid="queue-poo">${t('queue.point_of_order')}</span>`) : ''}
         <span class="badge lang" data-testid="queue-language" data-lang="${h.language}">${staff ? h.language.toUpperCase() : langNameOf(h.language)}</span>
         <span class="waiting"><span class="visually-hidden">${t('queue.waiting_label')} </span><span data-since="${h.raised_at}" dir="ltr">${formatDuration(now - h.raised_at)}</span></span>
       </span>

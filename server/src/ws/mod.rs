@@ -239,6 +239,17 @@ impl Connection {
         }
     }
 
+    /// Sends the Close frame: the last frame this connection writes.
+    fn send_close(&mut self, frame: Bytes) -> Result<(), End> {
+        let mut sent = Sent::default();
+        let pushed = self.peer.push_close(frame, &mut sent);
+        self.hub().metrics.sent_many(sent.frames, sent.bytes);
+        match pushed {
+            Pushed::Written | Pushed::Queued => Ok(()),
+            Pushed::Dropped => Err(End::Drop),
+        }
+    }
+
     fn send_msg(&mut self, msg: &ServerMessage) -> Result<(), End> {
         self.send(text(msg))
     }
@@ -335,8 +346,7 @@ impl Connection {
         match end {
             End::Close(code, reason) => Box::pin(self.close(code, reason)).await,
             End::Answer => {
-                self.peer.closing();
-                let _ = self.send(frame::close(close::NORMAL, ""));
+                let _ = self.send_close(frame::close(close::NORMAL, ""));
                 Box::pin(self.finish(tokio::time::Instant::now() + CLOSE_LINGER)).await;
             }
             End::Drop => {}
@@ -349,8 +359,7 @@ impl Connection {
 
     /// Sends a close frame, waits (briefly) until it is written, then lingers.
     async fn close(&mut self, code: u16, reason: &'static str) {
-        self.peer.closing();
-        if self.send(frame::close(code, reason)).is_err() {
+        if self.send_close(frame::close(code, reason)).is_err() {
             return;
         }
         let written_by = tokio::time::Instant::now() + self.ep.limits.send_timeout;

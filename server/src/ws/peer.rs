@@ -76,6 +76,10 @@ struct Outbox {
     head_since: Option<Instant>,
     /// Set when the connection must end (by the fan-out, or after a failed write).
     verdict: Option<Verdict>,
+    /// The Close frame is queued or written: nothing may follow it on the wire (a
+    /// browser that gets a frame after a Close takes the connection for failed, 1006,
+    /// and reconnects instead of obeying 4001), so later pushes and offers are dropped.
+    closed: bool,
 }
 
 /// Frames and bytes written, summed by the writer and added to the metrics in one go.
@@ -149,7 +153,7 @@ impl Peer {
     /// Writes `bytes` at once if nothing waits and the socket takes them; queues the rest.
     /// The bytes are cloned (a reference count) only when they must wait.
     fn push_locked(&self, out: &mut Outbox, kind: Kind, bytes: &Bytes, sent: &mut Sent) -> Pushed {
-        if out.verdict.is_some() {
+        if out.verdict.is_some() || out.closed {
             return Pushed::Dropped;
         }
         if out.queue.is_empty() {
@@ -201,8 +205,8 @@ impl Peer {
     /// writes did (`Queued` if anything waits) and the seq the connection has now.
     pub fn offer(&self, p: &Published, sent: &mut Sent) -> (Pushed, u64) {
         let mut out = self.lock();
-        if p.seq < out.published || out.verdict.is_some() {
-            let pushed = if out.verdict.is_some() {
+        if p.seq < out.published || out.verdict.is_some() || out.closed {
+            let pushed = if out.verdict.is_some() || out.closed {
                 Pushed::Dropped
             } else {
                 Pushed::Written
@@ -316,10 +320,16 @@ impl Peer {
         self.lock().verdict
     }
 
-    /// Clears a verdict so that the connection task can write its close frame and linger
-    /// (only that task calls this, once it has decided to end).
-    pub fn closing(&self) {
-        self.lock().verdict = None;
+    /// Queues (or writes) the connection's Close frame as its last frame: clears a
+    /// verdict so that the frame can go out, then lets nothing follow it — the fan-out may
+    /// still offer a change until it has seen the connection leave. Only the connection's
+    /// own task calls this, once it has decided to end.
+    pub fn push_close(&self, frame: Bytes, sent: &mut Sent) -> Pushed {
+        let mut out = self.lock();
+        out.verdict = None;
+        let pushed = self.push_locked(&mut out, Kind::Other, &frame, sent);
+        out.closed = true;
+        pushed
     }
 
     /// Records that the client sent something.

@@ -125,6 +125,10 @@ fn main() -> Result<()> {
         report.server_cpu_s
     );
     println!(
+        "meeting at the end: {} participants registered, {} hand history entries, staff state {} bytes",
+        report.participants_end, report.hand_history_end, report.staff_state_bytes_end
+    );
+    println!(
         "after kill -9: recovered seq {} (acks named up to {}), {} lost",
         report.recovered_seq, report.max_acked_seq, report.lost
     );

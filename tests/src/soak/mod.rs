@@ -114,6 +114,13 @@ pub struct SoakReport {
     pub max_acked_seq: u64,
     /// The restarted meeting's `seq`.
     pub recovered_seq: u64,
+    /// Participants registered at the end (honest and abusive joins).
+    pub participants_end: usize,
+    /// Entries of the hand history at the end (it grows with every hand).
+    pub hand_history_end: usize,
+    /// The host's view of the state at the end, encoded, bytes (what a staff change
+    /// carries while the register and the hand history ride in every change).
+    pub staff_state_bytes_end: usize,
     /// Acknowledged changes missing after the kill -9 restart (must be 0).
     pub lost: u64,
     /// Server CPU seconds used.
@@ -348,6 +355,11 @@ pub async fn run(cfg: SoakConfig) -> Result<SoakReport> {
     let mut lost = 0u64;
     let host_again = Client::hello(server.addr, &meeting, &host_token).await?;
     let recovered_seq = host_again.seq;
+    let participants_end = host_again.state.participants.len();
+    let hand_history_end = host_again.state.hand_history.len();
+    let staff_state_bytes_end = serde_json::to_string(&host_again.state)
+        .map(|s| s.len())
+        .unwrap_or(0);
     let max_acked_seq = shared.max_acked_seq.load(Ordering::Relaxed);
     if recovered_seq < max_acked_seq {
         lost += max_acked_seq - recovered_seq;
@@ -432,6 +444,9 @@ pub async fn run(cfg: SoakConfig) -> Result<SoakReport> {
         },
         max_acked_seq,
         recovered_seq,
+        participants_end,
+        hand_history_end,
+        staff_state_bytes_end,
         lost,
         server_cpu_s,
         samples,
