@@ -3,7 +3,9 @@
 //! `Idempotency-Key` retried on other nodes, API keys made on one node and revoked on
 //! another, link rotation, personal invitations, staff paging and a participant's removal
 //! — each revocation closing connections (4001) on every node, and refused by every node
-//! from then on. Three nodes in this process, a real `redis-server` of the test's own.
+//! from then on; `podium links --rotate` and `podium invite` with `--cluster`. Three nodes
+//! in this process, a real `redis-server` of the test's own (and the `podium` binary:
+//! `cargo build -p podium-server` first, as scripts/test does).
 
 use anyhow::{ensure, Context, Result};
 use podium_protocol::{ClockTarget, Command, ErrorCode, Lang, ListName, PageItems};
@@ -51,6 +53,25 @@ async fn remaining_at(addr: SocketAddr, host: &str, seq: u64) -> Result<i64> {
     let mut c = Client::hello(addr, MEETING, host).await?;
     c.wait_seq(seq).await?;
     Ok(c.state.segment_clock.remaining(0))
+}
+
+/// Runs `podium ARGS --cluster URL` with the admin token (or `token`); its stdout.
+async fn cli(redis: &RedisServer, args: &[&str], token: Option<&str>) -> Result<String> {
+    let bin = podium_tests::server::podium_bin()?;
+    let mut cmd = std::process::Command::new(bin);
+    cmd.args(args)
+        .args(["--cluster", &redis.url()])
+        .env("PODIUM_ADMIN_TOKEN", token.unwrap_or(ADMIN));
+    if token == Some("") {
+        cmd.env_remove("PODIUM_ADMIN_TOKEN");
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output()).await??;
+    ensure!(
+        out.status.success(),
+        "podium {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8(out.stdout)?)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -225,6 +246,49 @@ async fn rotations_removals_invitations_and_pages_reach_every_node() -> Result<(
     let r = http::get(nb, &format!("/api/meetings/{MEETING}/links"), Some(ADMIN)).await?;
     ensure!(r.status == 200 && r.body.contains(&fresh) && !r.body.contains(&projector_t));
 
+    // The CLI rotates through a node (the cluster's recorded URL): the observer's link.
+    let observer_t = token_of(&links, "observer", None);
+    let out = cli(&redis, &["links", "--rotate", "observer", "--json"], None).await?;
+    let rotated: serde_json::Value = serde_json::from_str(&out)?;
+    let observer_new = token_in(rotated["url"].as_str().unwrap_or_default());
+    ensure!(
+        !observer_new.is_empty() && observer_new != observer_t,
+        "{out}"
+    );
+    let old = Client::join(na, MEETING, &observer_t, "Late", "Press", Lang::En).await;
+    ensure!(
+        old.as_ref()
+            .is_err_and(|e| e.to_string().contains("Unauthorized")),
+        "the old observer link: {:?}",
+        old.map(|c| c.you)
+    );
+    Client::join(nb, MEETING, &observer_new, "Early", "Press", Lang::En).await?;
+    // And invites: the CSV comes back with working personal links.
+    let csv_in = tempfile::NamedTempFile::new()?;
+    std::fs::write(
+        csv_in.path(),
+        "name,delegation,language,role\nKarim Benali,City of Rabat,fr,participant\n",
+    )?;
+    let path = csv_in.path().to_string_lossy().to_string();
+    let out = cli(&redis, &["invite", MEETING, &path], None).await?;
+    let karim_t = token_in(
+        out.lines()
+            .nth(1)
+            .and_then(|l| l.split(',').last())
+            .unwrap_or(""),
+    );
+    let karim = Client::hello(no, MEETING, &karim_t)
+        .await
+        .with_context(|| format!("the CLI's invitation: {out}"))?;
+    ensure!(karim.you.name == "Karim Benali", "{:?}", karim.you);
+    // Without the admin token the CLI says what it needs.
+    let err = cli(&redis, &["links", "--rotate", "observer"], Some("")).await;
+    ensure!(
+        err.as_ref()
+            .is_err_and(|e| e.to_string().contains("PODIUM_ADMIN_TOKEN")),
+        "{err:?}"
+    );
+
     // Personal invitations made through a non-owner: the links work on every node.
     let csv = "name,delegation,language,role,email\n\
                Ana Souza,Brazil,es,participant,ana@example.org\n\
@@ -281,7 +345,15 @@ async fn rotations_removals_invitations_and_pages_reach_every_node() -> Result<(
         Ok((PageItems::Participants(items), total)) => {
             let names: Vec<&str> = items.iter().map(|p| p.name.as_str()).collect();
             ensure!(
-                total == 3 && names == ["Ana Souza", "Lena Svensson", "Troll"],
+                total == 5
+                    && names
+                        == [
+                            "Early",
+                            "Karim Benali",
+                            "Ana Souza",
+                            "Lena Svensson",
+                            "Troll"
+                        ],
                 "{names:?} of {total}"
             );
         }
