@@ -274,7 +274,7 @@ async fn rotations_removals_invitations_and_pages_reach_every_node() -> Result<(
     let karim_t = token_in(
         out.lines()
             .nth(1)
-            .and_then(|l| l.split(',').last())
+            .and_then(|l| l.split(',').next_back())
             .unwrap_or(""),
     );
     let karim = Client::hello(no, MEETING, &karim_t)

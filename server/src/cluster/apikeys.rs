@@ -8,6 +8,7 @@
 //! idempotency record is a field `<scope>:<key>` of `podium:m:<id>:idem`, written by the
 //! journal append with the command's events (see [`super::scripts::APPEND`]).
 
+use super::journal::{hash_of_hex, RedisStore};
 use super::keys;
 use crate::keys::SharedKeys;
 use crate::store::{ApiKeyRow, IdempotencyRecord, StoreError};
@@ -128,6 +129,94 @@ impl SharedKeys for NodeKeys {
                 tracing::warn!(error = %e, "cannot tell the other nodes of a revoked key");
             }
         })
+    }
+}
+
+/// The Store methods of the HTTP API's tables, for [`RedisStore`].
+impl RedisStore {
+    /// Creates a key (`false`: its id or hash exists).
+    pub(super) fn key_create(&mut self, key: &ApiKeyRow) -> Result<bool, StoreError> {
+        let cmd = create_cmd(&self.scripts, key);
+        let created: i64 = self.with(|c| cmd.query(c))?;
+        Ok(created == 1)
+    }
+
+    /// The keys of a meeting, or of every meeting, oldest first.
+    pub(super) fn key_rows(&mut self, meeting: Option<&str>) -> Result<Vec<ApiKeyRow>, StoreError> {
+        let hashes: Vec<String> = match meeting {
+            Some(m) => self.with(|c| redis::cmd("HVALS").arg(keys::m(m, "apikeys")).query(c))?,
+            None => self.with(|c| redis::cmd("SMEMBERS").arg(keys::API_KEYS).query(c))?,
+        };
+        let mut rows = Vec::with_capacity(hashes.len());
+        for chunk in hashes.chunks(500) {
+            let mut pipe = redis::pipe();
+            for h in chunk {
+                pipe.cmd("HGETALL").arg(keys::api_key(h));
+            }
+            let all: Vec<Fields> = self.with(|c| pipe.query(c))?;
+            for (h, f) in chunk.iter().zip(all) {
+                rows.extend(row_of(hash_of_hex(h)?, &f)?);
+            }
+        }
+        sort(&mut rows);
+        Ok(rows)
+    }
+
+    /// Revokes a key by id; its row, if it exists.
+    pub(super) fn key_revoke(
+        &mut self,
+        meeting: &str,
+        id: &str,
+        at: i64,
+    ) -> Result<Option<ApiKeyRow>, StoreError> {
+        let mut cmd = self.scripts.key_revoke.cmd(&[&keys::m(meeting, "apikeys")]);
+        cmd.arg(id).arg(at);
+        let h: Option<String> = self.with(|c| cmd.query(c))?;
+        let Some(h) = h else { return Ok(None) };
+        let f: Fields = self.with(|c| redis::cmd("HGETALL").arg(keys::api_key(&h)).query(c))?;
+        row_of(hash_of_hex(&h)?, &f)
+    }
+
+    /// Records a key's last use.
+    pub(super) fn key_touch(&mut self, meeting: &str, id: &str, at: i64) -> Result<(), StoreError> {
+        let mut cmd = self.scripts.key_touch.cmd(&[&keys::m(meeting, "apikeys")]);
+        cmd.arg(id).arg(at);
+        let _: i64 = self.with(|c| cmd.query(c))?;
+        Ok(())
+    }
+
+    /// One idempotency record, if written since `since`.
+    pub(super) fn record(
+        &mut self,
+        meeting: &str,
+        scope: &[u8; 32],
+        key: &str,
+        since: i64,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let field = record_field(scope, key);
+        let v: Option<String> = self.with(|c| {
+            redis::cmd("HGET")
+                .arg(keys::m(meeting, "idem"))
+                .arg(&field)
+                .query(c)
+        })?;
+        Ok(v.and_then(|v| record_of(meeting, &field, &v))
+            .filter(|r| r.at >= since))
+    }
+
+    /// A meeting's idempotency records written since `since`.
+    pub(super) fn records_since(
+        &mut self,
+        meeting: &str,
+        since: i64,
+    ) -> Result<Vec<IdempotencyRecord>, StoreError> {
+        let all: Vec<(String, String)> =
+            self.with(|c| redis::cmd("HGETALL").arg(keys::m(meeting, "idem")).query(c))?;
+        Ok(all
+            .into_iter()
+            .filter_map(|(f, v)| record_of(meeting, &f, &v))
+            .filter(|r| r.at >= since)
+            .collect())
     }
 }
 

@@ -14,70 +14,19 @@
 //! error. A connection lost during a commit leaves the outcome unknown:
 //! [`StoreError::Unavailable`], and the meeting task reloads from the journal.
 
-use super::apikeys::{self, Fields};
+use super::apikeys;
 use super::keys;
+pub use super::rows::{hash_of_hex, TokenWire};
 use super::scripts::{is_noscript, Scripts};
 use crate::store::{
     ApiKeyRow, Batch, IdempotencyRecord, MeetingStatus, Recovered, Snapshot, Store, StoreError,
     StoredMeeting, TokenRow, IDEMPOTENCY_TTL_MS,
 };
-use podium_protocol::{Agenda, Role};
+use podium_protocol::Agenda;
 use redis::{Connection, RedisResult, Value};
-use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// How a token row is kept in `podium:tokens`.
-#[derive(Clone, Serialize, Deserialize)]
-pub struct TokenWire {
-    /// Meeting id.
-    pub meeting: String,
-    /// Role granted.
-    pub role: Role,
-    /// Agenda person id (moderator, speaker).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub person: Option<String>,
-    /// Participant id (personal tokens).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub participant: Option<u64>,
-    /// The token itself, for role links only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link_token: Option<String>,
-}
-
-impl TokenWire {
-    /// The wire form of a row.
-    pub fn of(r: &TokenRow) -> TokenWire {
-        TokenWire {
-            meeting: r.meeting.clone(),
-            role: r.role,
-            person: r.person.clone(),
-            participant: r.participant,
-            link_token: r.link_token.clone(),
-        }
-    }
-
-    /// The row back, with its hash.
-    pub fn row(self, hash: [u8; 32]) -> TokenRow {
-        TokenRow {
-            hash,
-            meeting: self.meeting,
-            role: self.role,
-            person: self.person,
-            participant: self.participant,
-            link_token: self.link_token,
-        }
-    }
-}
-
-/// Decodes a token hash from hex.
-pub fn hash_of_hex(hex_hash: &str) -> Result<[u8; 32], StoreError> {
-    hex::decode(hex_hash)
-        .ok()
-        .and_then(|v| v.try_into().ok())
-        .ok_or_else(|| StoreError::Decode(format!("bad token hash {hex_hash:?}")))
-}
 
 /// Durability settings of the journal.
 #[derive(Debug, Clone, Copy)]
@@ -98,7 +47,7 @@ pub struct RedisStore {
     /// This node's name: part of the lease value an append must match.
     node: String,
     /// The scripts, by SHA.
-    scripts: Scripts,
+    pub(super) scripts: Scripts,
     /// `WAIT` settings.
     durability: Durability,
     /// Counts appends refused by fencing (this node was no longer the owner).
@@ -146,7 +95,7 @@ impl RedisStore {
 
     /// Runs `f` on the connection; any error drops the connection (the next call
     /// reconnects), and `NOSCRIPT` loads the scripts and runs `f` once more.
-    fn with<T>(
+    pub(super) fn with<T>(
         &mut self,
         mut f: impl FnMut(&mut Connection) -> RedisResult<T>,
     ) -> Result<T, StoreError> {
@@ -535,29 +484,11 @@ impl Store for RedisStore {
     }
 
     fn create_key(&mut self, key: &ApiKeyRow) -> Result<bool, StoreError> {
-        let cmd = apikeys::create_cmd(&self.scripts, key);
-        let created: i64 = self.with(|c| cmd.query(c))?;
-        Ok(created == 1)
+        self.key_create(key)
     }
 
     fn keys(&mut self, meeting: Option<&str>) -> Result<Vec<ApiKeyRow>, StoreError> {
-        let hashes: Vec<String> = match meeting {
-            Some(m) => self.with(|c| redis::cmd("HVALS").arg(keys::m(m, "apikeys")).query(c))?,
-            None => self.with(|c| redis::cmd("SMEMBERS").arg(keys::API_KEYS).query(c))?,
-        };
-        let mut rows = Vec::with_capacity(hashes.len());
-        for chunk in hashes.chunks(500) {
-            let mut pipe = redis::pipe();
-            for h in chunk {
-                pipe.cmd("HGETALL").arg(keys::api_key(h));
-            }
-            let all: Vec<Fields> = self.with(|c| pipe.query(c))?;
-            for (h, f) in chunk.iter().zip(all) {
-                rows.extend(apikeys::row_of(hash_of_hex(h)?, &f)?);
-            }
-        }
-        apikeys::sort(&mut rows);
-        Ok(rows)
+        self.key_rows(meeting)
     }
 
     fn revoke_key(
@@ -566,19 +497,11 @@ impl Store for RedisStore {
         id: &str,
         at: i64,
     ) -> Result<Option<ApiKeyRow>, StoreError> {
-        let mut cmd = self.scripts.key_revoke.cmd(&[&keys::m(meeting, "apikeys")]);
-        cmd.arg(id).arg(at);
-        let h: Option<String> = self.with(|c| cmd.query(c))?;
-        let Some(h) = h else { return Ok(None) };
-        let f: Fields = self.with(|c| redis::cmd("HGETALL").arg(keys::api_key(&h)).query(c))?;
-        apikeys::row_of(hash_of_hex(&h)?, &f)
+        self.key_revoke(meeting, id, at)
     }
 
     fn touch_key(&mut self, meeting: &str, id: &str, at: i64) -> Result<(), StoreError> {
-        let mut cmd = self.scripts.key_touch.cmd(&[&keys::m(meeting, "apikeys")]);
-        cmd.arg(id).arg(at);
-        let _: i64 = self.with(|c| cmd.query(c))?;
-        Ok(())
+        self.key_touch(meeting, id, at)
     }
 
     fn idempotency(
@@ -588,15 +511,7 @@ impl Store for RedisStore {
         key: &str,
         since: i64,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        let field = apikeys::record_field(scope, key);
-        let v: Option<String> = self.with(|c| {
-            redis::cmd("HGET")
-                .arg(keys::m(meeting, "idem"))
-                .arg(&field)
-                .query(c)
-        })?;
-        Ok(v.and_then(|v| apikeys::record_of(meeting, &field, &v))
-            .filter(|r| r.at >= since))
+        self.record(meeting, scope, key, since)
     }
 
     fn idempotency_since(
@@ -604,12 +519,6 @@ impl Store for RedisStore {
         meeting: &str,
         since: i64,
     ) -> Result<Vec<IdempotencyRecord>, StoreError> {
-        let all: Vec<(String, String)> =
-            self.with(|c| redis::cmd("HGETALL").arg(keys::m(meeting, "idem")).query(c))?;
-        Ok(all
-            .into_iter()
-            .filter_map(|(f, v)| apikeys::record_of(meeting, &f, &v))
-            .filter(|r| r.at >= since)
-            .collect())
+        self.records_since(meeting, since)
     }
 }

@@ -14,7 +14,8 @@
 //!   encoded bytes, with seq and epoch) once on the meeting's channel; every node feeds
 //!   its local `watch` from it, so the per-connection path is the single-node one.
 //! - [`router`]: behind each meeting's handle, sends each input to the local meeting task
-//!   or, through Redis, to the owner; serves other nodes' requests while it owns it.
+//!   or, through Redis, to the owner; [`serve`]: serves other nodes' requests while this
+//!   node owns the meeting.
 //! - [`rpc`]: requests in flight to the owner (per-meeting request channel, per-node reply
 //!   channel) and what becomes of them; [`wire`]: what those messages hold.
 //! - [`offline`]: reading a cluster without joining it (`podium links`, `podium report`).
@@ -22,7 +23,7 @@
 //!   dispatch of what arrives.
 //! - [`revoke`]: what is revoked — rotated links, removed participants, revoked API
 //!   keys — is refused by every node at once and closes every node's connections.
-//! - [`apikeys`]: API keys and idempotency records in Redis.
+//! - [`apikeys`]: API keys and idempotency records in Redis; [`rows`]: token rows.
 //!
 //! # Invariants
 //!
@@ -50,8 +51,10 @@ pub mod offline;
 pub mod pubsub;
 pub mod revoke;
 pub mod router;
+pub mod rows;
 pub mod rpc;
 pub mod scripts;
+pub mod serve;
 pub mod wire;
 
 use crate::hub::meeting::{Input, MeetingHandle};

@@ -1,23 +1,21 @@
 //! The router behind each meeting's [`MeetingHandle`] on a node: inputs go to the local
 //! meeting task while this node owns the meeting, and through Redis to the owner
 //! otherwise (see [`super::rpc`] for what can happen to them); requests from other nodes
-//! come in here too, and are served while this node owns the meeting.
+//! come in here too, and are served while this node owns the meeting (see
+//! [`super::serve`]).
 
 use super::rpc::{Parked, PendingReq, Waiter, NO_OWNER, PARK_LIMIT, REPLY_LIMIT};
-use super::wire::{
-    encode_answer, Answer, DelegateWire, Envelope, RecordWire, Request, RowWire, Who,
-};
+use super::wire::{DelegateWire, Envelope, RecordWire, Request, Who};
 use super::{keys, pubsub, Mode, Node, Slot};
-use crate::hub::meeting::{first_published, Input, InviteReply, MeetingHandle};
-use crate::hub::{Grant, HubError};
-use crate::store::{StoredMeeting, TokenRow};
-use futures_util::future::BoxFuture;
-use podium_protocol::{ErrorCode, PageItems};
+use crate::hub::meeting::{first_published, Input, MeetingHandle};
+use crate::hub::HubError;
+use crate::store::StoredMeeting;
+use podium_protocol::ErrorCode;
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 
 /// Makes a meeting reachable from this node: its slot, fed from the owner's channel
 /// (subscribed before the state is rebuilt from the journal, so nothing falls between),
@@ -102,7 +100,7 @@ async fn run_router(
                 if n == 0 { break; }
                 route(&node, &slot, &mut buf, &mut parked).await;
             }
-            Some(env) = remote_rx.recv() => serve_remote(&node, &slot, env).await,
+            Some(env) = remote_rx.recv() => super::serve::serve_remote(&node, &slot, env).await,
             Some(p) = parked_rx.recv() => parked.push_back(p),
             _ = mode_rx.changed(), if !parked.is_empty() => retry(&node, &slot, &mut parked).await,
             _ = owner_rx.changed(), if !parked.is_empty() => retry(&node, &slot, &mut parked).await,
@@ -197,7 +195,7 @@ fn split(input: Input) -> Option<(Request, Waiter)> {
 
 /// A request and its waiter as an input to this node's meeting task (the inverse of
 /// [`split`]); `Err` gives the waiter back if they do not go together.
-fn join(meeting: &str, body: Request, waiter: Waiter) -> Result<Input, Waiter> {
+pub(super) fn join(meeting: &str, body: Request, waiter: Waiter) -> Result<Input, Waiter> {
     Ok(match (body, waiter) {
         (
             Request::Command {
@@ -430,157 +428,4 @@ async fn deliver_local(slot: &Arc<Slot>, p: PendingReq) {
             p.waiter.fail(ErrorCode::Unavailable, NO_OWNER);
         }
     }
-}
-
-/// Serves a request from another node, if this node owns the meeting: the input goes to
-/// the meeting task with a waiter whose answer the outbox publishes to the sender (after
-/// the state that shows it).
-async fn serve_remote(node: &Arc<Node>, slot: &Arc<Slot>, env: Envelope) {
-    let Mode::Local { tx, agent, .. } = slot.mode.borrow().clone() else {
-        answer(node, &env.node, env.req, Answer::NotOwner).await;
-        return;
-    };
-    let (to, req) = (env.node, env.req);
-    let mut route = None;
-    // Sends the answer of a oneshot waiter to the sender's node, through the outbox.
-    let relay = |rx: BoxFuture<'static, Answer>| {
-        let other = agent.other.clone();
-        let to = to.clone();
-        tokio::spawn(async move {
-            let body = rx.await;
-            let _ = other.send((to, encode_answer(req, body)));
-        });
-    };
-    let waiter = match &env.body {
-        Request::Command { .. } => {
-            let lid = agent.next.fetch_add(1, Ordering::Relaxed);
-            agent
-                .routes
-                .lock()
-                .expect("routes lock")
-                .insert(lid, (to.clone(), req));
-            route = Some(lid);
-            Waiter::Command {
-                id: lid,
-                reply: agent.replies.clone(),
-            }
-        }
-        Request::Http { .. } => {
-            let (reply, rx) = oneshot::channel();
-            relay(Box::pin(async move {
-                match rx.await {
-                    Ok(Ok((seq, replayed))) => Answer::HttpAck { seq, replayed },
-                    Ok(Err((code, message))) => Answer::Error { code, message },
-                    Err(_) => Answer::NotOwner,
-                }
-            }));
-            Waiter::Http(reply)
-        }
-        Request::Join { .. } => {
-            let (reply, rx) = oneshot::channel::<Result<(Grant, String), (ErrorCode, String)>>();
-            relay(Box::pin(async move {
-                match rx.await {
-                    Ok(Ok((grant, token))) => Answer::Joined {
-                        who: Who {
-                            role: grant.role,
-                            person: grant.person,
-                            participant: grant.participant,
-                        },
-                        token,
-                    },
-                    Ok(Err((code, message))) => Answer::Error { code, message },
-                    Err(_) => Answer::NotOwner,
-                }
-            }));
-            Waiter::Join(reply)
-        }
-        Request::Participant { .. } => {
-            let (reply, rx) = oneshot::channel();
-            relay(Box::pin(async move {
-                match rx.await {
-                    Ok(participant) => Answer::Participant { participant },
-                    Err(_) => Answer::NotOwner,
-                }
-            }));
-            Waiter::Participant(reply)
-        }
-        Request::Fetch { what, .. } => {
-            let (reply, rx) = oneshot::channel::<(PageItems, usize)>();
-            relay(Box::pin(async move {
-                match rx.await {
-                    Ok((items, total)) => Answer::Page {
-                        items: serde_json::to_value(&items).unwrap_or_default(),
-                        total,
-                    },
-                    Err(_) => Answer::NotOwner,
-                }
-            }));
-            Waiter::Fetch(*what, reply)
-        }
-        Request::Links => {
-            let (reply, rx) = oneshot::channel::<Vec<TokenRow>>();
-            relay(Box::pin(async move {
-                match rx.await {
-                    Ok(rows) => Answer::Links {
-                        rows: rows.iter().map(RowWire::of).collect(),
-                    },
-                    Err(_) => Answer::NotOwner,
-                }
-            }));
-            Waiter::Links(reply)
-        }
-        Request::RotateLink { .. } => {
-            let (reply, rx) = oneshot::channel::<Result<TokenRow, (ErrorCode, String)>>();
-            relay(Box::pin(async move {
-                match rx.await {
-                    Ok(Ok(row)) => Answer::Rotated {
-                        row: RowWire::of(&row),
-                    },
-                    Ok(Err((code, message))) => Answer::Error { code, message },
-                    Err(_) => Answer::NotOwner,
-                }
-            }));
-            Waiter::Rotate(reply)
-        }
-        Request::Invite { .. } => {
-            let (reply, rx) = oneshot::channel::<InviteReply>();
-            relay(Box::pin(async move {
-                match rx.await {
-                    Ok(Ok(made)) => Answer::Invited { made },
-                    Ok(Err((code, message))) => Answer::Error { code, message },
-                    Err(_) => Answer::NotOwner,
-                }
-            }));
-            Waiter::Invite(reply)
-        }
-    };
-    let input = match join(&slot.id, env.body, waiter) {
-        Ok(input) => input,
-        Err(w) => {
-            // No actor for the sender's grant: the sender's node let in what this one
-            // would not (it cannot happen between nodes of one version).
-            w.fail(
-                ErrorCode::BadRequest,
-                "this sender cannot act in the meeting",
-            );
-            return;
-        }
-    };
-    if tx.send(input).await.is_err() {
-        // The task stopped before taking it: nothing applied. (A oneshot waiter's relay
-        // sees its sender dropped and answers `not_owner` itself.)
-        if let Some(lid) = route {
-            agent.routes.lock().expect("routes lock").remove(&lid);
-            answer(node, &to, req, Answer::NotOwner).await;
-        }
-    }
-}
-
-async fn answer(node: &Arc<Node>, to: &str, req: u64, body: Answer) {
-    let mut conn = node.conn.clone();
-    let _: Result<(), _> = redis::cmd("PUBLISH")
-        .arg(keys::node_channel(to))
-        .arg(encode_answer(req, body))
-        .query_async(&mut conn)
-        .await;
 }
