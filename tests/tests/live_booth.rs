@@ -228,5 +228,38 @@ async fn a_speech_switches_language_and_a_portuguese_delegate_brings_the_relay(
     assert_eq!(kinds, ["slow_down", "need_relay", "handover"]);
     assert_eq!(i["incidents"][1]["floor"], "pt");
     assert!(i["incidents"][1]["acknowledged_at"].is_object());
+
+    // The same section in the CSV sheet: a row per language stretch of the speech that
+    // switched, a row per incident, and the floor time per language.
+    let parts = i["switched"][0]["parts"].as_array().unwrap().len();
+    assert!(parts >= 3, "FR → EN → ES: {parts} stretches");
+    let r = get(
+        addr,
+        &format!("/api/meetings/{m}/report.csv"),
+        Some(&server.token("host", None)),
+    )
+    .await?;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let lines: Vec<&str> = r.body.lines().collect();
+    let records = |kind: &str| {
+        lines
+            .iter()
+            .filter(|l| l.starts_with(&format!("{kind},{m},")))
+            .count()
+    };
+    assert_eq!(records("speech_language"), parts, "{}", r.body);
+    assert_eq!(records("incident"), 3, "{}", r.body);
+    let need_relay = lines
+        .iter()
+        .find(|l| l.starts_with("incident,") && l.contains(",need_relay,"))
+        .expect("the relay request is an incident row");
+    assert!(need_relay.contains(",acknowledged"), "{need_relay}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(",floor_ms_by_language,") && l.contains(",pt,")),
+        "Portuguese floor time in the CSV: {}",
+        r.body
+    );
     server.stop().await
 }

@@ -249,7 +249,7 @@ export function mount(root, ctx) {
     patch(part('duty'), renderDuty());
     patch(part('clock'), st.phase === 'running' ? clockHtml('main', model, now, { size: 'medium' }) : '');
     const seg = currentSegment(model);
-    patch(part('segment'), seg && st.phase === 'running' ? html`<p class="booth-segment-title">${textHtml(segTitle(model, seg), '', 'segment-title')}</p>` : '');
+    patch(part('segment'), seg && st.phase === 'running' ? html`<p class="booth-segment-title" dir="auto">${textHtml(segTitle(model, seg), '', 'segment-title')}</p>` : '');
     patch(part('texts'), renderTexts());
     patch(part('alerts'), renderAlerts());
     patch(part('next'), renderNext(now));
