@@ -355,8 +355,9 @@ pub async fn run(cfg: SoakConfig) -> Result<SoakReport> {
     let mut lost = 0u64;
     let host_again = Client::hello(server.addr, &meeting, &host_token).await?;
     let recovered_seq = host_again.seq;
-    let participants_end = host_again.state.participants.len();
-    let hand_history_end = host_again.state.hand_history.len();
+    // Staff views carry the lengths of the register and the hand history, not the lists.
+    let participants_end = host_again.state.participant_count.unwrap_or(0);
+    let hand_history_end = host_again.state.hand_history_len.unwrap_or(0);
     let staff_state_bytes_end = serde_json::to_string(&host_again.state)
         .map(|s| s.len())
         .unwrap_or(0);
