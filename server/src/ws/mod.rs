@@ -155,7 +155,8 @@ struct Connection {
     bucket: Bucket,
     /// Commands handed to the meeting whose reply has not come back.
     awaiting: usize,
-    /// Where replies come back; made with the first command (most connections send none).
+    /// Where replies come back: made when a command is sent and dropped once every
+    /// command in flight is answered (most connections send nothing most of the time).
     replies: Option<(ReplyTx, mpsc::Receiver<(u64, Reply)>)>,
     /// The agenda version the client says it holds (`hello`/`join`): the agenda is sent
     /// only if the current one differs.

@@ -153,6 +153,11 @@ impl Connection {
     /// the ack — or the error.
     fn reply(&mut self, id: u64, reply: Reply) -> Result<(), End> {
         self.awaiting -= 1;
+        if self.awaiting == 0 {
+            // Nothing else can come back: the channel's block (~1.5 KB) is not kept for a
+            // connection that may send nothing more for an hour.
+            self.replies = None;
+        }
         let msg = match reply {
             Ok(seq) => {
                 let latest = self
