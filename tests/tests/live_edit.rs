@@ -214,5 +214,39 @@ async fn the_host_edits_the_running_meeting_and_every_screen_follows() -> anyhow
             .abs()
             < 3_600_000
     );
+
+    // The CSV sheet has the edit (its version, its changes) and the plan's shift.
+    let r = http::get(
+        addr,
+        &format!("/api/meetings/{m}/report.csv"),
+        Some(&server.token("host", None)),
+    )
+    .await?;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let edit_rows: Vec<&str> = r
+        .body
+        .lines()
+        .filter(|l| l.starts_with(&format!("agenda_edit,{m},")))
+        .collect();
+    assert_eq!(edit_rows.len(), 1, "{}", r.body);
+    let version = edits[0]["version"].as_u64().expect("version");
+    assert!(
+        edit_rows[0].starts_with(&format!("agenda_edit,{m},{version},")),
+        "{}",
+        edit_rows[0]
+    );
+    assert!(
+        edit_rows[0].contains("inserted segment aob") && edit_rows[0].contains("Felipe Muñoz"),
+        "{}",
+        edit_rows[0]
+    );
+    let shift = report["meeting"]["plan_shift_ms"].as_i64().expect("shift");
+    assert!(
+        r.body
+            .lines()
+            .any(|l| l.contains(",plan_shift_ms,") && l.ends_with(&format!(",{shift},,"))),
+        "{}",
+        r.body
+    );
     server.stop().await
 }

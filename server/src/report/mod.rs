@@ -42,8 +42,9 @@
 //! spoken in the stretch), `incident` rows (`n` in order, `kind` the incident kind —
 //! `slow_down`, `handover`, `floor_corrected` or an alert's signal —, `language` the booth,
 //! `start` when, `end` when acknowledged, `status` `open`/`acknowledged` for alerts,
-//! `floor_language` the language on the floor then, `text` the booth's words), and its
-//! `summary` figures.
+//! `floor_language` the language on the floor then, `text` the booth's words), its
+//! `summary` figures, and last one `agenda_edit` row per edit made during the meeting
+//! (`n` the agenda version it made, `start` when, `text` its changes, `; `-separated).
 //!
 //! | column | meeting | segment | speech | hand | summary |
 //! |---|---|---|---|---|---|
@@ -74,7 +75,8 @@
 //! | `floor_language`, `text` | | | | | (`incident` rows only, see above) |
 //!
 //! `start`/`end`-like columns without `_ms` are local ISO-8601 times; `*_ms` columns are
-//! Unix milliseconds or durations in milliseconds. Summary metrics: `speeches`,
+//! Unix milliseconds or durations in milliseconds. Summary metrics: `plan_shift_ms` (how
+//! far the planned times were moved to the actual start), `speeches`,
 //! `spoken_ms`, `speeches_over_limit`, `speeches_by_language` and
 //! `spoken_ms_by_language` (one row per meeting language, `language` set),
 //! `hands_raised`, `points_of_order`, `hands_by_language` (per language), `hands_called`,

@@ -199,6 +199,7 @@ fn rows(report: &Report) -> Vec<Row> {
     }
 
     let sp = &report.speaking;
+    summary(&mut rows, id, "plan_shift_ms", None, Some(m.plan_shift_ms));
     summary(&mut rows, id, "speeches", None, Some(sp.speeches as i64));
     summary(&mut rows, id, "spoken_ms", None, Some(sp.spoken_ms));
     summary(
@@ -263,6 +264,13 @@ fn rows(report: &Report) -> Vec<Row> {
     summary(&mut rows, id, "median_wait_ms", None, q.median_wait_ms);
     summary(&mut rows, id, "max_wait_ms", None, q.max_wait_ms);
     interpretation_rows(report, &mut rows);
+    for e in &report.edits {
+        let mut row = Row::new("agenda_edit", id);
+        row.set("n", e.version)
+            .stamp("start", Some(&e.at))
+            .text("text", &e.changes.join("; "));
+        rows.push(row);
+    }
     rows
 }
 
