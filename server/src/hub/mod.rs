@@ -11,6 +11,7 @@
 //! grant map becomes a cache in front of the shared store ([`Hub::find_grant`]).
 
 pub mod idempotent;
+pub mod inputs;
 pub mod links;
 pub mod meeting;
 pub mod views;
