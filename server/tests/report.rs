@@ -600,14 +600,14 @@ fn report_csv_reads_back_as_one_sheet_with_names_intact() {
     assert_eq!(of("segment").len(), 7);
     assert_eq!(of("speech").len(), 16);
     assert_eq!(of("hand").len(), 8);
-    // 3 speaking totals + 2×4 per language + 2 hand totals + 4 per language
-    // + 6 outcomes + median and max; then the interpretation figures: 4 floor languages,
-    // the switch count, 6 per booth.
-    assert_eq!(of("summary").len(), 25 + 4 + 1 + 6 * 4);
+    // The plan's shift + 3 speaking totals + 2×4 per language + 2 hand totals + 4 per
+    // language + 6 outcomes + median and max; then the interpretation figures: 4 floor
+    // languages, the switch count, 6 per booth.
+    assert_eq!(of("summary").len(), 1 + 25 + 4 + 1 + 6 * 4);
     // Ahmed Skim's 3 stretches in 3 languages; 5 booth incidents.
     assert_eq!(of("speech_language").len(), 3);
     assert_eq!(of("incident").len(), 5);
-    assert_eq!(rows.len(), 1 + 7 + 16 + 8 + 54 + 3 + 5);
+    assert_eq!(rows.len(), 1 + 7 + 16 + 8 + 55 + 3 + 5);
     assert!(rows
         .iter()
         .all(|r| &r[col("meeting")] == "gfmd-mayors-2021-01-22"));
@@ -823,9 +823,9 @@ fn report_before_the_start_is_all_plan() {
     );
     assert_eq!(r.speaking.by_language[&Lang::Ar].speeches, 0);
     let (_, rows) = parse_csv(&r.to_csv().unwrap());
-    // Meeting, segments, summary; the interpretation summary: 4 floor languages, the
-    // switch count, 6 figures for each of the 4 booths.
-    assert_eq!(rows.len(), 1 + 7 + 25 + 4 + 1 + 6 * 4);
+    // Meeting, segments, summary (the plan's shift first); the interpretation summary:
+    // 4 floor languages, the switch count, 6 figures for each of the 4 booths.
+    assert_eq!(rows.len(), 1 + 7 + 1 + 25 + 4 + 1 + 6 * 4);
 }
 
 #[test]
