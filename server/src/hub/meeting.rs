@@ -12,14 +12,14 @@ pub use super::inputs::{HttpReply, Input, InviteReply, MeetingHandle, Reply, Rep
 use super::views::{AgendaFrame, Published};
 use super::{grant_of, recover_engine, Grant};
 use crate::clock::now_ms;
-use crate::engine::Engine;
+use crate::engine::{Actor, Engine};
 use crate::metrics::Metrics;
 use crate::store::{
     Batch, IdempotencyRecord, Snapshot, StoreError, StoreHandle, TokenRow, IDEMPOTENCY_TTL_MS,
 };
 use crate::tokens;
 use dashmap::DashMap;
-use podium_protocol::{ErrorCode, Event, Role};
+use podium_protocol::{Command, ErrorCode, Event, Role};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -297,6 +297,37 @@ impl MeetingTask {
         }
     }
 
+    /// Applies a new command (websocket or HTTP) to the engine: its events and its
+    /// idempotency record (if it has a key and changed anything) join the turn's batch.
+    /// The seq it reached, or the typed rejection.
+    fn apply_keyed(
+        &mut self,
+        c: &mut Changes,
+        edited: &mut bool,
+        command: &Command,
+        actor: &Actor,
+        now: i64,
+        idempotency: Option<IdempotencyRecord>,
+    ) -> Result<u64, (ErrorCode, String)> {
+        match self.engine.apply(command, actor, now) {
+            Ok(evs) => {
+                let seq = self.engine.seq();
+                if let Some(mut record) = idempotency.filter(|_| !evs.is_empty()) {
+                    record.seq = seq;
+                    record.at = now;
+                    c.idempotency.push(record);
+                }
+                *edited |= evs.iter().any(|e| matches!(e, Event::AgendaEdited { .. }));
+                c.events.extend(evs);
+                Ok(seq)
+            }
+            Err(rejection) => {
+                self.metrics.command_rejected();
+                Err((rejection.code(), rejection.to_string()))
+            }
+        }
+    }
+
     /// Applies a turn's inputs; returns `false` when the task must stop.
     async fn turn(&mut self, inbox: &mut Vec<Input>) -> bool {
         let mut c = Changes::default();
@@ -319,24 +350,21 @@ impl MeetingTask {
                         let msg = "this key was already used for another command: use a new key for each new command";
                         let _ = reply.try_send((id, Err((ErrorCode::InvalidArgument, msg.into()))));
                     }
-                    Check::New => match self.engine.apply(&command, &actor, now) {
-                        Ok(evs) => {
-                            let seq = self.engine.seq();
-                            if let Some(mut record) = idempotency.filter(|_| !evs.is_empty()) {
-                                record.seq = seq;
-                                record.at = now;
-                                c.idempotency.push(record);
+                    Check::New => {
+                        match self.apply_keyed(
+                            &mut c,
+                            &mut edited,
+                            &command,
+                            &actor,
+                            now,
+                            idempotency,
+                        ) {
+                            Ok(seq) => c.pending.push(Pending::Ack(reply, id, seq)),
+                            Err(e) => {
+                                let _ = reply.try_send((id, Err(e)));
                             }
-                            edited |= evs.iter().any(|e| matches!(e, Event::AgendaEdited { .. }));
-                            c.events.extend(evs);
-                            c.pending.push(Pending::Ack(reply, id, seq));
                         }
-                        Err(rejection) => {
-                            self.metrics.command_rejected();
-                            let _ = reply
-                                .try_send((id, Err((rejection.code(), rejection.to_string()))));
-                        }
-                    },
+                    }
                 },
                 Input::Http {
                     actor,
@@ -349,23 +377,21 @@ impl MeetingTask {
                         let msg = "this Idempotency-Key was already used for another request: use a new key for each new request";
                         let _ = reply.send(Err((ErrorCode::InvalidArgument, msg.into())));
                     }
-                    Check::New => match self.engine.apply(&command, &actor, now) {
-                        Ok(evs) => {
-                            let seq = self.engine.seq();
-                            if let Some(mut record) = idempotency.filter(|_| !evs.is_empty()) {
-                                record.seq = seq;
-                                record.at = now;
-                                c.idempotency.push(record);
+                    Check::New => {
+                        match self.apply_keyed(
+                            &mut c,
+                            &mut edited,
+                            &command,
+                            &actor,
+                            now,
+                            idempotency,
+                        ) {
+                            Ok(seq) => c.pending.push(Pending::Http(reply, seq, false)),
+                            Err(e) => {
+                                let _ = reply.send(Err(e));
                             }
-                            edited |= evs.iter().any(|e| matches!(e, Event::AgendaEdited { .. }));
-                            c.events.extend(evs);
-                            c.pending.push(Pending::Http(reply, seq, false));
                         }
-                        Err(rejection) => {
-                            self.metrics.command_rejected();
-                            let _ = reply.send(Err((rejection.code(), rejection.to_string())));
-                        }
-                    },
+                    }
                 },
                 Input::Join {
                     role,
