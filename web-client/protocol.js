@@ -379,14 +379,7 @@ export class Connection {
         this.emit('state', { snapshot: false, events: [], place: true });
         break;
       }
-      case 'page': {
-        const p = this.pending.get(msg.id);
-        if (p) {
-          this.pending.delete(msg.id);
-          p.resolve(msg);
-        }
-        break;
-      }
+      case 'page':
       case 'ack': {
         const p = this.pending.get(msg.id);
         if (p) {

@@ -143,15 +143,7 @@ impl Engine {
                     .into(),
             ));
         }
-        let events = decide::join(&self.state, name, delegation, language, observer, false)?;
-        self.replay(&events);
-        let id = self
-            .state
-            .participants
-            .last()
-            .map(|p| p.id)
-            .unwrap_or_default();
-        Ok((id, events))
+        self.register(name, delegation, language, observer, false)
     }
 
     /// The secretariat registers a delegate (personal link; name and delegation fixed by
@@ -163,7 +155,20 @@ impl Engine {
         language: Lang,
         observer: bool,
     ) -> Result<(ParticipantId, Vec<Event>), Rejection> {
-        let events = decide::join(&self.state, name, delegation, language, observer, true)?;
+        self.register(name, delegation, language, observer, true)
+    }
+
+    /// Registers a participant (through a join link, or `invited` by the secretariat);
+    /// returns their id and the event.
+    fn register(
+        &mut self,
+        name: &str,
+        delegation: &str,
+        language: Lang,
+        observer: bool,
+        invited: bool,
+    ) -> Result<(ParticipantId, Vec<Event>), Rejection> {
+        let events = decide::join(&self.state, name, delegation, language, observer, invited)?;
         self.replay(&events);
         let id = self
             .state

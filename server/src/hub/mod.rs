@@ -14,6 +14,7 @@ pub mod idempotent;
 pub mod inputs;
 pub mod links;
 pub mod meeting;
+pub mod places;
 pub mod views;
 
 pub use links::{links, role_tokens, Link};
