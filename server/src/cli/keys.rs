@@ -66,13 +66,14 @@ pub fn run(meeting: &str, op: Op, target: Target, json: bool) -> Result<()> {
             match lock {
                 Some(_held) => offline(&target.data, meeting, &op)?,
                 None => {
-                    let url = std::fs::read_to_string(target.data.join(crate::BASE_URL_FILE))
-                        .with_context(|| {
-                            format!(
+                    let url =
+                        std::fs::read_to_string(target.data.join(crate::reach::BASE_URL_FILE))
+                            .with_context(|| {
+                                format!(
                                 "a server is using {} but did not record its address; pass --url",
                                 target.data.display()
                             )
-                        })?;
+                            })?;
                     over_http(url.trim(), target.admin_token.as_deref(), meeting, &op)?
                 }
             }
