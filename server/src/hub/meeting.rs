@@ -82,7 +82,8 @@ pub fn spawn(id: String, engine: Engine, links: Vec<TokenRow>, env: TaskEnv) -> 
 /// Starts the task of one meeting, publishing on a `watch` the caller keeps (a cluster
 /// node keeps one per meeting across changes of owner, so its connections stay
 /// subscribed). Returns the handle and the task, which ends when the meeting stops —
-/// also when the store refuses it ([`StoreError::Fenced`]).
+/// also when the store refuses it
+/// ([`StoreError::Fenced`](crate::store::StoreError::Fenced)).
 pub fn spawn_publishing(
     id: String,
     engine: Engine,
