@@ -14,7 +14,8 @@
 //  - `model.participants`, `model.handHistory` for host and moderators: the register and
 //    the hand history, which changes do not carry (`state.participant_count` and
 //    `state.hand_history_len` give their lengths); this module pages them in with `fetch`
-//    and keeps them up to date.
+//    and keeps them up to date. The server holds only the latest hands of a long meeting
+//    live (the report has them all): `model.handHistoryFrom` is the index of the first.
 
 export const PROTOCOL_VERSION = 2;
 
@@ -34,10 +35,11 @@ const PAGE = 1000;
 /** Least time between two fetches of one list, so a join flood does not make the host
  * exceed its rate limit. */
 const PAGE_GAP_MS = 250;
-/** The staff lists: list name on the wire, model key, length field of the state. */
+/** The staff lists: list name on the wire, model key, length field of the state, model
+ * key of the index of the list's first item held (null: the list is held whole). */
 const LISTS = [
-  ['participants', 'participants', 'participant_count'],
-  ['hand_history', 'handHistory', 'hand_history_len'],
+  ['participants', 'participants', 'participant_count', null],
+  ['hand_history', 'handHistory', 'hand_history_len', 'handHistoryFrom'],
 ];
 
 /** A connection whose pings go unanswered this long is taken for dead and reopened. */
@@ -143,6 +145,7 @@ export class Connection {
       place: null,
       participants: [],
       handHistory: [],
+      handHistoryFrom: 0,
     };
     this._onVisible = () => {
       if (document.visibilityState === 'visible') {
@@ -510,15 +513,25 @@ export class Connection {
         reg.push(e.participant);
       }
     }
-    for (const [what, key, count] of LISTS) {
+    for (const [what, key, count, fromKey] of LISTS) {
       const want = st[count];
       if (typeof want !== 'number') continue;
-      if (this.model[key].length > want) this.model[key] = []; // shrank: page it in again
-      if (this.model[key].length === want || this.listBusy[what]) continue;
+      const start = () => (fromKey ? this.model[fromKey] : 0);
+      const held = () => start() + this.model[key].length;
+      if (held() > want) { // shrank: page it in again
+        this.model[key] = [];
+        if (fromKey) this.model[fromKey] = 0;
+      }
+      if (held() === want || this.listBusy[what]) continue;
       this.listBusy[what] = true;
-      const from = this.model[key].length;
-      this.fetch(what, from).then((page) => {
-        if (page.from === this.model[key].length) this.model[key].push(...page.items);
+      this.fetch(what, held()).then((page) => {
+        if (page.from === held()) {
+          this.model[key].push(...page.items);
+        } else if (fromKey && page.from > held()) {
+          // The items asked for are no longer held live: start again from the oldest.
+          this.model[key] = page.items;
+          this.model[fromKey] = page.from;
+        }
         this.emit('state', { snapshot: false, events: [], lists: true });
       }).catch(() => { /* offline: the next snapshot starts over */ }).finally(() => {
         setTimeout(() => {

@@ -331,11 +331,17 @@ pub struct MeetingState {
     pub join_links_open: bool,
     /// Whether the next segment starts by itself when time is up.
     pub auto_advance: bool,
-    /// Hands that have left the queue, oldest first (for the report). Empty in every
-    /// projection sent to clients: staff page it with `fetch` (`hand_history_len` says how
-    /// long it is), so a hand costs the host bytes for the hand, not for the meeting.
+    /// The latest hands that have left the queue, oldest first. A live meeting keeps only
+    /// the latest few hundred in memory (`hand_history_start` says how many older ones it
+    /// let go), so that a long meeting's memory does not grow with every hand; the journal
+    /// keeps them all and the report replays it. Empty in every projection sent to
+    /// clients: staff page it with `fetch` (`hand_history_len` says how long the whole
+    /// history is), so a hand costs the host bytes for the hand, not for the meeting.
     pub hand_history: Vec<HandRecord>,
-    /// Only in the staff projection: the length of `hand_history`.
+    /// Index in the whole history of `hand_history[0]`: the number of older records let go.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub hand_history_start: usize,
+    /// Only in the staff projection: the length of the whole hand history.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hand_history_len: Option<usize>,
     /// Everyone who joined through a join link, by id order. Empty in every projection
@@ -367,6 +373,10 @@ fn yes() -> bool {
 
 fn open() -> bool {
     true
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Which clock a clock command acts on.

@@ -160,6 +160,14 @@ impl Metrics {
                 self.connections[role_index(role)].load(Relaxed)
             );
         }
+        if let Some(heap) = crate::memory::heap_in_use() {
+            let _ = writeln!(
+                out,
+                "# HELP podium_heap_in_use_bytes Bytes the allocator has handed out and not had back."
+            );
+            let _ = writeln!(out, "# TYPE podium_heap_in_use_bytes gauge");
+            let _ = writeln!(out, "podium_heap_in_use_bytes {heap}");
+        }
         let counters: &[(&str, &str, &str, u64)] = &[
             (
                 "podium_meetings",

@@ -3,7 +3,7 @@
 //! since WAL lets readers and the writer work at once.
 
 use crate::engine::Engine;
-use crate::hub::{links, recover_engine, HubError, Link};
+use crate::hub::{links, recover_engine, replay_engine, HubError, Link};
 use crate::store::{sqlite::SqliteStore, MeetingStatus, StoreHandle};
 use std::path::Path;
 use std::sync::Arc;
@@ -29,7 +29,8 @@ pub async fn links_offline(data: &Path, base_url: &str) -> Result<Vec<Link>, Hub
     Ok(out)
 }
 
-/// A meeting's engine rebuilt from the store (live or archived).
+/// A meeting's engine rebuilt from its whole journal, every hand kept (live or archived):
+/// what its report is built from.
 pub async fn load_engine(data: &Path, meeting: &str) -> Result<Engine, HubError> {
     let store = open(data)?;
     let m = store
@@ -38,7 +39,7 @@ pub async fn load_engine(data: &Path, meeting: &str) -> Result<Engine, HubError>
         .into_iter()
         .find(|m| m.id == meeting)
         .ok_or_else(|| HubError::NoSuchMeeting(meeting.into()))?;
-    recover_engine(&store, meeting, Arc::new(m.agenda)).await
+    replay_engine(&store, meeting, Arc::new(m.agenda)).await
 }
 
 /// The one live meeting of `data`, or the named one.

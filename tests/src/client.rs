@@ -234,6 +234,20 @@ impl Client {
         from: usize,
         limit: Option<usize>,
     ) -> Result<Result<(PageItems, usize), (ErrorCode, String)>> {
+        Ok(self
+            .fetch_from(what, from, limit)
+            .await?
+            .map(|(items, _, total)| (items, total)))
+    }
+
+    /// A page of a staff list with where it starts: (items, from, total). A hand history
+    /// page starts at the oldest record the server still holds live when asked for older.
+    pub async fn fetch_from(
+        &mut self,
+        what: ListName,
+        from: usize,
+        limit: Option<usize>,
+    ) -> Result<Result<(PageItems, usize, usize), (ErrorCode, String)>> {
         let id = 3_000_000 + self.next_id;
         self.next_id += 1;
         let msg = ClientMessage::Fetch {
@@ -247,9 +261,10 @@ impl Client {
             ServerMessage::Page {
                 id: got,
                 items,
+                from,
                 total,
                 ..
-            } if got == id => Ok(Ok((items, total))),
+            } if got == id => Ok(Ok((items, from, total))),
             ServerMessage::Error {
                 id: Some(got),
                 code,
@@ -283,34 +298,43 @@ impl Client {
     /// hand history paged in (staff only).
     pub async fn whole_state(&mut self) -> Result<MeetingState> {
         let participants = self.register().await?;
-        let hand_history = self.hand_history().await?;
+        let (start, hand_history) = self.hand_history_held().await?;
         let mut s = self.state.clone();
         if s.participant_count != Some(participants.len())
-            || s.hand_history_len != Some(hand_history.len())
+            || s.hand_history_len != Some(start + hand_history.len())
         {
             bail!("the lists changed while they were paged in");
         }
         s.participants = participants;
         s.hand_history = hand_history;
+        s.hand_history_start = start;
         s.participant_count = None;
         s.hand_history_len = None;
         Ok(s)
     }
 
-    /// The whole hand history, paged in with `fetch` (staff only).
-    pub async fn hand_history(&mut self) -> Result<Vec<podium_protocol::HandRecord>> {
-        let mut all = Vec::new();
+    /// The hand history the server holds live (the latest records of a long meeting),
+    /// paged in with `fetch` (staff only): the index of the first record, and the records.
+    pub async fn hand_history_held(&mut self) -> Result<(usize, Vec<podium_protocol::HandRecord>)> {
+        let (mut start, mut all) = (0, Vec::new());
         loop {
-            match self.fetch(ListName::HandHistory, all.len(), None).await? {
-                Ok((PageItems::HandHistory(page), total)) => {
+            match self
+                .fetch_from(ListName::HandHistory, start + all.len(), None)
+                .await?
+            {
+                Ok((PageItems::HandHistory(page), from, total)) => {
+                    if from != start + all.len() {
+                        // Older records are no longer held: start again from the oldest.
+                        (start, all) = (from, Vec::new());
+                    }
                     all.extend(page);
-                    if all.len() >= total {
-                        return Ok(all);
+                    if start + all.len() >= total {
+                        return Ok((start, all));
                     }
                 }
                 // An empty page decodes as either kind.
-                Ok((PageItems::Participants(p), total)) if p.is_empty() && all.len() >= total => {
-                    return Ok(all)
+                Ok((PageItems::Participants(p), from, total)) if p.is_empty() && from >= total => {
+                    return Ok((start, all))
                 }
                 Ok(other) => bail!("unexpected page {other:?}"),
                 Err(e) => bail!("fetch refused: {e:?}"),

@@ -35,6 +35,8 @@ pub struct TestServer {
     pub hub: Arc<podium_server::hub::Hub>,
     /// The data directory (deleted on drop).
     pub data: tempfile::TempDir,
+    /// Its limits, for a restart.
+    limits: Arc<Limits>,
 }
 
 impl TestServer {
@@ -52,11 +54,12 @@ impl TestServer {
     pub async fn start_with_agenda(limits: Limits, agenda: &str) -> Result<TestServer> {
         let data = tempfile::tempdir()?;
         let shutdown = CancellationToken::new();
+        let limits = Arc::new(limits);
         let config = Config {
             data_dir: data.path().to_path_buf(),
             public_url: None,
             admin_token: ADMIN.into(),
-            limits: Arc::new(limits),
+            limits: limits.clone(),
         };
         let podium = Podium::open(config, shutdown.clone()).await?;
         let agenda = podium_protocol::Agenda::from_toml(agenda).map_err(|e| anyhow!("{e}"))?;
@@ -73,7 +76,28 @@ impl TestServer {
             task,
             hub,
             data,
+            limits,
         })
+    }
+
+    /// Stops the server cleanly and starts it again on the same data directory (on a
+    /// new port: `addr` changes; the links stay valid).
+    pub async fn restart(&mut self) -> Result<()> {
+        self.shutdown.cancel();
+        (&mut self.task).await??;
+        self.shutdown = CancellationToken::new();
+        let config = Config {
+            data_dir: self.data.path().to_path_buf(),
+            public_url: None,
+            admin_token: ADMIN.into(),
+            limits: self.limits.clone(),
+        };
+        let podium = Podium::open(config, self.shutdown.clone()).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        self.addr = listener.local_addr()?;
+        self.hub = podium.hub.clone();
+        self.task = tokio::spawn(podium_server::run(listener, podium));
+        Ok(())
     }
 
     /// The meeting id of the bundled meeting.

@@ -90,3 +90,95 @@ async fn staff_page_the_register_and_the_hand_history() -> anyhow::Result<()> {
     }
     server.stop().await
 }
+
+/// A long meeting holds only its latest hand records live (so its memory does not grow
+/// with every hand): a fetch from 0 starts at the oldest held and says so, the host's
+/// `hand_history_len` still counts them all, and the report — built from the journal —
+/// lists every hand, here and after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_hand_history_is_bounded_and_the_report_keeps_every_hand() -> anyhow::Result<()> {
+    use podium_server::engine::HAND_HISTORY_KEPT;
+    let mut server = TestServer::start().await?;
+    let m = server.meeting().to_string();
+    let host_token = server.token("host", None);
+    let mut host = Client::hello(server.addr, &m, &host_token).await?;
+    host.must(Command::StartMeeting).await?;
+    let join = server.token("participant", None);
+    let mut people = Vec::new();
+    for i in 0..30 {
+        let name = format!("Delegate {i:02}");
+        people.push(Client::join(server.addr, &m, &join, &name, "City", Lang::Es).await?);
+    }
+    // Each round, everyone raises an ordinary hand and a point of order, and the host
+    // clears the queue: 60 records a round, none of them a lowering (no cooldown).
+    let rounds = 11;
+    for _ in 0..rounds {
+        for p in people.iter_mut() {
+            for point_of_order in [false, true] {
+                p.must(Command::RaiseHand {
+                    language: None,
+                    point_of_order,
+                })
+                .await?;
+            }
+        }
+        host.must(Command::ClearQueue).await?;
+    }
+    let total = rounds * 60;
+    assert!(
+        total > 2 * HAND_HISTORY_KEPT,
+        "the test must pass the bound"
+    );
+    assert_eq!(host.state.hand_history_len, Some(total));
+    let (from, held) = host.hand_history_held().await?;
+    assert!(from > 0, "older records are let go");
+    assert!(
+        (HAND_HISTORY_KEPT..=2 * HAND_HISTORY_KEPT).contains(&held.len()),
+        "{} held",
+        held.len()
+    );
+    assert_eq!(from + held.len(), total);
+    assert!(held.iter().all(|r| r.outcome == HandOutcome::Cleared));
+    // A fetch from an index no longer held starts at the oldest held.
+    match host.fetch_from(ListName::HandHistory, 3, Some(2)).await? {
+        Ok((PageItems::HandHistory(h), got_from, got_total)) => {
+            assert_eq!((got_from, got_total, h.len()), (from, total, 2));
+            assert_eq!(h[0], held[0]);
+        }
+        other => anyhow::bail!("a page of hand records, not {other:?}"),
+    }
+
+    let hands_in_report = |addr| {
+        let (m, token) = (m.clone(), host_token.clone());
+        async move {
+            let r = podium_tests::http::get(
+                addr,
+                &format!("/api/meetings/{m}/report.json"),
+                Some(&token),
+            )
+            .await?;
+            anyhow::ensure!(r.status == 200, "{}", r.body);
+            let report = r.json()?;
+            let hands = report["hands"].as_array().expect("hands").len();
+            let first = report["hands"][0]["name"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            Ok::<_, anyhow::Error>((hands, first))
+        }
+    };
+    assert_eq!(
+        hands_in_report(server.addr).await?,
+        (total, "Delegate 00".to_string()),
+        "the report lists every hand, the first one included"
+    );
+    drop(people);
+    drop(host);
+    server.restart().await?;
+    assert_eq!(
+        hands_in_report(server.addr).await?.0,
+        total,
+        "and after a restart"
+    );
+    server.stop().await
+}

@@ -380,7 +380,6 @@ impl Store for RedisStore {
 
     fn recover(&mut self, meeting: &str) -> Result<Recovered, StoreError> {
         let snap_key = keys::m(meeting, "snap");
-        let journal = keys::m(meeting, "journal");
         let (seq, state, agenda): (Option<u64>, Option<String>, Option<String>) =
             self.with(|c| {
                 redis::cmd("HMGET")
@@ -397,18 +396,36 @@ impl Store for RedisStore {
         let mut after = snapshot.as_ref().map(|s| s.seq).unwrap_or(0);
         let mut tail = Vec::new();
         loop {
-            type Entries = Vec<(String, Vec<(String, String)>)>;
-            let page: Entries = self.with(|c| {
-                redis::cmd("XRANGE")
-                    .arg(&journal)
-                    .arg(format!("{}-0", after + 1))
-                    .arg("+")
-                    .arg("COUNT")
-                    .arg(1000)
-                    .query(c)
-            })?;
+            let page = self.journal(meeting, after, 1000)?;
             let n = page.len();
-            for (id, fields) in page {
+            after = page.last().map_or(after, |(seq, _)| *seq);
+            tail.extend(page);
+            if n < 1000 {
+                break;
+            }
+        }
+        Ok(Recovered { snapshot, tail })
+    }
+
+    fn journal(
+        &mut self,
+        meeting: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, String)>, StoreError> {
+        type Entries = Vec<(String, Vec<(String, String)>)>;
+        let journal = keys::m(meeting, "journal");
+        let page: Entries = self.with(|c| {
+            redis::cmd("XRANGE")
+                .arg(&journal)
+                .arg(format!("{}-0", after + 1))
+                .arg("+")
+                .arg("COUNT")
+                .arg(limit)
+                .query(c)
+        })?;
+        page.into_iter()
+            .map(|(id, fields)| {
                 let seq: u64 = id
                     .split('-')
                     .next()
@@ -421,14 +438,9 @@ impl Store for RedisStore {
                     .ok_or_else(|| {
                         StoreError::Decode(format!("journal entry {id} has no event"))
                     })?;
-                tail.push((seq, event));
-                after = seq;
-            }
-            if n < 1000 {
-                break;
-            }
-        }
-        Ok(Recovered { snapshot, tail })
+                Ok((seq, event))
+            })
+            .collect()
     }
 
     fn set_status(&mut self, meeting: &str, status: MeetingStatus) -> Result<(), StoreError> {

@@ -5,7 +5,7 @@
 use super::journal::{Durability, RedisStore};
 use super::{keys, ClusterError};
 use crate::engine::Engine;
-use crate::hub::{links, recover_engine, HubError, Link};
+use crate::hub::{links, replay_engine, HubError, Link};
 use crate::store::{MeetingStatus, StoreHandle};
 use std::sync::Arc;
 use std::time::Duration;
@@ -89,7 +89,8 @@ pub async fn links_cluster(url: &str, base_url: &str) -> Result<Vec<Link>, Offli
     Ok(out)
 }
 
-/// A meeting's engine rebuilt from the cluster's journal (live or archived).
+/// A meeting's engine rebuilt from the cluster's whole journal, every hand kept (live or
+/// archived): what its report is built from.
 pub async fn load_engine(url: &str, meeting: &str) -> Result<Engine, OfflineError> {
     let (_, store) = open(url)?;
     let m = store
@@ -100,5 +101,5 @@ pub async fn load_engine(url: &str, meeting: &str) -> Result<Engine, OfflineErro
         .into_iter()
         .find(|m| m.id == meeting)
         .ok_or_else(|| HubError::NoSuchMeeting(meeting.into()))?;
-    Ok(recover_engine(&store, meeting, Arc::new(m.agenda)).await?)
+    Ok(replay_engine(&store, meeting, Arc::new(m.agenda)).await?)
 }

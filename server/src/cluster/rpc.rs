@@ -20,7 +20,7 @@
 use super::fanout::{Outbox, Routes};
 use super::wire::{Answer, AnswerEnvelope, Request, RowWire};
 use super::Node;
-use crate::hub::meeting::{HttpReply, InviteReply, ReplyTx, Revoked};
+use crate::hub::meeting::{HttpReply, InviteReply, Page, ReplyTx, Revoked};
 use crate::hub::Grant;
 use crate::store::TokenRow;
 use podium_protocol::{ErrorCode, ListName, PageItems, Participant};
@@ -53,7 +53,7 @@ pub enum Waiter {
     /// A participant lookup.
     Participant(oneshot::Sender<Option<Participant>>),
     /// A page of a list (staff `fetch`), of this list.
-    Fetch(ListName, oneshot::Sender<(PageItems, usize)>),
+    Fetch(ListName, oneshot::Sender<Page>),
     /// The role links.
     Links(oneshot::Sender<Vec<TokenRow>>),
     /// A link rotation.
@@ -204,7 +204,7 @@ pub fn receive_answer(node: &Node, payload: &[u8]) {
         (Answer::Participant { participant }, Waiter::Participant(tx)) => {
             let _ = tx.send(participant);
         }
-        (Answer::Page { items, total }, Waiter::Fetch(what, tx)) => {
+        (Answer::Page { items, from, total }, Waiter::Fetch(what, tx)) => {
             let items = match what {
                 ListName::Participants => {
                     serde_json::from_value(items).map(PageItems::Participants)
@@ -213,7 +213,7 @@ pub fn receive_answer(node: &Node, payload: &[u8]) {
             };
             match items {
                 Ok(items) => {
-                    let _ = tx.send((items, total));
+                    let _ = tx.send(Page { items, from, total });
                 }
                 Err(e) => tracing::warn!(error = %e, "undecodable page ignored"),
             }

@@ -8,11 +8,11 @@ use super::router::join;
 use super::rpc::Waiter;
 use super::wire::{encode_answer, Answer, Envelope, Request, RowWire, Who};
 use super::{keys, Mode, Node, Slot};
-use crate::hub::meeting::InviteReply;
+use crate::hub::meeting::{InviteReply, Page};
 use crate::hub::Grant;
 use crate::store::TokenRow;
 use futures_util::future::BoxFuture;
-use podium_protocol::{ErrorCode, PageItems};
+use podium_protocol::ErrorCode;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::sync::oneshot;
@@ -90,12 +90,13 @@ pub(super) async fn serve_remote(node: &Arc<Node>, slot: &Arc<Slot>, env: Envelo
             Waiter::Participant(reply)
         }
         Request::Fetch { what, .. } => {
-            let (reply, rx) = oneshot::channel::<(PageItems, usize)>();
+            let (reply, rx) = oneshot::channel::<Page>();
             relay(Box::pin(async move {
                 match rx.await {
-                    Ok((items, total)) => Answer::Page {
-                        items: serde_json::to_value(&items).unwrap_or_default(),
-                        total,
+                    Ok(page) => Answer::Page {
+                        items: serde_json::to_value(&page.items).unwrap_or_default(),
+                        from: page.from,
+                        total: page.total,
                     },
                     Err(_) => Answer::NotOwner,
                 }

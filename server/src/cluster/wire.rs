@@ -277,10 +277,13 @@ pub enum Answer {
         /// The record, if known.
         participant: Option<Participant>,
     },
-    /// A page: the items (of the list asked for) and the list's length.
+    /// A page: the items (of the list asked for), where they start and the list's length.
     Page {
         /// The items, JSON.
         items: serde_json::Value,
+        /// Index of the first item in the whole list.
+        #[serde(default)]
+        from: usize,
         /// The whole list's length.
         total: usize,
     },

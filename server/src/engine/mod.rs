@@ -81,7 +81,16 @@ pub struct Engine {
     state: MeetingState,
     /// Number of events applied since the meeting was created: the journal position.
     seq: u64,
+    /// How many of the latest hand records the state keeps (`None`: all, as the report's
+    /// replay of the whole journal needs). A live meeting lets older ones go, so that its
+    /// memory does not grow with every hand; see [`HAND_HISTORY_KEPT`].
+    keep_hands: Option<usize>,
 }
+
+/// How many of the latest hands that left the queue a live meeting keeps in its state.
+/// Older ones are let go in blocks once twice as many have gathered (so the cost is spread
+/// over many hands); the journal has them all, and the report replays it.
+pub const HAND_HISTORY_KEPT: usize = 256;
 
 impl Engine {
     /// A meeting that has not started yet.
@@ -91,14 +100,27 @@ impl Engine {
             agenda,
             state,
             seq: 0,
+            keep_hands: Some(HAND_HISTORY_KEPT),
         }
+    }
+
+    /// The same engine keeping every hand record it applies from now on (for the report,
+    /// built by replaying the whole journal into a new engine).
+    pub fn keeping_all_hands(mut self) -> Engine {
+        self.keep_hands = None;
+        self
     }
 
     /// A meeting restored from a snapshot taken at `seq` (the agenda as it was then).
     pub fn restore(agenda: Arc<Agenda>, mut state: MeetingState, seq: u64) -> Engine {
         // Snapshots from before the interpretation desk have no booths yet.
         booth::derive(&mut state, &agenda);
-        Engine { agenda, state, seq }
+        Engine {
+            agenda,
+            state,
+            seq,
+            keep_hands: Some(HAND_HISTORY_KEPT),
+        }
     }
 
     /// The agenda.
@@ -184,6 +206,14 @@ impl Engine {
         for e in events {
             reduce::apply_event(&mut self.state, &mut self.agenda, e);
             self.seq += 1;
+            if let Some(keep) = self.keep_hands {
+                let h = &mut self.state.hand_history;
+                if h.len() > 2 * keep {
+                    let gone = h.len() - keep;
+                    h.drain(..gone);
+                    self.state.hand_history_start += gone;
+                }
+            }
         }
     }
 
@@ -246,6 +276,7 @@ pub fn initial_state(agenda: &Agenda) -> MeetingState {
         join_links_open: agenda.meeting.join_links,
         auto_advance: agenda.meeting.auto_advance,
         hand_history: Vec::new(),
+        hand_history_start: 0,
         hand_history_len: None,
         participants: Vec::new(),
         participant_count: None,

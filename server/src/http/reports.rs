@@ -27,7 +27,7 @@ async fn authorized(s: &AppState, headers: &HeaderMap, id: &str) -> Result<Repor
             return Err(r);
         }
     }
-    let engine = s.hub.engine(id).await.map_err(hub_error)?;
+    let engine = s.hub.report_engine(id).await.map_err(hub_error)?;
     Ok(Report::build(&engine, now_ms()))
 }
 

@@ -105,8 +105,8 @@ pub enum Input {
         from: usize,
         /// Items at most.
         limit: usize,
-        /// The items and the whole length.
-        reply: oneshot::Sender<(PageItems, usize)>,
+        /// The page.
+        reply: oneshot::Sender<Page>,
     },
     /// Stop the task (archive, delete).
     Stop,
@@ -164,12 +164,7 @@ impl MeetingHandle {
     }
 
     /// A page of the register or the hand history, if the task runs.
-    pub async fn fetch(
-        &self,
-        what: ListName,
-        from: usize,
-        limit: usize,
-    ) -> Option<(PageItems, usize)> {
+    pub async fn fetch(&self, what: ListName, from: usize, limit: usize) -> Option<Page> {
         let (reply, rx) = oneshot::channel();
         let input = Input::Fetch {
             what,
@@ -248,25 +243,45 @@ impl MeetingHandle {
     }
 }
 
-/// Items `from..from + limit` of a list of the state, and the list's length.
+/// A page of a staff list, as the meeting task answers a `fetch`.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The items.
+    pub items: PageItems,
+    /// Index of the first item in the whole list: the one asked for, or later when the
+    /// items asked for are no longer held live (the oldest hand records; the report has
+    /// them).
+    pub from: usize,
+    /// The whole list's length.
+    pub total: usize,
+}
+
+/// Items `from..from + limit` of a list of the state (from the oldest still held, for the
+/// hand history).
 pub(super) fn page(
     state: &podium_protocol::MeetingState,
     what: ListName,
     from: usize,
     limit: usize,
-) -> (PageItems, usize) {
+) -> Page {
     fn slice<T: Clone>(v: &[T], from: usize, limit: usize) -> Vec<T> {
         let from = from.min(v.len());
         v[from..(from.saturating_add(limit)).min(v.len())].to_vec()
     }
     match what {
-        ListName::Participants => (
-            PageItems::Participants(slice(&state.participants, from, limit)),
-            state.participants.len(),
-        ),
-        ListName::HandHistory => (
-            PageItems::HandHistory(slice(&state.hand_history, from, limit)),
-            state.hand_history.len(),
-        ),
+        ListName::Participants => Page {
+            items: PageItems::Participants(slice(&state.participants, from, limit)),
+            from,
+            total: state.participants.len(),
+        },
+        ListName::HandHistory => {
+            let start = state.hand_history_start;
+            let from = from.max(start);
+            Page {
+                items: PageItems::HandHistory(slice(&state.hand_history, from - start, limit)),
+                from,
+                total: start + state.hand_history.len(),
+            }
+        }
     }
 }

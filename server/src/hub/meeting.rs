@@ -13,7 +13,9 @@ mod commit;
 mod turn;
 
 use super::idempotent::Seen;
-pub use super::inputs::{HttpReply, Input, InviteReply, MeetingHandle, Reply, ReplyTx, Revoked};
+pub use super::inputs::{
+    HttpReply, Input, InviteReply, MeetingHandle, Page, Reply, ReplyTx, Revoked,
+};
 use super::views::{AgendaFrame, Published};
 use super::Grant;
 use crate::clock::now_ms;

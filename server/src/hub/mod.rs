@@ -206,14 +206,52 @@ pub async fn recover_engine(
         }
         None => Engine::new(agenda),
     };
-    for (seq, json) in rec.tail {
+    replay_tail(&mut engine, id, rec.tail)?;
+    Ok(engine)
+}
+
+/// Applies journal events after the engine's `seq`, checking that none is missing.
+fn replay_tail(engine: &mut Engine, id: &str, events: Vec<(u64, String)>) -> Result<(), HubError> {
+    let journal = |seq: u64, problem: String| HubError::Journal {
+        meeting: id.into(),
+        seq,
+        problem,
+    };
+    for (seq, json) in events {
         if seq != engine.seq() + 1 {
             return Err(journal(seq, format!("expected seq {}", engine.seq() + 1)));
         }
         let event = serde_json::from_str(&json).map_err(|e| journal(seq, e.to_string()))?;
         engine.replay(&[event]);
     }
-    Ok(engine)
+    Ok(())
+}
+
+/// Events read from the store at a time by [`replay_engine`].
+const REPLAY_PAGE: usize = 1000;
+
+/// A meeting's engine rebuilt from its whole journal (no snapshot), keeping every hand
+/// record: what the report is built from. A live meeting keeps only the latest hands
+/// ([`crate::engine::HAND_HISTORY_KEPT`]); the journal has them all. `agenda` is the
+/// agenda as created. The journal is read a page at a time, so that the store thread
+/// goes on writing other meetings' changes in between.
+pub async fn replay_engine(
+    store: &StoreHandle,
+    id: &str,
+    agenda: Arc<Agenda>,
+) -> Result<Engine, HubError> {
+    let mut engine = Engine::new(agenda).keeping_all_hands();
+    loop {
+        let (mid, after) = (id.to_string(), engine.seq());
+        let page = store
+            .run(move |s| s.journal(&mid, after, REPLAY_PAGE))
+            .await??;
+        let n = page.len();
+        replay_tail(&mut engine, id, page)?;
+        if n < REPLAY_PAGE {
+            return Ok(engine);
+        }
+    }
 }
 
 impl Hub {
@@ -438,6 +476,18 @@ impl Hub {
             .find(|m| m.id == id)
             .ok_or_else(|| HubError::NoSuchMeeting(id.into()))?;
         recover_engine(&self.store, id, Arc::new(m.agenda)).await
+    }
+
+    /// The engine a report is built from: the meeting's whole journal replayed, every
+    /// hand record kept (live or archived). See [`replay_engine`].
+    pub async fn report_engine(&self, id: &str) -> Result<Engine, HubError> {
+        let m = self
+            .list()
+            .await?
+            .into_iter()
+            .find(|m| m.id == id)
+            .ok_or_else(|| HubError::NoSuchMeeting(id.into()))?;
+        replay_engine(&self.store, id, Arc::new(m.agenda)).await
     }
 
     /// A live meeting's handle.

@@ -2,7 +2,9 @@
 //! how long, in which floor language) and the speaking queue's history and statistics —
 //! after the meeting, or during it as of a given `now`.
 //!
-//! [`Report::build`] is a pure function of an [`Engine`] and `now`; [`Report::to_json`]
+//! [`Report::build`] is a pure function of an [`Engine`] and `now` — an engine that
+//! replayed the whole journal keeping every hand ([`crate::hub::replay_engine`]; a live
+//! meeting's engine holds only its latest hands); [`Report::to_json`]
 //! and [`Report::to_csv`] encode it; [`export`] (the `podium report` command) and
 //! `crate::http::reports` (`GET /api/meetings/{id}/report.json|csv`, host token
 //! required) are the thin shells around it. This module does no HTTP.

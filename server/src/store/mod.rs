@@ -272,6 +272,15 @@ pub trait Store: Send {
     }
     /// The snapshot and journal tail of a meeting.
     fn recover(&mut self, meeting: &str) -> Result<Recovered, StoreError>;
+    /// Up to `limit` journal events of a meeting after `after`, in order: (seq, JSON).
+    /// (The report replays the whole journal with it, a page at a time, so that other
+    /// meetings' writes go on in between.)
+    fn journal(
+        &mut self,
+        meeting: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, String)>, StoreError>;
     /// Changes a meeting's status.
     fn set_status(&mut self, meeting: &str, status: MeetingStatus) -> Result<(), StoreError>;
     /// Deletes a meeting, its tokens, journal, snapshots, API keys and idempotency records.

@@ -272,12 +272,12 @@ impl Connection {
                 }
                 let limit = limit.unwrap_or(MAX_PAGE).min(MAX_PAGE);
                 let msg = match meeting.fetch(what, from, limit).await {
-                    Some((items, total)) => ServerMessage::Page {
+                    Some(page) => ServerMessage::Page {
                         id,
                         what,
-                        from,
-                        items,
-                        total,
+                        from: page.from,
+                        items: page.items,
+                        total: page.total,
                     },
                     None => *error(Some(id), ErrorCode::NoSuchMeeting, "the meeting has closed"),
                 };

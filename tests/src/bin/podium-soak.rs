@@ -124,6 +124,12 @@ fn main() -> Result<()> {
         report.rss_growth_pct,
         report.server_cpu_s
     );
+    if report.heap_warm_kib >= 0 {
+        println!(
+            "server heap in use: {} KiB after warm-up, {} KiB at the last sample",
+            report.heap_warm_kib, report.heap_end_kib
+        );
+    }
     println!(
         "meeting at the end: {} participants registered, {} hand history entries, staff state {} bytes",
         report.participants_end, report.hand_history_end, report.staff_state_bytes_end

@@ -65,6 +65,9 @@ pub struct Sample {
     pub t_s: f64,
     /// The server's resident set, KiB.
     pub rss_kib: u64,
+    /// What the server's heap holds (`podium_heap_in_use_bytes`), KiB, or -1 where the
+    /// server cannot tell: growth here is data kept, growth of RSS alone is the allocator.
+    pub heap_kib: i64,
     /// 1-minute load average of the machine.
     pub load1: f64,
     /// Open TCP connections the server reports.
@@ -110,6 +113,11 @@ pub struct SoakReport {
     pub rss_end_kib: u64,
     /// (max after warm-up − at warm-up) / at warm-up, %.
     pub rss_growth_pct: f64,
+    /// The server's heap in use at the end of the warm-up and at the last sample, KiB
+    /// (-1: not reported).
+    pub heap_warm_kib: i64,
+    /// At the last sample.
+    pub heap_end_kib: i64,
     /// Highest `seq` an ack named.
     pub max_acked_seq: u64,
     /// The restarted meeting's `seq`.
@@ -243,6 +251,8 @@ pub async fn run(cfg: SoakConfig) -> Result<SoakReport> {
             samples.push(Sample {
                 t_s: t0.elapsed().as_secs_f64(),
                 rss_kib: rss_kib(pid),
+                heap_kib: crate::server::metric_value(&metrics, "podium_heap_in_use_bytes")
+                    .map_or(-1, |b| b / 1024),
                 load1: load1(),
                 tcp_connections: crate::server::metric_value(&metrics, "podium_tcp_connections")
                     .unwrap_or(-1),
@@ -416,6 +426,11 @@ pub async fn run(cfg: SoakConfig) -> Result<SoakReport> {
         .map(|s| s.rss_kib)
         .max()
         .unwrap_or(0);
+    let heap_warm = samples
+        .iter()
+        .find(|s| s.t_s >= cfg.warmup.as_secs_f64())
+        .map_or(-1, |s| s.heap_kib);
+    let heap_end = samples.last().map_or(-1, |s| s.heap_kib);
     let tally = std::mem::take(&mut *tally.lock().unwrap());
     let mut lat = tally.latencies_ms;
     lat.sort_by(f64::total_cmp);
@@ -443,6 +458,8 @@ pub async fn run(cfg: SoakConfig) -> Result<SoakReport> {
         } else {
             0.0
         },
+        heap_warm_kib: heap_warm,
+        heap_end_kib: heap_end,
         max_acked_seq,
         recovered_seq,
         participants_end,

@@ -10,11 +10,13 @@
 //! - `seed_meeting`: the bundled GFMD meeting played through on simulated time.
 //! - `booth`: the interpretation desk (floor language, relay, handovers, alerts, texts).
 //! - `defend`: removing a participant, points of order closed, the hand cooldown.
+//! - `hand_history`: the live meeting keeps only the latest hands; the report's engine all.
 
 mod booth;
 mod defend;
 mod edits;
 mod gen_edits;
+mod hand_history;
 mod invariants;
 mod invitations;
 mod props;

@@ -119,7 +119,7 @@ fn view(s: &MeetingState) -> View<'_> {
 /// log; the lengths of the first two instead.
 pub(super) fn staff_json(s: &MeetingState) -> String {
     serde_json::to_string(&View {
-        hand_history_len: Some(s.hand_history.len()),
+        hand_history_len: Some(s.hand_history_start + s.hand_history.len()),
         participant_count: Some(s.participants.len()),
         ..view(s)
     })
