@@ -25,7 +25,7 @@
 //! - [`keys`]: API keys for the HTTP API — one role in one meeting, hashed, revocable.
 //! - [`web`]: the browser client, embedded in the binary.
 //! - [`clock`], [`metrics`]: the shell's one clock read; counters for `/metrics`.
-//! - [`memory`]: hands the allocator's free pages back, so RSS stays flat over hours.
+//! - [`memory`]: the allocator (jemalloc: RSS stays flat over hours) and its heap figure.
 //! - [`datalock`]: one `podium serve` per data directory; offline tools see it.
 //! - [`logging`]: a logger that drops (and counts) what stderr cannot take, and never
 //!   writes a token.
@@ -287,7 +287,6 @@ pub async fn run(listener: TcpListener, podium: Podium) -> std::io::Result<()> {
         per_address = limits.conn.per_address,
         "serving"
     );
-    tokio::spawn(memory::keep_trimmed(podium.shutdown.clone()));
     accept::serve(
         listener,
         app,
