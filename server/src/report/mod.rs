@@ -105,7 +105,6 @@ use podium_protocol::{Agenda, Lang, MeetingState, Phase, UnixMs};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-
 impl Report {
     /// The report of `engine`'s meeting as of `now`. Pure: same engine and `now`, same
     /// report.
