@@ -343,6 +343,8 @@ struct Recovery {
     replayed: usize,
     open_ms: Vec<f64>,
     store_open_ms: Vec<f64>,
+    /// The report of the whole journal: replaying it keeping every hand, then building.
+    report_ms: f64,
 }
 
 async fn recovery(args: &Args, base: &Path) -> Result<Recovery> {
@@ -380,6 +382,7 @@ async fn recovery(args: &Args, base: &Path) -> Result<Recovery> {
     let mut open_ms = Vec::new();
     let mut store_open_ms = Vec::new();
     let mut info = None;
+    let mut report_ms = 0.0;
     for run in 0..args.runs {
         // A fresh copy of the crashed files for every run, so each starts from the crash.
         let dir = base.join(format!("run-{run}"));
@@ -416,6 +419,17 @@ async fn recovery(args: &Args, base: &Path) -> Result<Recovery> {
                 )
             });
             info = Some((snap_seq, snap_len, rec.tail.len()));
+            let t = Instant::now();
+            let whole = podium.hub.report_engine(&id).await?;
+            let report =
+                podium_server::report::Report::build(&whole, podium_server::clock::now_ms());
+            report_ms = ms(t.elapsed());
+            ensure!(
+                whole.seq() == events,
+                "the report replayed {} of {events}",
+                whole.seq()
+            );
+            ensure!(!report.hands.is_empty(), "the report lists the hands");
         }
         shutdown.cancel();
         podium.hub.tracker.close();
@@ -435,6 +449,7 @@ async fn recovery(args: &Args, base: &Path) -> Result<Recovery> {
         replayed,
         open_ms,
         store_open_ms,
+        report_ms,
     })
 }
 
@@ -599,6 +614,7 @@ async fn bench(args: Args) -> Result<()> {
                 "open_ms_median": open_median,
                 "store_open_ms_min": store_min,
                 "store_open_ms_median": store_median,
+                "report_ms": r.report_ms,
             },
             "durable_commands": {
                 "clients": t.clients,
@@ -650,6 +666,10 @@ async fn bench(args: Args) -> Result<()> {
     println!(
         "  of which store open + quick_check {:>9.1} ms min, {:.1} ms median",
         store_min, store_median
+    );
+    println!(
+        "  the report (whole journal replayed, every hand) {:>6.1} ms",
+        r.report_ms
     );
     println!();
     println!("Durable commands (WAL, synchronous=FULL; an ack means on disk)");
