@@ -336,7 +336,8 @@ pub const MAX_PAGE: usize = 1000;
 pub enum ListName {
     /// `state.participants`: everyone who joined, by id order.
     Participants,
-    /// `state.hand_history`: hands that left the queue, oldest first.
+    /// `state.hand_history`: hands that left the queue, oldest first (a live meeting
+    /// holds the latest 256–512; the report has them all).
     HandHistory,
 }
 
@@ -522,7 +523,8 @@ pub enum ServerMessage {
         id: u64,
         /// Which list.
         what: ListName,
-        /// Index of the first item.
+        /// Index of the first item: the one asked for, or for the hand history the
+        /// oldest record still held live when an older one was asked for.
         from: usize,
         /// The items from `from` on (at most the fetch's limit).
         items: PageItems,
