@@ -5,7 +5,7 @@
 //!
 //! - [`agenda`]: meetings and segments as people write them (TOML) or post them (JSON),
 //!   with validation that names where each problem is.
-//! - [`state`]: the live state of a meeting and the [`state::Event`]s that change it —
+//! - [`state`]: the live state of a meeting; [`event`]: the [`Event`]s that change it —
 //!   the same events are the server's durable journal.
 //! - [`edit`]: the operations of a live agenda edit.
 //! - [`wire`]: client → server and server → client messages, roles and error codes.
@@ -19,6 +19,7 @@ pub mod agenda;
 pub mod booth;
 pub mod duration;
 pub mod edit;
+pub mod event;
 pub mod lang;
 pub mod limits;
 pub mod slug;
@@ -32,6 +33,7 @@ pub use booth::{
 };
 pub use duration::Secs;
 pub use edit::{AgendaOp, PersonPatch, SegmentPatch};
+pub use event::Event;
 pub use lang::Lang;
 pub use state::*;
 pub use wire::*;

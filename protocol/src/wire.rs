@@ -7,9 +7,10 @@
 
 use crate::agenda::Agenda;
 use crate::booth::BoothSignal;
+use crate::event::Event;
 use crate::lang::Lang;
 use crate::state::{
-    ClockTarget, Event, HandId, HandRecord, MeetingState, Participant, ParticipantId, UnixMs,
+    ClockTarget, HandId, HandRecord, MeetingState, Participant, ParticipantId, UnixMs,
 };
 use serde::{Deserialize, Serialize};
 
