@@ -393,24 +393,24 @@ impl Hub {
                 return Ok(e);
             }
         }
-        let stored = self.list().await?;
-        let m = stored
-            .into_iter()
-            .find(|m| m.id == id)
-            .ok_or_else(|| HubError::NoSuchMeeting(id.into()))?;
+        let m = self.stored(id).await?;
         recover_engine(&self.store, id, Arc::new(m.agenda)).await
     }
 
     /// The engine a report is built from: the meeting's whole journal replayed, every
     /// hand record kept (live or archived). See [`replay_engine`].
     pub async fn report_engine(&self, id: &str) -> Result<Engine, HubError> {
-        let m = self
-            .list()
+        let m = self.stored(id).await?;
+        replay_engine(&self.store, id, Arc::new(m.agenda)).await
+    }
+
+    /// A meeting's stored record (live or archived).
+    async fn stored(&self, id: &str) -> Result<StoredMeeting, HubError> {
+        self.list()
             .await?
             .into_iter()
             .find(|m| m.id == id)
-            .ok_or_else(|| HubError::NoSuchMeeting(id.into()))?;
-        replay_engine(&self.store, id, Arc::new(m.agenda)).await
+            .ok_or_else(|| HubError::NoSuchMeeting(id.into()))
     }
 
     /// A live meeting's handle.
